@@ -1,0 +1,114 @@
+import type { Backend } from '../backend/backend.ts'
+import { type HostTensor, isHost } from '../tensor/host.ts'
+import { fmt } from '../tensor/shape.ts'
+import { leaves, type Tree, unflatten } from '../tensor/tree.ts'
+import { isTensor, type Tensor } from './graph.ts'
+import { topoSort } from './vjp.ts'
+
+export interface RunOptions {
+  readonly backend: Backend<any>
+  /** Read back every intermediate and report the first op that produced a NaN (slow; for debugging). */
+  readonly checkNumerics?: boolean
+}
+
+/** Thrown by `checkNumerics` runs: names the op, its shapes and attributes. */
+export class NumericsError extends Error {
+  override name = 'NumericsError'
+}
+
+type Results<T> = T extends Tensor | HostTensor ? HostTensor : T extends readonly unknown[] ? { [K in keyof T]: Results<T[K]> } : T extends object ? { [K in keyof T]: Results<T[K]> } : T
+
+/**
+ * The executor, written once as a generator: it yields whatever a backend returned asynchronously,
+ * and `run` awaits those while `runSync` insists there are none.
+ */
+function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknown, unknown> {
+  const be = opts.backend
+  const outLeaves = leaves(outputs as Tree<Tensor | HostTensor>)
+  const outTensors = outLeaves.filter(isTensor)
+  const order = topoSort(outTensors)
+  for (const t of order)
+    if (t.inputs.length > 0 && !t.prim.alias && !be.has(t.prim.name))
+      throw new Error(`run: backend '${be.name}' has no kernel for op '${t.prim.name}'`)
+  // pending uses per node; a buffer is released when the uses of every node sharing it are done
+  const uses = new Map<Tensor, number>()
+  for (const t of order) for (const i of t.inputs) uses.set(i, (uses.get(i) ?? 0) + 1)
+  const held = new Set(outTensors)
+  const value = new Map<Tensor, unknown>()
+  const bufUses = new Map<unknown, number>()
+  const uploaded = new Map<HostTensor, unknown>()
+  const bind = (t: Tensor, buf: unknown): void => {
+    value.set(t, buf)
+    bufUses.set(buf, (bufUses.get(buf) ?? 0) + (uses.get(t) ?? 0) + (held.has(t) ? 1 : 0))
+  }
+  const consume = (buf: unknown): void => {
+    const n = (bufUses.get(buf) ?? 0) - 1
+    bufUses.set(buf, n)
+    if (n <= 0) {
+      bufUses.delete(buf)
+      for (const [h, b] of uploaded) if (b === buf) uploaded.delete(h)
+      be.release(buf)
+    }
+  }
+  for (const t of order) {
+    if (t.inputs.length === 0) {
+      if (!t.value) throw new Error(`run: leaf op '${t.prim.name}' has no value`)
+      let buf = uploaded.get(t.value)
+      if (buf === undefined) {
+        buf = be.upload(t.value)
+        uploaded.set(t.value, buf)
+      }
+      bind(t, buf)
+      continue
+    }
+    const ins = t.inputs.map((i) => value.get(i))
+    let out: unknown
+    if (t.prim.alias) out = ins[0]
+    else {
+      out = be.exec({ op: t.prim.name, elementwise: t.prim.elementwise, attrs: t.attrs, inShapes: t.inputs.map((i) => i.shape), outShape: t.shape }, ins)
+      if (out instanceof Promise) out = yield out
+      if (opts.checkNumerics) {
+        let host = be.read(out, t.shape)
+        if (host instanceof Promise) host = (yield host) as HostTensor
+        const bad = (host as HostTensor).data.findIndex((v) => Number.isNaN(v))
+        if (bad >= 0)
+          throw new NumericsError(
+            `checkNumerics: op '${t.prim.name}' produced NaN at flat index ${bad} of output ${fmt(t.shape)} ` +
+              `(inputs ${t.inputs.map((i) => `${i.prim.name}${fmt(i.shape)}`).join(', ')}; attrs ${JSON.stringify(t.attrs)})`,
+          )
+      }
+    }
+    bind(t, out)
+    // inputs are consumed after the output is bound, so an alias keeps its buffer alive
+    for (const i of t.inputs) consume(value.get(i))
+  }
+  const results: HostTensor[] = []
+  for (const o of outLeaves) {
+    if (isHost(o)) {
+      results.push(o)
+      continue
+    }
+    let h = be.read(value.get(o), o.shape)
+    if (h instanceof Promise) h = (yield h) as HostTensor
+    results.push(h as HostTensor)
+  }
+  for (const o of held) consume(value.get(o))
+  return unflatten(outputs as Tree<Tensor | HostTensor>, results)
+}
+
+/** Evaluates a tree of symbolic tensors on a backend; resolves to the same tree of host tensors. */
+export const run = async <T>(outputs: T, opts: RunOptions): Promise<Results<T>> => {
+  const g = execute(outputs, opts)
+  let r = g.next()
+  while (!r.done) r = g.next(await r.value)
+  return r.value as Results<T>
+}
+
+/** Synchronous `run` for synchronous backends (ref, cpu): for tests, debugging and host-side loops. */
+export const runSync = <T>(outputs: T, opts: RunOptions): Results<T> => {
+  if (!opts.backend.sync) throw new Error(`runSync: backend '${opts.backend.name}' is asynchronous; use run()`)
+  const g = execute(outputs, opts)
+  const r = g.next()
+  if (!r.done) throw new Error(`runSync: backend '${opts.backend.name}' returned a Promise`)
+  return r.value as Results<T>
+}

@@ -1,0 +1,37 @@
+import type { Attrs, Elementwise } from '../autodiff/graph.ts'
+import type { HostTensor } from '../tensor/host.ts'
+import type { Shape } from '../tensor/shape.ts'
+
+/** What a backend needs to know about one node: no gradients, no graph, just a kernel request. */
+export interface KernelCall {
+  readonly op: string
+  readonly elementwise?: Elementwise
+  readonly attrs: Attrs
+  readonly inShapes: readonly Shape[]
+  readonly outShape: Shape
+}
+
+/**
+ * A backend owns device buffers of type B. `exec` may return a Promise (WebGPU has no synchronous
+ * readback); synchronous backends return buffers directly and set `sync`, which enables `runSync`.
+ * Buffers passed to `exec` are never mutated by it; the executor calls `release` after a buffer's last use.
+ */
+export interface Backend<B = unknown> {
+  readonly name: string
+  readonly sync: boolean
+  /** Whether a kernel exists for this op (the executor reports missing ones clearly). */
+  has(op: string): boolean
+  upload(t: HostTensor): B
+  exec(call: KernelCall, inputs: readonly B[]): B | Promise<B>
+  read(b: B, shape: Shape): HostTensor | Promise<HostTensor>
+  release(b: B): void
+  /** Live buffers and compiled kernels, for leak tests and diagnostics. */
+  stats(): { readonly liveBuffers: number; readonly compiledKernels: number }
+}
+
+/** A kernel of a host-memory backend (ref, cpu): typed arrays in, a fresh typed array out. */
+export type HostKernel<D> = (ins: readonly D[], call: KernelCall) => D
+
+/** Error for a missing kernel, naming op and backend. */
+export const missingKernel = (backend: string, op: string): Error =>
+  new Error(`${backend} backend: no kernel for op '${op}'`)

@@ -1,0 +1,127 @@
+/**
+ * The float32 CPU backend. Elementwise kernels are generated from each op's formula into tight loops
+ * (compiled once per formula and broadcast pattern); reductions and matmul have cache-friendly paths.
+ * The WASM SIMD GEMM-class kernels plug in by overriding entries of this table.
+ */
+import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
+import type { Backend, HostKernel, KernelCall } from '../backend.ts'
+import { type ArrayCtor, hostBackend } from '../host/backend.ts'
+import { broadcastOffsets } from '../host/index-math.ts'
+import { refKernels } from '../ref/kernels.ts'
+
+type F = Float32Array
+type Loop = (out: F, x: F, y: F | undefined, z: F | undefined, n: number) => void
+
+const loopCache = new Map<string, Loop>()
+/** A loop over contiguous same-shape (or scalar-broadcast) operands for one formula. */
+const compiledLoop = (expr: string, scalarMask: readonly boolean[]): Loop => {
+  const key = `${expr}|${scalarMask.join(',')}`
+  let f = loopCache.get(key)
+  if (!f) {
+    const names = ['x', 'y', 'z']
+    const reads = scalarMask
+      .map((s, i) => `const ${'abc'[i]} = ${s ? `${names[i]}0` : `${names[i]}[i]`};`)
+      .join(' ')
+    const hoist = scalarMask.map((s, i) => (s ? `const ${names[i]}0 = ${names[i]}[0];` : '')).join(' ')
+    f = new Function('out', 'x', 'y', 'z', 'n', `${hoist} for (let i = 0; i < n; i++) { ${reads} out[i] = ${expr}; }`) as Loop
+    loopCache.set(key, f)
+  }
+  return f
+}
+
+const elementwise: HostKernel<F> = (ins, call) => {
+  const n = sizeOf(call.outShape)
+  const out = new Float32Array(n)
+  const expr = call.elementwise!.expr
+  const fast = call.inShapes.every((s) => shapesEqual(s, call.outShape) || sizeOf(s) === 1)
+  if (fast) {
+    compiledLoop(expr, call.inShapes.map((s) => sizeOf(s) === 1 && n !== 1))(out, ins[0], ins[1], ins[2], n)
+    return out
+  }
+  // general broadcast: gather operands into contiguous buffers once, then the fast loop
+  const offs = broadcastOffsets(call.inShapes, call.outShape)
+  const dense = ins.map((x, j) => {
+    if (shapesEqual(call.inShapes[j], call.outShape)) return x
+    const g = new Float32Array(n)
+    const o = offs[j]
+    for (let i = 0; i < n; i++) g[i] = x[o[i]]
+    return g
+  })
+  compiledLoop(expr, ins.map(() => false))(out, dense[0], dense[1], dense[2], n)
+  return out
+}
+
+/** [outer, r, inner] view of a reduction over contiguous axes, or undefined. */
+const contiguous = (s: Shape, axes: readonly number[]): [number, number, number] | undefined => {
+  if (axes.length === 0) return [sizeOf(s), 1, 1]
+  for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1] + 1) return undefined
+  const a0 = axes[0]
+  const a1 = axes[axes.length - 1]
+  return [sizeOf(s.slice(0, a0)), sizeOf(s.slice(a0, a1 + 1)), sizeOf(s.slice(a1 + 1))]
+}
+
+const reduceFast =
+  (isMax: boolean, fallback: HostKernel<F>): HostKernel<F> =>
+  (ins, call) => {
+    const v = contiguous(call.inShapes[0], call.attrs.axes as number[])
+    if (!v) return fallback(ins, call)
+    const [outer, r, inner] = v
+    const x = ins[0]
+    const out = new Float32Array(outer * inner)
+    // accumulate in float64 for long sums (parity with ref on long reductions)
+    const acc = new Float64Array(inner)
+    for (let o = 0; o < outer; o++) {
+      acc.fill(isMax ? -Infinity : 0)
+      for (let k = 0; k < r; k++) {
+        const base = (o * r + k) * inner
+        if (isMax) for (let i = 0; i < inner; i++) acc[i] = x[base + i] > acc[i] ? x[base + i] : acc[i]
+        else for (let i = 0; i < inner; i++) acc[i] += x[base + i]
+      }
+      for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i]
+    }
+    return out
+  }
+
+/** Blocked float32 GEMM in plain JS (row panel × k block, i-k-j order), batched. */
+const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
+  const [sa, sb] = call.inShapes
+  const r = sa.length
+  const transA = !!call.attrs.transA
+  const transB = !!call.attrs.transB
+  const m = call.outShape[r - 2]
+  const n = call.outShape[r - 1]
+  const k = transA ? sa[r - 2] : sa[r - 1]
+  const batch = sizeOf(sa.slice(0, -2))
+  const out = new Float32Array(batch * m * n)
+  const bt = transB ? new Float32Array(k * n) : undefined
+  const row = new Float64Array(n)
+  for (let t = 0; t < batch; t++) {
+    const ao = t * m * k
+    let B = b.subarray(t * k * n, (t + 1) * k * n)
+    if (bt) {
+      // B stored n×k: transpose once per batch so the inner loop is contiguous
+      for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bt[p * n + j] = B[j * k + p]
+      B = bt
+    }
+    for (let i = 0; i < m; i++) {
+      row.fill(0)
+      for (let p = 0; p < k; p++) {
+        const av = a[ao + (transA ? p * m + i : i * k + p)]
+        if (av === 0) continue
+        const bo = p * n
+        for (let j = 0; j < n; j++) row[j] += av * B[bo + j]
+      }
+      out.set(row, t * m * n + i * n)
+    }
+  }
+  void sb
+  return out
+}
+
+const base = refKernels<F>(Float32Array as ArrayCtor<F>)
+const cpuKernels: Record<string, HostKernel<F>> = { ...base, matmul, sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
+for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
+
+/** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */
+export const cpuBackend = (extra: Readonly<Record<string, HostKernel<F>>> = {}): Backend<F> =>
+  hostBackend('cpu', Float32Array, { ...cpuKernels, ...extra })

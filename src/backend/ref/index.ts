@@ -1,0 +1,6 @@
+import type { Backend } from '../backend.ts'
+import { hostBackend } from '../host/backend.ts'
+import { refKernels } from './kernels.ts'
+
+/** The float64 reference backend: naive loops, the oracle for tests and gradient checks. */
+export const refBackend = (): Backend<Float64Array> => hostBackend('ref', Float64Array, refKernels(Float64Array))

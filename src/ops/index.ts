@@ -1,0 +1,29 @@
+/** The primitive table (every op with a VJP and backend kernels) and the public op functions. */
+import type { Primitive } from '../autodiff/graph.ts'
+import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'
+import { matmulPrim } from './matmul.ts'
+import { maxPrim, sumPrim } from './reduce.ts'
+import { broadcastToPrim, concatPrim, padPrim, reshapePrim, slicePrim, transposePrim } from './shape.ts'
+
+/** Every primitive, by name. Tests enumerate this table: each entry must have a gradient and a parity property. */
+export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntries(
+  [
+    ...Object.values(unaryPrims),
+    ...Object.values(binaryPrims),
+    wherePrim,
+    sumPrim,
+    maxPrim,
+    reshapePrim,
+    transposePrim,
+    slicePrim,
+    padPrim,
+    concatPrim,
+    broadcastToPrim,
+    matmulPrim,
+  ].map((p) => [p.name, p]),
+)
+
+export * from './elementwise.ts'
+export * from './matmul.ts'
+export * from './reduce.ts'
+export * from './shape.ts'
