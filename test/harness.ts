@@ -1,7 +1,7 @@
 /** Runs primitive cases as node:test properties: a VJP-vs-finite-differences check and backend parity. */
 import { test } from 'node:test'
 import type { Backend, HostTensor, Tensor } from '../src/index.ts'
-import { cpuBackend } from '../src/index.ts'
+import { cpuBackend, gpuBackend } from '../src/index.ts'
 import { checkParity, checkVjp, fc } from '../src/testing/index.ts'
 
 export interface PrimCase {
@@ -20,8 +20,11 @@ export interface PrimCase {
   readonly rtol?: number
 }
 
-/** The non-reference backends every parity property runs on. */
-export const parityBackends = (): Backend<any>[] => [cpuBackend()]
+/** The non-reference backends every parity property runs on (gpu: gpu.js webasm here, no adapter in CI). */
+export const parityBackends = (): Backend<any>[] => [cpuBackend(), gpuBackend()]
+
+/** float32 GPU kernels (f32 accumulation, WGSL's relaxed transcendentals) get tfjs's GPU tolerance. */
+const parityTolerance = (be: Backend<any>) => (be.name === 'gpu' ? { rtol: 1e-3, atol: 1e-3 } : {})
 
 const seedOpts = (numRuns: number) => ({ numRuns, seed: Number(process.env.FC_SEED ?? 42), endOnFailure: false })
 
@@ -43,7 +46,7 @@ export const primTests = (cases: readonly PrimCase[]): void => {
         await fc.assert(
           fc.asyncProperty(c.arb, async ({ inputs, attrs }) => {
             if (c.pre) fc.pre(c.pre(inputs, attrs))
-            const r = await checkParity((...xs) => c.f(xs, attrs), inputs, be, { wrt: c.wrt })
+            const r = await checkParity((...xs) => c.f(xs, attrs), inputs, be, { wrt: c.wrt, ...parityTolerance(be) })
             if (!r.ok) throw new Error(r.message)
           }),
           seedOpts(c.numRuns ?? 15),

@@ -1,0 +1,149 @@
+/**
+ * The gpu.js backend. One `GPU` instance per backend; kernels are generated per (op, shapes, attrs)
+ * from `kernels.ts`, compiled on first use and cached here. Intermediates stay where gpu.js keeps
+ * pipeline results: GPU storage buffers on WebGPU (released with `delete()` after their last use),
+ * typed arrays in wasm memory on `webasm`. Only `read` copies data back to the host.
+ */
+import { GPU } from 'gpu.js'
+import { fromData, type HostTensor } from '../../tensor/host.ts'
+import { fmt, type Shape, sizeOf } from '../../tensor/shape.ts'
+import { type Backend, type KernelCall, missingKernel } from '../backend.ts'
+import { type KernelSource, MAX_ELEMENTS } from './codegen.ts'
+import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
+
+export type GpuMode = 'webgpu' | 'webasm'
+
+export interface GpuBackendOptions {
+  /** `webgpu` needs `navigator.gpu` with an adapter (see `createBackend`); `webasm` runs anywhere. Default webasm. */
+  readonly mode?: GpuMode
+  /** On WebGPU, compute 4 matmul outputs per thread (default true). */
+  readonly vec4Matmul?: boolean
+}
+
+/** A pipeline handle of gpu.js's WebGPU backend (the fields this backend uses). */
+interface DeviceHandle {
+  output: number[]
+  componentCount: number
+  toArray(): Promise<Float32Array>
+  delete(): void
+}
+
+/** A device buffer: a typed array (webasm) or a WebGPU handle that may still be in flight. */
+export interface GpuBuffer {
+  readonly size: number
+  host?: Float32Array
+  dev?: DeviceHandle
+  pending?: Promise<DeviceHandle>
+}
+
+type Kernel = ((...args: unknown[]) => unknown) & { destroy(): void }
+
+/** Names of the ops this backend has kernels for, including the fused elementwise op. */
+const OPS = new Set([...Object.keys(sources), 'fused'])
+
+/** Creates a gpu.js backend (`gpu`); call `dispose()` to free its kernels. */
+export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & { readonly mode: GpuMode; dispose(): void } => {
+  const mode = opts.mode ?? 'webasm'
+  const vec4 = mode === 'webgpu' && opts.vec4Matmul !== false
+  const gpu = new GPU({ mode })
+  const kernels = new Map<string, Kernel>()
+  const live = new Set<GpuBuffer>()
+  const track = (b: GpuBuffer): GpuBuffer => {
+    live.add(b)
+    return b
+  }
+
+  const compile = (ks: KernelSource, key: string): Kernel => {
+    let k = kernels.get(key)
+    if (!k) {
+      k = gpu.createKernel(ks.source as any, {
+        output: [ks.size],
+        pipeline: true,
+        immutable: true,
+        loopMaxIterations: Math.max(1000, (ks.loop ?? 0) + 1),
+        tactic: 'precision',
+        ...(ks.vec === 4 ? { returnType: 'Array(4)' } : {}),
+      } as any) as unknown as Kernel
+      kernels.set(key, k)
+    }
+    return k
+  }
+
+  const sourceOf = (call: KernelCall): KernelSource => {
+    if (call.op === 'fused') return elementwiseSource(call.inShapes, call.outShape, call.attrs.steps as FusedStep[])
+    if (call.op === 'matmul' && vec4) {
+      const v = matmulVec4(call)
+      if (v) return v
+    }
+    const gen = sourceFor(call)
+    if (!gen) throw missingKernel('gpu', call.op)
+    return gen(call)
+  }
+
+  /** A WebGPU Array(4) result is tightly packed: relabel it as a flat scalar buffer for downstream kernels. */
+  const asScalar = (h: DeviceHandle, ks: KernelSource): DeviceHandle => {
+    if (ks.vec === 4) {
+      h.componentCount = 1
+      h.output = [ks.size * 4]
+    }
+    return h
+  }
+
+  const uploadKernel = (n: number): Kernel =>
+    compile({ source: 'function (x0) {\n  return x0[this.thread.x];\n}', size: n }, `upload:${n}`)
+
+  const handles = (inputs: readonly GpuBuffer[]): Promise<DeviceHandle[]> =>
+    Promise.all(inputs.map((b) => b.dev ?? (b.pending as Promise<DeviceHandle>)))
+
+  return {
+    name: 'gpu',
+    mode,
+    sync: mode === 'webasm',
+    has: (op) => OPS.has(op),
+    upload: (t: HostTensor): GpuBuffer => {
+      const n = sizeOf(t.shape)
+      if (n > MAX_ELEMENTS) throw new Error(`gpu backend: upload of ${fmt(t.shape)} exceeds ${MAX_ELEMENTS} elements`)
+      const data = Float32Array.from(t.data)
+      if (mode === 'webasm' || n === 0) return track({ size: n, host: data })
+      const b: GpuBuffer = { size: n }
+      b.pending = (uploadKernel(n)(data) as Promise<DeviceHandle>).then((h) => {
+        b.dev = h
+        b.pending = undefined
+        return h
+      })
+      return track(b)
+    },
+    exec: (call, inputs) => {
+      const n = sizeOf(call.outShape)
+      if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements`)
+      if (n === 0) return track({ size: 0, host: new Float32Array(0) })
+      const ks = sourceOf(call)
+      const key = `${ks.source}|${ks.size}|${ks.vec ?? 1}|${call.inShapes.map(sizeOf).join(',')}`
+      const k = compile(ks, key)
+      if (mode === 'webasm') {
+        const out = k(...inputs.map((b) => b.host)) as Float32Array
+        if (out.length !== n) throw new Error(`gpu backend: kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
+        return track({ size: n, host: out })
+      }
+      return handles(inputs)
+        .then((hs) => k(...hs) as Promise<DeviceHandle>)
+        .then((h) => track({ size: n, dev: asScalar(h, ks) }))
+    },
+    read: (b: GpuBuffer, shape: Shape) => {
+      if (b.host) return fromData(Float32Array.from(b.host), shape)
+      const h = b.dev ? Promise.resolve(b.dev) : (b.pending as Promise<DeviceHandle>)
+      return h.then((d) => d.toArray()).then((data) => fromData(Float32Array.from(data), shape))
+    },
+    release: (b: GpuBuffer) => {
+      if (!live.delete(b)) return
+      if (b.dev) b.dev.delete()
+      else if (b.pending) void b.pending.then((h) => h.delete())
+    },
+    stats: () => ({ liveBuffers: live.size, compiledKernels: kernels.size }),
+    dispose: () => {
+      for (const k of kernels.values()) k.destroy()
+      kernels.clear()
+      gpu.destroy()
+    },
+  }
+}

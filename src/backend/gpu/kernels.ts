@@ -1,0 +1,212 @@
+/**
+ * gpu.js kernel sources, one generator per primitive: each takes a `KernelCall` and returns the text of
+ * a kernel function (shapes baked in) that computes one output element per thread. Elementwise ops
+ * (and fused chains of them) are generated from their scalar formulas, so a new elementwise primitive
+ * needs no entry here.
+ */
+import { type Shape, sizeOf, stridesOf } from '../../tensor/shape.ts'
+import type { KernelCall } from '../backend.ts'
+import { broadcastStrides, dot, type KernelSource, kernelFn, lit, unravel } from './codegen.ts'
+import { convSources } from './conv.ts'
+
+export type SourceGen = (call: KernelCall) => KernelSource
+
+/** Reads input `x{j}` of shape `s` at the broadcast position of output coordinates `coords`. */
+const broadcastRead = (j: number, s: Shape, out: Shape, coords: readonly string[]): string => {
+  if (sizeOf(s) === 1) return `x${j}[0]`
+  if (s.length === out.length && s.every((d, i) => d === out[i])) return `x${j}[i]`
+  return `x${j}[${dot(coords, broadcastStrides(s, out))}]`
+}
+
+/**
+ * A fused elementwise body: inputs x0…, then `steps` (JS expressions over `a`, `b`, `c` whose
+ * operands name earlier steps `t{k}` or inputs `x{j}`), the last step being the result.
+ */
+export interface FusedStep {
+  readonly expr: string
+  readonly args: readonly string[]
+}
+
+const substitute = (expr: string, args: readonly string[]): string =>
+  expr.replace(/\b[abc]\b/g, (v) => `(${args['abc'.indexOf(v)]})`)
+
+/** Elementwise kernel for a chain of steps over broadcast inputs (a single op is a one-step chain). */
+export const elementwiseSource = (inShapes: readonly Shape[], out: Shape, steps: readonly FusedStep[]): KernelSource => {
+  const needCoords = inShapes.some((s) => sizeOf(s) !== 1 && !(s.length === out.length && s.every((d, i) => d === out[i])))
+  const { lines, coords } = needCoords ? unravel('i', out, 'o') : { lines: [], coords: [] }
+  const reads = inShapes.map((s, j) => `const v${j} = ${broadcastRead(j, s, out, coords)};`)
+  const body = steps.map((st, k) => {
+    const e = substitute(st.expr, st.args.map((a) => (a.startsWith('x') ? `v${a.slice(1)}` : a)))
+    return k === steps.length - 1 ? `return ${e};` : `const t${k} = ${e};`
+  })
+  return { source: kernelFn(inShapes.map((_, j) => `x${j}`), [...lines, ...reads, ...body]), size: sizeOf(out) }
+}
+
+const elementwise: SourceGen = (call) =>
+  elementwiseSource(call.inShapes, call.outShape, [{ expr: call.elementwise!.expr, args: call.inShapes.map((_, j) => `x${j}`) }])
+
+/** Nested loops over the reduced axes of `s` (strides into x0), accumulating with `step`. */
+const reduce =
+  (init: string, step: (acc: string, v: string) => string): SourceGen =>
+  (call) => {
+    const s = call.inShapes[0]
+    const axes = call.attrs.axes as number[]
+    const st = stridesOf(s)
+    const kept = s.map((_, i) => i).filter((i) => !axes.includes(i))
+    const { lines, coords } = unravel('i', call.outShape, 'o')
+    const base = dot(coords, kept.map((a) => st[a]))
+    const red = axes.filter((a) => s[a] > 1)
+    const loops = red.map((a, k) => `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`)
+    const off = [base, ...red.map((a, k) => (st[a] === 1 ? `r${k}` : `r${k} * ${st[a]}`))].filter((t) => t !== '0.0').join(' + ') || '0.0'
+    const body = [
+      ...lines,
+      `let acc = ${init};`,
+      ...loops,
+      `acc = ${step('acc', `x0[${off}]`)};`,
+      ...red.map(() => '}'),
+      'return acc;',
+    ]
+    return { source: kernelFn(['x0'], body), size: sizeOf(call.outShape), loop: Math.max(1, ...red.map((a) => s[a])) }
+  }
+
+/** A gather: output coordinates map to one input offset by `strides` (+ `base`). */
+const gather = (call: KernelCall, strides: readonly number[], base: number): KernelSource => {
+  const { lines, coords } = unravel('i', call.outShape, 'o')
+  return { source: kernelFn(['x0'], [...lines, `return x0[${dot(coords, strides, base)}];`]), size: sizeOf(call.outShape) }
+}
+
+const transpose: SourceGen = (call) => {
+  const st = stridesOf(call.inShapes[0])
+  return gather(
+    call,
+    (call.attrs.perm as number[]).map((p) => st[p]),
+    0,
+  )
+}
+
+const slice: SourceGen = (call) => {
+  const st = stridesOf(call.inShapes[0])
+  const begin = call.attrs.begin as number[]
+  return gather(
+    call,
+    st,
+    begin.reduce((acc, b, i) => acc + b * st[i], 0),
+  )
+}
+
+const pad: SourceGen = (call) => {
+  const s = call.inShapes[0]
+  const pads = call.attrs.pads as [number, number][]
+  const { lines, coords } = unravel('i', call.outShape, 'o')
+  const inside = s.flatMap((d, k) => (pads[k][0] === 0 && pads[k][1] === 0 ? [] : [`${coords[k]} >= ${lit(pads[k][0])} && ${coords[k]} < ${lit(pads[k][0] + d)}`]))
+  const st = stridesOf(s)
+  const src = dot(coords, st, -pads.reduce((acc, [lo], k) => acc + lo * st[k], 0))
+  return {
+    source: kernelFn(['x0'], [...lines, 'let v = 0.0;', `if (${inside.join(' && ') || 'true'}) { v = x0[${src}]; }`, 'return v;']),
+    size: sizeOf(call.outShape),
+  }
+}
+
+const concat: SourceGen = (call) => {
+  const axis = call.attrs.axis as number
+  const out = call.outShape
+  const { lines, coords } = unravel('i', out, 'o')
+  const ca = coords[axis]
+  let off = 0
+  const branches = call.inShapes.map((s, j) => {
+    const st = stridesOf(s)
+    // the else-chain implies the lower bound of each input's range along the axis
+    const read = `v = x${j}[${dot(coords, st, -off * st[axis])}];`
+    off += s[axis]
+    return j === 0 ? `if (${ca} < ${lit(off)}) { ${read} }` : j === call.inShapes.length - 1 ? `else { ${read} }` : `else if (${ca} < ${lit(off)}) { ${read} }`
+  })
+  return { source: kernelFn(call.inShapes.map((_, j) => `x${j}`), [...lines, 'let v = 0.0;', branches.join(' '), 'return v;']), size: sizeOf(out) }
+}
+
+const broadcastTo: SourceGen = (call) => gather(call, broadcastStrides(call.inShapes[0], call.outShape), 0)
+
+/** Operand geometry of a (batched, optionally transposed) matmul. */
+export const matmulDims = (call: KernelCall) => {
+  const [sa] = call.inShapes
+  const r = sa.length
+  const transA = !!call.attrs.transA
+  const transB = !!call.attrs.transB
+  const m = call.outShape[r - 2]
+  const n = call.outShape[r - 1]
+  const k = transA ? sa[r - 2] : sa[r - 1]
+  const batch = sizeOf(sa.slice(0, -2))
+  // strides of A over (row, p) and of B over (p, col)
+  const [ai, ap] = transA ? [1, m] : [k, 1]
+  const [bp, bj] = transB ? [1, k] : [n, 1]
+  return { m, n, k, batch, ai, ap, bp, bj }
+}
+
+/** One output element per thread; the k loop reads a row of A (broadcast in a workgroup) and a column of B (coalesced). */
+const matmul: SourceGen = (call) => {
+  const { m, n, k, batch, ai, ap, bp, bj } = matmulDims(call)
+  const { lines, coords } = unravel('i', [batch, m, n], 'o')
+  const [t, row, col] = coords
+  const body = [
+    ...lines,
+    `const ab = ${dot([t, row], [m * k, ai])};`,
+    `const bb = ${dot([t, col], [k * n, bj])};`,
+    'let acc = 0.0;',
+    `for (let p = 0; p < ${k}; p++) {`,
+    `acc += x0[ab + p * ${ap}] * x1[bb + p * ${bp}];`,
+    '}',
+    'return acc;',
+  ]
+  return { source: kernelFn(['x0', 'x1'], body), size: batch * m * n, loop: k }
+}
+
+/**
+ * WebGPU only: each thread computes 4 adjacent columns of one row (an Array(4) return, which gpu.js
+ * stores tightly packed, i.e. already row-major), reading A once per 4 products. Needs n % 4 = 0.
+ */
+export const matmulVec4 = (call: KernelCall): KernelSource | undefined => {
+  const { m, n, k, batch, ai, ap, bp, bj } = matmulDims(call)
+  if (n % 4 !== 0) return undefined
+  const { lines, coords } = unravel('i', [batch, m, n / 4], 'o')
+  const [t, row, c4] = coords
+  const body = [
+    ...lines,
+    `const ab = ${dot([t, row], [m * k, ai])};`,
+    `const bb = ${dot([t, c4], [k * n, 4 * bj])};`,
+    'let s0 = 0.0;',
+    'let s1 = 0.0;',
+    'let s2 = 0.0;',
+    'let s3 = 0.0;',
+    `for (let p = 0; p < ${k}; p++) {`,
+    `const av = x0[ab + p * ${ap}];`,
+    `const bo = bb + p * ${bp};`,
+    `s0 += av * x1[bo];`,
+    `s1 += av * x1[bo + ${bj}];`,
+    `s2 += av * x1[bo + ${2 * bj}];`,
+    `s3 += av * x1[bo + ${3 * bj}];`,
+    '}',
+    'return [s0, s1, s2, s3];',
+  ]
+  return { source: kernelFn(['x0', 'x1'], body), size: (batch * m * n) / 4, loop: k, vec: 4 }
+}
+
+const ELEMENTWISE_OPS = [
+  'neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'square', 'reciprocal',
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'less', 'lessEqual', 'greater', 'greaterEqual', 'equal', 'notEqual', 'where',
+]
+
+/** Kernel source generators by op name (elementwise ops share one generator driven by `call.elementwise`). */
+export const sources: Readonly<Record<string, SourceGen>> = {
+  ...Object.fromEntries(ELEMENTWISE_OPS.map((k) => [k, elementwise])),
+  sum: reduce('0.0', (acc, v) => `${acc} + ${v}`),
+  max: reduce(lit(Number.NEGATIVE_INFINITY), (acc, v) => `Math.max(${acc}, ${v})`),
+  transpose,
+  slice,
+  pad,
+  concat,
+  broadcastTo,
+  matmul,
+  ...convSources,
+}
+
+/** Any op carrying a scalar formula gets the generated elementwise kernel, even if it is not listed above. */
+export const sourceFor = (call: KernelCall): SourceGen | undefined => sources[call.op] ?? (call.elementwise ? elementwise : undefined)
