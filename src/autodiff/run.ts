@@ -3,12 +3,15 @@ import { type HostTensor, isHost } from '../tensor/host.ts'
 import { fmt } from '../tensor/shape.ts'
 import { leaves, type Tree, unflatten } from '../tensor/tree.ts'
 import { isTensor, type Tensor } from './graph.ts'
+import { fuseElementwise } from './fuse.ts'
 import { topoSort } from './vjp.ts'
 
 export interface RunOptions {
   readonly backend: Backend<any>
   /** Read back every intermediate and report the first op that produced a NaN (slow; for debugging). */
   readonly checkNumerics?: boolean
+  /** Fuse elementwise chains into one kernel where the backend has a `fused` kernel (default true; off under checkNumerics). */
+  readonly fuse?: boolean
 }
 
 /** Thrown by `checkNumerics` runs: names the op, its shapes and attributes. */
@@ -25,8 +28,11 @@ type Results<T> = T extends Tensor | HostTensor ? HostTensor : T extends readonl
 function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknown, unknown> {
   const be = opts.backend
   const outLeaves = leaves(outputs as Tree<Tensor | HostTensor>)
-  const outTensors = outLeaves.filter(isTensor)
-  const order = topoSort(outTensors)
+  const requested = outLeaves.filter(isTensor)
+  // fusion rewrites the graph; `remap` sends each requested output to the node that computes it
+  const fuse = opts.fuse !== false && !opts.checkNumerics && be.has('fused')
+  const { order, remap } = fuse ? fuseElementwise(topoSort(requested), new Set(requested)) : { order: topoSort(requested), remap: new Map<Tensor, Tensor>() }
+  const outTensors = requested.map((t) => remap.get(t) ?? t)
   for (const t of order)
     if (t.inputs.length > 0 && !t.prim.alias && !be.has(t.prim.name))
       throw new Error(`run: backend '${be.name}' has no kernel for op '${t.prim.name}'`)
@@ -88,7 +94,7 @@ function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknow
       results.push(o)
       continue
     }
-    let h = be.read(value.get(o), o.shape)
+    let h = be.read(value.get(remap.get(o) ?? o), o.shape)
     if (h instanceof Promise) h = (yield h) as HostTensor
     results.push(h as HostTensor)
   }

@@ -4,6 +4,7 @@
  * (and fused chains of them) are generated from their scalar formulas, so a new elementwise primitive
  * needs no entry here.
  */
+import type { FusedStep } from '../../autodiff/fuse.ts'
 import { type Shape, sizeOf, stridesOf } from '../../tensor/shape.ts'
 import type { KernelCall } from '../backend.ts'
 import { broadcastStrides, dot, type KernelSource, kernelFn, lit, unravel } from './codegen.ts'
@@ -22,10 +23,7 @@ const broadcastRead = (j: number, s: Shape, out: Shape, coords: readonly string[
  * A fused elementwise body: inputs x0…, then `steps` (JS expressions over `a`, `b`, `c` whose
  * operands name earlier steps `t{k}` or inputs `x{j}`), the last step being the result.
  */
-export interface FusedStep {
-  readonly expr: string
-  readonly args: readonly string[]
-}
+export type { FusedStep }
 
 const substitute = (expr: string, args: readonly string[]): string =>
   expr.replace(/\b[abc]\b/g, (v) => `(${args['abc'.indexOf(v)]})`)
