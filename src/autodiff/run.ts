@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.ts'
+import { type BackendName, createBackend, createSyncBackend } from '../backend/select.ts'
 import { type HostTensor, isHost } from '../tensor/host.ts'
 import { fmt } from '../tensor/shape.ts'
 import { leaves, type Tree, unflatten } from '../tensor/tree.ts'
@@ -7,7 +8,8 @@ import { fuseElementwise } from './fuse.ts'
 import { topoSort } from './vjp.ts'
 
 export interface RunOptions {
-  readonly backend: Backend<any>
+  /** A backend, or a name for `createBackend` (a fresh backend per call: pass an instance to reuse compiled kernels). */
+  readonly backend: Backend<any> | BackendName
   /** Read back every intermediate and report the first op that produced a NaN (slow; for debugging). */
   readonly checkNumerics?: boolean
   /** Fuse elementwise chains into one kernel where the backend has a `fused` kernel (default true; off under checkNumerics). */
@@ -25,7 +27,7 @@ type Results<T> = T extends Tensor | HostTensor ? HostTensor : T extends readonl
  * The executor, written once as a generator: it yields whatever a backend returned asynchronously,
  * and `run` awaits those while `runSync` insists there are none.
  */
-function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknown, unknown> {
+function* execute(outputs: unknown, opts: RunOptions & { readonly backend: Backend<any> }): Generator<unknown, unknown, unknown> {
   const be = opts.backend
   const outLeaves = leaves(outputs as Tree<Tensor | HostTensor>)
   const requested = outLeaves.filter(isTensor)
@@ -104,7 +106,8 @@ function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknow
 
 /** Evaluates a tree of symbolic tensors on a backend; resolves to the same tree of host tensors. */
 export const run = async <T>(outputs: T, opts: RunOptions): Promise<Results<T>> => {
-  const g = execute(outputs, opts)
+  const backend = typeof opts.backend === 'string' ? await createBackend(opts.backend) : opts.backend
+  const g = execute(outputs, { ...opts, backend })
   let r = g.next()
   while (!r.done) r = g.next(await r.value)
   return r.value as Results<T>
@@ -112,9 +115,10 @@ export const run = async <T>(outputs: T, opts: RunOptions): Promise<Results<T>> 
 
 /** Synchronous `run` for synchronous backends (ref, cpu): for tests, debugging and host-side loops. */
 export const runSync = <T>(outputs: T, opts: RunOptions): Results<T> => {
-  if (!opts.backend.sync) throw new Error(`runSync: backend '${opts.backend.name}' is asynchronous; use run()`)
-  const g = execute(outputs, opts)
+  const backend = typeof opts.backend === 'string' ? createSyncBackend(opts.backend) : opts.backend
+  if (!backend.sync) throw new Error(`runSync: backend '${backend.name}' is asynchronous; use run()`)
+  const g = execute(outputs, { ...opts, backend })
   const r = g.next()
-  if (!r.done) throw new Error(`runSync: backend '${opts.backend.name}' returned a Promise`)
+  if (!r.done) throw new Error(`runSync: backend '${backend.name}' returned a Promise`)
   return r.value as Results<T>
 }

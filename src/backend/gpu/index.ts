@@ -41,6 +41,28 @@ type Kernel = ((...args: unknown[]) => unknown) & { destroy(): void }
 /** Names of the ops this backend has kernels for, including the fused elementwise op. */
 const OPS = new Set([...Object.keys(sources), 'fused'])
 
+/** The kernel source the gpu backend generates for a call (exported for the WGSL translation test and benches). */
+export const gpuKernelSource = (call: KernelCall, vec4 = false): KernelSource => {
+  if (call.op === 'fused') return elementwiseSource(call.inShapes, call.outShape, call.attrs.steps as FusedStep[])
+  if (call.op === 'matmul' && vec4) {
+    const v = matmulVec4(call)
+    if (v) return v
+  }
+  const gen = sourceFor(call)
+  if (!gen) throw missingKernel('gpu', call.op)
+  return gen(call)
+}
+
+/** gpu.js kernel settings for a generated source. */
+export const kernelSettings = (ks: KernelSource): Record<string, unknown> => ({
+  output: [ks.size],
+  pipeline: true,
+  immutable: true,
+  loopMaxIterations: Math.max(1000, (ks.loop ?? 0) + 1),
+  tactic: 'precision',
+  ...(ks.vec === 4 ? { returnType: 'Array(4)' } : {}),
+})
+
 /** Creates a gpu.js backend (`gpu`); call `dispose()` to free its kernels. */
 export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & { readonly mode: GpuMode; dispose(): void } => {
   const mode = opts.mode ?? 'webasm'
@@ -56,29 +78,13 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   const compile = (ks: KernelSource, key: string): Kernel => {
     let k = kernels.get(key)
     if (!k) {
-      k = gpu.createKernel(ks.source as any, {
-        output: [ks.size],
-        pipeline: true,
-        immutable: true,
-        loopMaxIterations: Math.max(1000, (ks.loop ?? 0) + 1),
-        tactic: 'precision',
-        ...(ks.vec === 4 ? { returnType: 'Array(4)' } : {}),
-      } as any) as unknown as Kernel
+      k = gpu.createKernel(ks.source as any, kernelSettings(ks) as any) as unknown as Kernel
       kernels.set(key, k)
     }
     return k
   }
 
-  const sourceOf = (call: KernelCall): KernelSource => {
-    if (call.op === 'fused') return elementwiseSource(call.inShapes, call.outShape, call.attrs.steps as FusedStep[])
-    if (call.op === 'matmul' && vec4) {
-      const v = matmulVec4(call)
-      if (v) return v
-    }
-    const gen = sourceFor(call)
-    if (!gen) throw missingKernel('gpu', call.op)
-    return gen(call)
-  }
+  const sourceOf = (call: KernelCall): KernelSource => gpuKernelSource(call, vec4)
 
   /** A WebGPU Array(4) result is tightly packed: relabel it as a flat scalar buffer for downstream kernels. */
   const asScalar = (h: DeviceHandle, ks: KernelSource): DeviceHandle => {

@@ -1,0 +1,95 @@
+/** The gpu backend beyond per-primitive parity (test/ops/*): memory, kernel cache, selection, missing kernels. */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import * as ops from '../../src/index.ts'
+
+type Params = { w1: ops.Tensor; b1: ops.Tensor; w2: ops.Tensor }
+
+/** One SGD step of a 2-layer MLP, traced: returns the loss and the updated parameters. */
+const step = (p: Params, x: ops.HostTensor, t: ops.HostTensor) => {
+  const loss = (q: Params) => {
+    const h = ops.relu(ops.add(ops.matmul(ops.constant(x), q.w1), q.b1))
+    const y = ops.matmul(h, q.w2)
+    return ops.mean(ops.square(ops.sub(y, t)))
+  }
+  const { value, grad } = ops.valueAndGrad(loss)(p)
+  const upd = (w: ops.Tensor, g: ops.Tensor) => ops.sub(w, ops.mul(g, 0.05))
+  return { loss: value, params: { w1: upd(p.w1, grad.w1), b1: upd(p.b1, grad.b1), w2: upd(p.w2, grad.w2) } }
+}
+
+test('200 training-like steps on gpu: live device buffers stay flat and kernels compile once', async () => {
+  const be = ops.gpuBackend()
+  const [k1, k2, k3, k4] = ops.split(ops.key(11), 4)
+  const x = ops.normal(k1, [16, 8])
+  const t = ops.normal(k2, [16, 2])
+  let host = { w1: ops.normal(k3, [8, 12], 0, 0.3), b1: ops.tensor(new Float32Array(12), [12]), w2: ops.normal(k4, [12, 2], 0, 0.3) }
+  const live: number[] = []
+  const compiled: number[] = []
+  const losses: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const p = { w1: ops.constant(host.w1), b1: ops.constant(host.b1), w2: ops.constant(host.w2) }
+    const r = await ops.run(step(p, x, t), { backend: be })
+    host = r.params
+    losses.push(r.loss.data[0])
+    live.push(be.stats().liveBuffers)
+    compiled.push(be.stats().compiledKernels)
+  }
+  assert.deepEqual(new Set(live), new Set([0]), `live buffers after each step: ${[...new Set(live)].join(',')}`)
+  assert.equal(compiled[199], compiled[0], 'kernels compiled after the first step')
+  assert.ok(losses[199] < losses[0], `loss fell: ${losses[0]} → ${losses[199]}`)
+  be.dispose()
+})
+
+test('live buffers peak below the graph size during a run (intermediates are released after last use)', async () => {
+  const be = ops.gpuBackend()
+  let peak = 0
+  const spy: ops.Backend<any> = {
+    ...be,
+    exec: (c, ins) => {
+      const out = be.exec(c, ins)
+      peak = Math.max(peak, be.stats().liveBuffers + 1)
+      return out
+    },
+  }
+  let y: ops.Tensor = ops.constant(ops.tensor([1, 2, 3], [3]))
+  for (let i = 0; i < 50; i++) y = ops.sum(ops.concat([y, y], 0), [0], true)
+  await ops.run(y, { backend: spy, fuse: false })
+  assert.ok(peak <= 4, `peak live buffers ${peak}`)
+  assert.equal(be.stats().liveBuffers, 0)
+})
+
+test('createBackend: gpu without an adapter runs webasm and says so once; auto picks cpu; run accepts names', async () => {
+  const warnings: string[] = []
+  const be = await ops.createBackend('gpu', { warn: (m) => warnings.push(m) })
+  assert.equal(be.name, 'gpu')
+  if (!(await ops.probeWebGPU()).ok) {
+    assert.equal((be as ReturnType<typeof ops.gpuBackend>).mode, 'webasm')
+    assert.equal(warnings.length, 1)
+    assert.match(warnings[0], /webasm.*no WebGPU adapter/)
+    assert.equal((await ops.createBackend('auto')).name, 'cpu')
+  }
+  const r = await ops.run(ops.mul(ops.tensor([1, 2], [2]), 3), { backend: 'cpu' })
+  assert.deepEqual(Array.from(r.data), [3, 6])
+  assert.deepEqual(Array.from(ops.runSync(ops.add(ops.tensor([1], [1]), 1), { backend: 'ref' }).data), [2])
+  await assert.rejects(() => ops.createBackend('tpu' as ops.BackendName), /unknown backend 'tpu'/)
+})
+
+test('doctor lists every backend with a reason', async () => {
+  const lines = await ops.doctor()
+  assert.deepEqual(
+    lines.map((l) => l.backend),
+    ['ref', 'cpu', 'gpu (webgpu)', 'gpu (webasm)', 'auto'],
+  )
+  for (const l of lines) assert.ok(l.detail.length > 0)
+  assert.match(ops.formatDoctor(lines), /gpu \(webgpu\)/)
+})
+
+test('an op without a gpu kernel fails at run with the op named', async () => {
+  const fake: ops.Primitive = { name: 'noSuchOp', shape: ([s]) => s }
+  await assert.rejects(() => ops.run(ops.bind(fake, [ops.tensor([1], [1])]), { backend: ops.gpuBackend() }), /backend 'gpu' has no kernel for op 'noSuchOp'/)
+})
+
+test('tensors past 2^24 elements are refused with the op named (f32 index arithmetic)', async () => {
+  const x = ops.broadcastTo(ops.tensor([1], [1]), [4096, 4097])
+  await assert.rejects(() => ops.run(x, { backend: ops.gpuBackend() }), /op 'broadcastTo' output \[4096,4097\] exceeds/)
+})
