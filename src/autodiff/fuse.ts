@@ -34,7 +34,7 @@ export const fuseElementwise = (order: readonly Tensor[], outputs: ReadonlySet<T
   const absorbed = (t: Tensor): boolean => {
     if (!isElementwise(t) || outputs.has(t)) return false
     const cs = consumers.get(t)
-    if (!cs || cs.size !== 1) return false
+    if (cs?.size !== 1) return false
     const [c] = cs
     return isElementwise(c) && shapesEqual(c.shape, t.shape)
   }

@@ -8,7 +8,11 @@ import { topoSort } from '../../src/autodiff/vjp.ts'
 /** Wraps a backend, recording the op of every kernel call. */
 const counting = <B>(be: Backend<B>): Backend<B> & { calls: string[] } => {
   const calls: string[] = []
-  return { ...be, calls, exec: (call: KernelCall, ins: readonly B[]) => (calls.push(call.op), be.exec(call, ins)) }
+  return { ...be, calls, exec: (call: KernelCall, ins: readonly B[]) => {
+      calls.push(call.op)
+      return be.exec(call, ins)
+    },
+  }
 }
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => {
