@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as ops from '../../src/index.ts'
+import { checkParity, fc } from '../../src/testing/index.ts'
+import { allCases } from '../ops/cases/index.ts'
 
 type Params = { w1: ops.Tensor; b1: ops.Tensor; w2: ops.Tensor }
 
@@ -92,4 +94,18 @@ test('an op without a gpu kernel fails at run with the op named', async () => {
 test('tensors past 2^24 elements are refused with the op named (f32 index arithmetic)', async () => {
   const x = ops.broadcastTo(ops.tensor([1], [1]), [4096, 4097])
   await assert.rejects(() => ops.run(x, { backend: ops.gpuBackend() }), /op 'broadcastTo' output \[4096,4097\] exceeds/)
+})
+
+test('the 4-outputs-per-thread kernels (WebGPU default) match ref, run here on webasm', async () => {
+  const be = ops.gpuBackend({ vec4: true })
+  const vecOps = new Set(['matmul', 'conv2d', 'conv2dBackInput'])
+  let ran = 0
+  for (const c of allCases.filter((c) => vecOps.has(c.prim)))
+    for (const { inputs, attrs } of fc.sample(c.arb, { numRuns: 12, seed: 9 })) {
+      if (c.pre && !c.pre(inputs, attrs)) continue
+      const r = await checkParity((...xs) => c.f(xs, attrs), inputs, be, { wrt: c.wrt, rtol: 1e-3, atol: 1e-3 })
+      assert.ok(r.ok, `${c.prim}: ${r.message}`)
+      ran++
+    }
+  assert.ok(ran >= 10, `${ran} cases`)
 })

@@ -9,15 +9,23 @@ import { fromData, type HostTensor } from '../../tensor/host.ts'
 import { fmt, type Shape, sizeOf } from '../../tensor/shape.ts'
 import { type Backend, type KernelCall, missingKernel } from '../backend.ts'
 import { type KernelSource, MAX_ELEMENTS } from './codegen.ts'
+import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
+
+/** Kernels with a 4-outputs-per-thread variant (undefined when the shapes do not allow it). */
+const vec4Sources: Readonly<Record<string, (call: KernelCall) => KernelSource | undefined>> = {
+  matmul: matmulVec4,
+  conv2d: (call) => conv2dSource(call, 4),
+  conv2dBackInput: (call) => conv2dBackInputSource(call, 4),
+}
 
 export type GpuMode = 'webgpu' | 'webasm'
 
 export interface GpuBackendOptions {
   /** `webgpu` needs `navigator.gpu` with an adapter (see `createBackend`); `webasm` runs anywhere. Default webasm. */
   readonly mode?: GpuMode
-  /** On WebGPU, compute 4 matmul outputs per thread (default true). */
-  readonly vec4Matmul?: boolean
+  /** Compute 4 adjacent outputs per thread in matmul/conv (default: on for webgpu, off for webasm). */
+  readonly vec4?: boolean
 }
 
 /** A pipeline handle of gpu.js's WebGPU backend (the fields this backend uses). */
@@ -44,10 +52,8 @@ const OPS = new Set([...Object.keys(sources), 'fused'])
 /** The kernel source the gpu backend generates for a call (exported for the WGSL translation test and benches). */
 export const gpuKernelSource = (call: KernelCall, vec4 = false): KernelSource => {
   if (call.op === 'fused') return elementwiseSource(call.inShapes, call.outShape, call.attrs.steps as FusedStep[])
-  if (call.op === 'matmul' && vec4) {
-    const v = matmulVec4(call)
-    if (v) return v
-  }
+  const v = vec4 ? vec4Sources[call.op]?.(call) : undefined
+  if (v) return v
   const gen = sourceFor(call)
   if (!gen) throw missingKernel('gpu', call.op)
   return gen(call)
@@ -66,7 +72,7 @@ export const kernelSettings = (ks: KernelSource): Record<string, unknown> => ({
 /** Creates a gpu.js backend (`gpu`); call `dispose()` to free its kernels. */
 export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & { readonly mode: GpuMode; dispose(): void } => {
   const mode = opts.mode ?? 'webasm'
-  const vec4 = mode === 'webgpu' && opts.vec4Matmul !== false
+  const vec4 = opts.vec4 ?? mode === 'webgpu'
   const gpu = new GPU({ mode })
   const kernels = new Map<string, Kernel>()
   const live = new Set<GpuBuffer>()
@@ -93,6 +99,15 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
       h.output = [ks.size * 4]
     }
     return h
+  }
+
+  /** webasm returns Array(4) results as one Float32Array(4) per thread: pack them row-major. */
+  const flat = (r: unknown, ks: KernelSource): Float32Array => {
+    if (ks.vec !== 4) return r as Float32Array
+    const rows = r as Float32Array[]
+    const out = new Float32Array(rows.length * 4)
+    rows.forEach((v, j) => out.set(v, j * 4))
+    return out
   }
 
   const uploadKernel = (n: number): Kernel =>
@@ -123,17 +138,28 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
       const n = sizeOf(call.outShape)
       if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements`)
       if (n === 0) return track({ size: 0, host: new Float32Array(0) })
-      const ks = sourceOf(call)
-      const key = `${ks.source}|${ks.size}|${ks.vec ?? 1}|${call.inShapes.map(sizeOf).join(',')}`
-      const k = compile(ks, key)
+      const first = sourceOf(call)
+      const stages: KernelSource[] = []
+      for (let ks: KernelSource | undefined = first; ks; ks = ks.next) stages.push(ks)
+      const sizes = [call.inShapes.map(sizeOf), ...stages.slice(0, -1).map((ks) => [ks.size * (ks.vec ?? 1)])]
+      const ks = stages.map((st, j) => compile(st, `${st.source}|${st.size}|${st.vec ?? 1}|${sizes[j].join(',')}`))
       if (mode === 'webasm') {
-        const out = k(...inputs.map((b) => b.host)) as Float32Array
+        let args: unknown[] = inputs.map((b) => b.host)
+        for (let j = 0; j < stages.length; j++) args = [flat(ks[j](...args), stages[j])]
+        const out = args[0] as Float32Array
         if (out.length !== n) throw new Error(`gpu backend: kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
         return track({ size: n, host: out })
       }
-      return handles(inputs)
-        .then((hs) => k(...hs) as Promise<DeviceHandle>)
-        .then((h) => track({ size: n, dev: asScalar(h, ks) }))
+      return handles(inputs).then(async (hs) => {
+        let h = asScalar(await (ks[0](...hs) as Promise<DeviceHandle>), stages[0])
+        for (let j = 1; j < stages.length; j++) {
+          const next = asScalar(await (ks[j](h) as Promise<DeviceHandle>), stages[j])
+          // the buffer dies once the queue is done with it (WebGPU defers destroy past submitted work)
+          h.delete()
+          h = next
+        }
+        return track({ size: n, dev: h })
+      })
     },
     read: (b: GpuBuffer, shape: Shape) => {
       if (b.host) return fromData(Float32Array.from(b.host), shape)
