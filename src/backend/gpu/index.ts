@@ -106,7 +106,7 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     if (ks.vec !== 4) return r as Float32Array
     const rows = r as Float32Array[]
     const out = new Float32Array(rows.length * 4)
-    rows.forEach((v, j) => out.set(v, j * 4))
+    for (let j = 0; j < rows.length; j++) out.set(rows[j], j * 4)
     return out
   }
 
