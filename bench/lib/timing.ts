@@ -1,0 +1,37 @@
+/** Small helpers shared by the benches: wall-clock timing of async runs and a text table. */
+
+/** Median wall time (ms) of `reps` calls after `warm` untimed ones (the first compiles kernels). */
+export const timeIt = async (f: () => Promise<unknown>, reps = 3, warm = 1): Promise<number> => {
+  for (let i = 0; i < warm; i++) await f()
+  const ts: number[] = []
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now()
+    await f()
+    ts.push(performance.now() - t0)
+  }
+  ts.sort((a, b) => a - b)
+  return ts[Math.floor(ts.length / 2)]
+}
+
+/** Renders rows as a Markdown table (first row = header). */
+export const table = (rows: readonly (readonly string[])[]): string => {
+  const [head, ...body] = rows
+  const line = (r: readonly string[]) => `| ${r.join(' | ')} |`
+  return [line(head), line(head.map(() => '---')), ...body.map(line)].join('\n')
+}
+
+/** Parses `--name value` / `--flag` command-line options. */
+export const args = (argv: readonly string[]): Record<string, string | true> => {
+  const out: Record<string, string | true> = {}
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (!a.startsWith('--')) continue
+    const next = argv[i + 1]
+    const hasValue = next !== undefined && !next.startsWith('--')
+    out[a.slice(2)] = hasValue ? next : true
+    if (hasValue) i++
+  }
+  return out
+}
+
+export const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2))
