@@ -109,3 +109,16 @@ test('the 4-outputs-per-thread kernels (WebGPU default) match ref, run here on w
     }
   assert.ok(ran >= 10, `${ran} cases`)
 })
+
+test('vec4 matmul: batched, unrolled and odd shapes, all transpose combinations', async () => {
+  const be = ops.gpuBackend({ vec4: true })
+  const [k1, k2] = ops.split(ops.key(5), 2)
+  for (const [batch, m, k, n] of [[1, 5, 8, 12], [3, 7, 6, 8], [2, 1, 4, 4], [1, 3, 5, 7]])
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        const sa = [...(batch > 1 ? [batch] : []), ...(transA ? [k, m] : [m, k])]
+        const sb = [...(batch > 1 ? [batch] : []), ...(transB ? [n, k] : [k, n])]
+        const r = await checkParity((a, b) => ops.matmul(a, b, { transA, transB }), [ops.normal(k1, sa), ops.normal(k2, sb)], be, { rtol: 1e-3, atol: 1e-3 })
+        assert.ok(r.ok, `${[batch, m, k, n]} transA=${transA} transB=${transB}: ${r.message}`)
+      }
+})

@@ -72,6 +72,8 @@ export interface KernelSource {
   readonly loop?: number
   /** Outputs per thread (Array(4) returns): the tiled matmul on WebGPU. */
   readonly vec?: 1 | 4
+  /** gpu.js output dimensions (x fastest) when the kernel uses this.thread.y/z; default [size]. */
+  readonly dims?: readonly number[]
   /** A follow-up kernel over this one's output (e.g. adding split-K partial sums); its result is the op's. */
   readonly next?: KernelSource
 }

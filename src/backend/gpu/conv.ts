@@ -56,13 +56,37 @@ const covering = (g: Geom, ih: string, iw: string, body: readonly string[]): str
 const accs = (v: number) => Array.from({ length: v }, (_, k) => `s${k}`)
 const ret = (v: number) => (v === 1 ? 'return s0;' : `return [${accs(v).join(', ')}];`)
 
+/**
+ * Thread coordinates (b, row, col, channel-or-quad) of an NHWC output: from the flat index, or, on the
+ * vec4 path, from a 3-D dispatch `[c/4, cols, n·rows]` (8×8 workgroups: 8 columns × 32 channels share
+ * their loads in L1). `src` is the kernel prologue, `dims` the gpu.js output.
+ */
+const nhwcThreads = (shape: Shape, v: 1 | 4) => {
+  const [n, rows, cols, c] = shape
+  if (v === 1) {
+    const { lines, coords } = unravel('i', [n, rows, cols, c], 'o')
+    return { lines: ['const i = this.thread.x;', ...lines], coords, dims: undefined }
+  }
+  const { lines, coords } = unravel('tz', [n, rows], 'z')
+  return {
+    lines: ['const tx = this.thread.x;', 'const ty = this.thread.y;', 'const tz = this.thread.z;', ...lines],
+    coords: [coords[0], coords[1], 'ty', 'tx'],
+    dims: [c / 4, cols, n * rows],
+  }
+}
+
+/** Whether a vec4 kernel over channel count `c` and `n·rows` z-slices can be dispatched. */
+const vec4Ok = (c: number, zs: number) => c % 4 === 0 && zs <= 65535
+
+const fn = (args: readonly string[], body: readonly string[]) => `function (${args.join(', ')}) {\n  ${body.join('\n  ')}\n}`
+
 /** conv2d: one output (or 4 adjacent output channels) per thread; loops over taps and input channels. */
 export const conv2dSource = (call: KernelCall, v: 1 | 4): KernelSource | undefined => {
   const [xs, ws] = call.inShapes
   const g = geom(call, xs, call.outShape, ws)
   const cout = ws[3]
-  if (cout % v !== 0) return undefined
-  const { lines, coords } = unravel('i', [g.n, g.oh, g.ow, cout / v], 'o')
+  if (v === 4 && !vec4Ok(cout, g.n * g.oh)) return undefined
+  const { lines, coords, dims } = nhwcThreads(call.outShape, v)
   const [b, oi, oj, o] = coords
   const inner = [
     `const xo = ${dot([b, 'ih', 'iw'], [g.h * g.w * g.c, g.w * g.c, g.c])};`,
@@ -73,7 +97,7 @@ export const conv2dSource = (call: KernelCall, v: 1 | 4): KernelSource | undefin
     '}',
   ]
   const body = [...lines, ...accs(v).map((s) => `let ${s} = 0.0;`), ...taps(g, oi, oj, inner), ret(v)]
-  return { source: kernelFn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, g.c), vec: v }
+  return { source: fn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, g.c), vec: v, ...(dims ? { dims } : {}) }
 }
 
 /** conv2dBackInput (dy, w) → dx: a gather over the output pixels each input pixel feeds. */
@@ -81,8 +105,8 @@ export const conv2dBackInputSource = (call: KernelCall, v: 1 | 4): KernelSource 
   const [ys, ws] = call.inShapes
   const g = geom(call, call.outShape, ys, ws)
   const cout = ws[3]
-  if (g.c % v !== 0) return undefined
-  const { lines, coords } = unravel('i', [g.n, g.h, g.w, g.c / v], 'o')
+  if (v === 4 && !vec4Ok(g.c, g.n * g.h)) return undefined
+  const { lines, coords, dims } = nhwcThreads(call.outShape, v)
   const [b, ih, iw, c] = coords
   const inner = [
     `const yo = ${dot([b, 'oi', 'oj'], [g.oh * g.ow * cout, g.ow * cout, cout])};`,
@@ -93,7 +117,7 @@ export const conv2dBackInputSource = (call: KernelCall, v: 1 | 4): KernelSource 
     '}',
   ]
   const body = [...lines, ...accs(v).map((s) => `let ${s} = 0.0;`), ...covering(g, ih, iw, inner), ret(v)]
-  return { source: kernelFn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, cout), vec: v }
+  return { source: fn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, cout), vec: v, ...(dims ? { dims } : {}) }
 }
 
 /** Threads the filter gradient aims for; below this the batch is split and partial sums added after. */

@@ -61,7 +61,7 @@ export const gpuKernelSource = (call: KernelCall, vec4 = false): KernelSource =>
 
 /** gpu.js kernel settings for a generated source. */
 export const kernelSettings = (ks: KernelSource): Record<string, unknown> => ({
-  output: [ks.size],
+  output: ks.dims ?? [ks.size],
   pipeline: true,
   immutable: true,
   loopMaxIterations: Math.max(1000, (ks.loop ?? 0) + 1),
@@ -101,12 +101,18 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     return h
   }
 
-  /** webasm returns Array(4) results as one Float32Array(4) per thread: pack them row-major. */
+  /** webasm returns Array(4) and multi-dimensional results as nested arrays: pack them row-major. */
   const flat = (r: unknown, ks: KernelSource): Float32Array => {
-    if (ks.vec !== 4) return r as Float32Array
-    const rows = r as Float32Array[]
-    const out = new Float32Array(rows.length * 4)
-    for (let j = 0; j < rows.length; j++) out.set(rows[j], j * 4)
+    if (ks.vec !== 4 && !ks.dims) return r as Float32Array
+    const out = new Float32Array(ks.size * (ks.vec ?? 1))
+    let o = 0
+    const walk = (v: unknown): void => {
+      if (v instanceof Float32Array) {
+        out.set(v, o)
+        o += v.length
+      } else for (const e of v as unknown[]) walk(e)
+    }
+    walk(r)
     return out
   }
 

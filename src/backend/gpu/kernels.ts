@@ -158,33 +158,36 @@ const matmul: SourceGen = (call) => {
 }
 
 /**
- * WebGPU only: each thread computes 4 adjacent columns of one row (an Array(4) return, which gpu.js
- * stores tightly packed, i.e. already row-major), reading A once per 4 products. Needs n % 4 = 0.
+ * The WebGPU default: each thread computes 4 adjacent columns of one row (an Array(4) return, which
+ * gpu.js stores tightly packed, i.e. already row-major), reading A once per 4 products. The output is
+ * 3-D `[n/4, m, batch]`, so gpu.js dispatches 8×8 workgroups: 8 rows × 32 columns share their A and B
+ * loads in L1 (gpu.js exposes no workgroup memory), and thread ids need no division. Needs n % 4 = 0.
  */
 export const matmulVec4 = (call: KernelCall): KernelSource | undefined => {
   const { m, n, k, batch, ai, ap, bp, bj } = matmulDims(call)
   if (n % 4 !== 0) return undefined
-  const { lines, coords } = unravel('i', [batch, m, n / 4], 'o')
-  const [t, row, c4] = coords
+  const unroll = k % 4 === 0 ? 4 : 1
+  const steps = Array.from({ length: unroll }, (_, u) => [
+    `const a${u} = x0[ab + ${u ? `(p + ${u})` : 'p'} * ${ap}];`,
+    `const b${u} = bb + ${u ? `(p + ${u})` : 'p'} * ${bp};`,
+    ...[0, 1, 2, 3].map((j) => `s${j} += a${u} * x1[b${u}${j ? ` + ${j * bj}` : ''}];`),
+  ]).flat()
   const body = [
-    ...lines,
-    `const ab = ${dot([t, row], [m * k, ai])};`,
-    `const bb = ${dot([t, c4], [k * n, 4 * bj])};`,
+    'const c4 = this.thread.x;',
+    'const row = this.thread.y;',
+    `const ab = ${batch > 1 ? `this.thread.z * ${m * k} + ` : ''}row * ${ai};`,
+    `const bb = ${batch > 1 ? `this.thread.z * ${k * n} + ` : ''}c4 * ${4 * bj};`,
     'let s0 = 0.0;',
     'let s1 = 0.0;',
     'let s2 = 0.0;',
     'let s3 = 0.0;',
-    `for (let p = 0; p < ${k}; p++) {`,
-    `const av = x0[ab + p * ${ap}];`,
-    `const bo = bb + p * ${bp};`,
-    `s0 += av * x1[bo];`,
-    `s1 += av * x1[bo + ${bj}];`,
-    `s2 += av * x1[bo + ${2 * bj}];`,
-    `s3 += av * x1[bo + ${3 * bj}];`,
+    `for (let p = 0; p < ${k}; p += ${unroll}) {`,
+    ...steps,
     '}',
     'return [s0, s1, s2, s3];',
   ]
-  return { source: kernelFn(['x0', 'x1'], body), size: (batch * m * n) / 4, loop: k, vec: 4 }
+  const source = `function (x0, x1) {\n  ${body.join('\n  ')}\n}`
+  return { source, size: (batch * m * n) / 4, loop: k, vec: 4, dims: batch > 1 ? [n / 4, m, batch] : [n / 4, m] }
 }
 
 const ELEMENTWISE_OPS = [
