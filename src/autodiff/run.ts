@@ -33,7 +33,7 @@ function* execute(outputs: unknown, opts: RunOptions & { readonly backend: Backe
   const requested = outLeaves.filter(isTensor)
   // fusion rewrites the graph; `remap` sends each requested output to the node that computes it
   const fuse = opts.fuse !== false && !opts.checkNumerics && be.has('fused')
-  const { order, remap } = fuse ? fuseElementwise(topoSort(requested), new Set(requested)) : { order: topoSort(requested), remap: new Map<Tensor, Tensor>() }
+  const { order, remap } = fuse ? fuseElementwise(topoSort(requested), new Set(requested), be.maxKernelInputs) : { order: topoSort(requested), remap: new Map<Tensor, Tensor>() }
   const outTensors = requested.map((t) => remap.get(t) ?? t)
   for (const t of order)
     if (t.inputs.length > 0 && !t.prim.alias && !be.has(t.prim.name))

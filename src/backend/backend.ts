@@ -25,6 +25,8 @@ export interface Backend<B = unknown> {
   exec(call: KernelCall, inputs: readonly B[]): B | Promise<B>
   read(b: B, shape: Shape): HostTensor | Promise<HostTensor>
   release(b: B): void
+  /** Most input buffers one kernel may bind (bounds elementwise fusion); unbounded when absent. */
+  readonly maxKernelInputs?: number
   /** Live buffers and compiled kernels, for leak tests and diagnostics. */
   stats(): { readonly liveBuffers: number; readonly compiledKernels: number }
 }

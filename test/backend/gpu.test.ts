@@ -122,3 +122,25 @@ test('vec4 matmul: batched, unrolled and odd shapes, all transpose combinations'
         assert.ok(r.ok, `${[batch, m, k, n]} transA=${transA} transB=${transB}: ${r.message}`)
       }
 })
+
+test('kernels bind at most 7 inputs: a 17-way concat and a wide elementwise sum still match ref', async () => {
+  const be = ops.gpuBackend()
+  const xs = Array.from({ length: 17 }, (_, i) => ops.normal(ops.key(100 + i), [2, 1 + (i % 3), 3]))
+  const r = await checkParity((...ts) => ops.concat(ts, 1), xs, be)
+  assert.ok(r.ok, r.message)
+  const wide = Array.from({ length: 12 }, (_, i) => ops.normal(ops.key(200 + i), [5, 4]))
+  const r2 = await checkParity((...ts) => ts.reduce((acc, t) => ops.add(acc, ops.mul(t, t))), wide, be)
+  assert.ok(r2.ok, r2.message)
+  const calls: number[] = []
+  const spy: ops.Backend<any> = {
+    ...be,
+    exec: (c, ins) => {
+      calls.push(ins.length)
+      return be.exec(c, ins)
+    },
+  }
+  await ops.run(wide.map(ops.constant).reduce((acc, t) => ops.add(acc, ops.mul(t, t))), { backend: spy })
+  assert.ok(Math.max(...calls) <= 7, `inputs per kernel: ${calls}`)
+  assert.ok(calls.length < 12, `fused into ${calls.length} kernels`)
+  assert.equal(be.stats().liveBuffers, 0)
+})

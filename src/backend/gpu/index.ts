@@ -46,6 +46,9 @@ export interface GpuBuffer {
 
 type Kernel = ((...args: unknown[]) => unknown) & { destroy(): void }
 
+/** WebGPU guarantees 8 storage buffers per shader stage; one is the output. */
+const MAX_INPUTS = 7
+
 /** Names of the ops this backend has kernels for, including the fused elementwise op. */
 const OPS = new Set([...Object.keys(sources), 'fused'])
 
@@ -122,11 +125,66 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   const handles = (inputs: readonly GpuBuffer[]): Promise<DeviceHandle[]> =>
     Promise.all(inputs.map((b) => b.dev ?? (b.pending as Promise<DeviceHandle>)))
 
+const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
+    const n = sizeOf(call.outShape)
+    if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements`)
+    if (n === 0) return track({ size: 0, host: new Float32Array(0) })
+    const first = sourceOf(call)
+    const stages: KernelSource[] = []
+    for (let ks: KernelSource | undefined = first; ks; ks = ks.next) stages.push(ks)
+    const sizes = [call.inShapes.map(sizeOf), ...stages.slice(0, -1).map((ks) => [ks.size * (ks.vec ?? 1)])]
+    const ks = stages.map((st, j) => compile(st, `${st.source}|${st.size}|${st.vec ?? 1}|${sizes[j].join(',')}`))
+    if (mode === 'webasm') {
+      let args: unknown[] = inputs.map((b) => b.host)
+      for (let j = 0; j < stages.length; j++) args = [flat(ks[j](...args), stages[j])]
+      const out = args[0] as Float32Array
+      if (out.length !== n) throw new Error(`gpu backend: kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
+      return track({ size: n, host: out })
+    }
+    return handles(inputs).then(async (hs) => {
+      let h = asScalar(await (ks[0](...hs) as Promise<DeviceHandle>), stages[0])
+      for (let j = 1; j < stages.length; j++) {
+        const next = asScalar(await (ks[j](h) as Promise<DeviceHandle>), stages[j])
+        // the buffer dies once the queue is done with it (WebGPU defers destroy past submitted work)
+        h.delete()
+        h = next
+      }
+      return track({ size: n, dev: h })
+    })
+  }
+
+  const release = (b: GpuBuffer): void => {
+    if (!live.delete(b)) return
+    if (b.dev) b.dev.delete()
+    else if (b.pending) void b.pending.then((h) => h.delete())
+  }
+
+  /** A kernel binds at most MAX_INPUTS buffers: longer concats run as a chain of concats. */
+  const exec = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
+    if (call.op !== 'concat' || inputs.length <= MAX_INPUTS) return run1(call, inputs)
+    const axis = call.attrs.axis as number
+    const head = call.inShapes.slice(0, MAX_INPUTS)
+    const headShape = head[0].map((d, i) => (i === axis ? head.reduce((acc, s) => acc + s[axis], 0) : d))
+    const tmp = run1({ ...call, inShapes: head, outShape: headShape }, inputs.slice(0, MAX_INPUTS))
+    const rest = (t: GpuBuffer) => {
+      const out = exec({ ...call, inShapes: [headShape, ...call.inShapes.slice(MAX_INPUTS)] }, [t, ...inputs.slice(MAX_INPUTS)])
+      if (out instanceof Promise)
+        return out.then((o) => {
+          release(t)
+          return o
+        })
+      release(t)
+      return out
+    }
+    return tmp instanceof Promise ? tmp.then(rest) : rest(tmp)
+  }
+
   return {
     name: 'gpu',
     mode,
     sync: mode === 'webasm',
     has: (op) => OPS.has(op),
+    maxKernelInputs: MAX_INPUTS,
     upload: (t: HostTensor): GpuBuffer => {
       const n = sizeOf(t.shape)
       if (n > MAX_ELEMENTS) throw new Error(`gpu backend: upload of ${fmt(t.shape)} exceeds ${MAX_ELEMENTS} elements`)
@@ -140,43 +198,13 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
       })
       return track(b)
     },
-    exec: (call, inputs) => {
-      const n = sizeOf(call.outShape)
-      if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements`)
-      if (n === 0) return track({ size: 0, host: new Float32Array(0) })
-      const first = sourceOf(call)
-      const stages: KernelSource[] = []
-      for (let ks: KernelSource | undefined = first; ks; ks = ks.next) stages.push(ks)
-      const sizes = [call.inShapes.map(sizeOf), ...stages.slice(0, -1).map((ks) => [ks.size * (ks.vec ?? 1)])]
-      const ks = stages.map((st, j) => compile(st, `${st.source}|${st.size}|${st.vec ?? 1}|${sizes[j].join(',')}`))
-      if (mode === 'webasm') {
-        let args: unknown[] = inputs.map((b) => b.host)
-        for (let j = 0; j < stages.length; j++) args = [flat(ks[j](...args), stages[j])]
-        const out = args[0] as Float32Array
-        if (out.length !== n) throw new Error(`gpu backend: kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
-        return track({ size: n, host: out })
-      }
-      return handles(inputs).then(async (hs) => {
-        let h = asScalar(await (ks[0](...hs) as Promise<DeviceHandle>), stages[0])
-        for (let j = 1; j < stages.length; j++) {
-          const next = asScalar(await (ks[j](h) as Promise<DeviceHandle>), stages[j])
-          // the buffer dies once the queue is done with it (WebGPU defers destroy past submitted work)
-          h.delete()
-          h = next
-        }
-        return track({ size: n, dev: h })
-      })
-    },
+    exec,
     read: (b: GpuBuffer, shape: Shape) => {
       if (b.host) return fromData(Float32Array.from(b.host), shape)
       const h = b.dev ? Promise.resolve(b.dev) : (b.pending as Promise<DeviceHandle>)
       return h.then((d) => d.toArray()).then((data) => fromData(Float32Array.from(data), shape))
     },
-    release: (b: GpuBuffer) => {
-      if (!live.delete(b)) return
-      if (b.dev) b.dev.delete()
-      else if (b.pending) void b.pending.then((h) => h.delete())
-    },
+    release,
     stats: () => ({ liveBuffers: live.size, compiledKernels: kernels.size }),
     dispose: () => {
       for (const k of kernels.values()) k.destroy()
