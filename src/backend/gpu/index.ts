@@ -32,8 +32,26 @@ export interface GpuBackendOptions {
 interface DeviceHandle {
   output: number[]
   componentCount: number
+  buffer?: { _refs: number; destroy(): void }
+  kernel?: { outputBuffer: unknown; bindGroupDirty: boolean }
   toArray(): Promise<Float32Array>
   delete(): void
+}
+
+/**
+ * Frees a WebGPU result. gpu.js's kernel also keeps a reference to its latest output buffer until its
+ * next call; dropping that too makes device memory track `liveBuffers` exactly (the next call of the
+ * kernel allocates a fresh buffer, as immutable pipeline kernels do anyway).
+ */
+const freeHandle = (h: DeviceHandle): void => {
+  const k = h.kernel
+  const buf = h.buffer
+  h.delete()
+  if (k && buf && k.outputBuffer === buf) {
+    k.outputBuffer = null
+    k.bindGroupDirty = true
+    if (--buf._refs === 0) buf.destroy()
+  }
 }
 
 /** A device buffer: a typed array (webasm) or a WebGPU handle that may still be in flight. */
@@ -141,12 +159,14 @@ const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promi
       if (out.length !== n) throw new Error(`gpu backend: kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
       return track({ size: n, host: out })
     }
+    if (stages.some((st) => st.dims && st.dims[st.dims.length - 1] > 65535 && st.dims.length > 1))
+      throw new Error(`gpu backend: op '${call.op}' needs more than 65535 workgroups along z`)
     return handles(inputs).then(async (hs) => {
       let h = asScalar(await (ks[0](...hs) as Promise<DeviceHandle>), stages[0])
       for (let j = 1; j < stages.length; j++) {
         const next = asScalar(await (ks[j](h) as Promise<DeviceHandle>), stages[j])
         // the buffer dies once the queue is done with it (WebGPU defers destroy past submitted work)
-        h.delete()
+        freeHandle(h)
         h = next
       }
       return track({ size: n, dev: h })
@@ -155,8 +175,8 @@ const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promi
 
   const release = (b: GpuBuffer): void => {
     if (!live.delete(b)) return
-    if (b.dev) b.dev.delete()
-    else if (b.pending) void b.pending.then((h) => h.delete())
+    if (b.dev) freeHandle(b.dev)
+    else if (b.pending) void b.pending.then(freeHandle)
   }
 
   /** A kernel binds at most MAX_INPUTS buffers: longer concats run as a chain of concats. */

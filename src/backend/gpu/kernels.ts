@@ -165,7 +165,7 @@ const matmul: SourceGen = (call) => {
  */
 export const matmulVec4 = (call: KernelCall): KernelSource | undefined => {
   const { m, n, k, batch, ai, ap, bp, bj } = matmulDims(call)
-  if (n % 4 !== 0) return undefined
+  if (n % 4 !== 0 || batch > 65535) return undefined
   const unroll = k % 4 === 0 ? 4 : 1
   const steps = Array.from({ length: unroll }, (_, u) => [
     `const a${u} = x0[ab + ${u ? `(p + ${u})` : 'p'} * ${ap}];`,
