@@ -20,8 +20,15 @@ export interface PrimCase {
   readonly rtol?: number
 }
 
-/** The non-reference backends every parity property runs on (gpu: gpu.js webasm here, no adapter in CI). */
-export const parityBackends = (): Backend<any>[] => [cpuBackend(), gpuBackend()]
+/**
+ * The gpu backend under test: gpu.js webasm (CI has no adapter), or WebGPU with SOFTSHARE_GPU_MODE=webgpu
+ * when the process already has a navigator.gpu (e.g. a device run, or a preloaded software adapter).
+ */
+export const testGpu = (opts: { vec4?: boolean } = {}) =>
+  gpuBackend({ mode: process.env.SOFTSHARE_GPU_MODE === 'webgpu' ? 'webgpu' : 'webasm', ...opts })
+
+/** The non-reference backends every parity property runs on. */
+export const parityBackends = (): Backend<any>[] => [cpuBackend(), testGpu()]
 
 /** float32 GPU kernels (f32 accumulation, WGSL's relaxed transcendentals) get tfjs's GPU tolerance. */
 const parityTolerance = (be: Backend<any>) => (be.name === 'gpu' ? { rtol: 1e-3, atol: 1e-3 } : {})

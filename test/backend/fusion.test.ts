@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Backend, KernelCall } from '../../src/index.ts'
 import * as ops from '../../src/index.ts'
+import { testGpu } from '../harness.ts'
 import { fuseElementwise } from '../../src/autodiff/fuse.ts'
 import { topoSort } from '../../src/autodiff/vjp.ts'
 
@@ -26,10 +27,10 @@ test('a single-consumer elementwise chain runs as one fused kernel with the same
   const x = ops.normal(k1, [4, 5])
   const y = ops.normal(k2, [5])
   const f = ops.tanh(ops.mul(ops.add(x, y), ops.sigmoid(ops.sub(x, 1))))
-  const be = counting(ops.gpuBackend())
+  const be = counting(testGpu())
   const fused = await ops.run(f, { backend: be })
   assert.deepEqual(be.calls, ['fused'])
-  const plain = counting(ops.gpuBackend())
+  const plain = counting(testGpu())
   const unfused = await ops.run(f, { backend: plain, fuse: false })
   assert.equal(plain.calls.length, 5)
   const want = ops.runSync(f, { backend: ops.refBackend() })
@@ -63,7 +64,7 @@ test('fused gradients match ref (a training-like step: dense layer, sigmoid cros
     return ops.mean(ops.neg(ops.add(ops.mul(t, ops.log(pr)), ops.mul(ops.sub(1, t), ops.log(ops.sub(1, pr))))))
   }
   const { value, grad } = ops.valueAndGrad(loss)({ w })
-  const be = counting(ops.gpuBackend())
+  const be = counting(testGpu())
   const [v, g] = await ops.run([value, grad.w], { backend: be })
   const [rv, rg] = ops.runSync([value, grad.w], { backend: ops.refBackend() })
   assert.ok(be.calls.includes('fused'))

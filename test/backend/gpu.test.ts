@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as ops from '../../src/index.ts'
+import { testGpu } from '../harness.ts'
 import { checkParity, fc } from '../../src/testing/index.ts'
 import { allCases } from '../ops/cases/index.ts'
 
@@ -20,7 +21,7 @@ const step = (p: Params, x: ops.HostTensor, t: ops.HostTensor) => {
 }
 
 test('200 training-like steps on gpu: live device buffers stay flat and kernels compile once', async () => {
-  const be = ops.gpuBackend()
+  const be = testGpu()
   const [k1, k2, k3, k4] = ops.split(ops.key(11), 4)
   const x = ops.normal(k1, [16, 8])
   const t = ops.normal(k2, [16, 2])
@@ -43,7 +44,7 @@ test('200 training-like steps on gpu: live device buffers stay flat and kernels 
 })
 
 test('live buffers peak below the graph size during a run (intermediates are released after last use)', async () => {
-  const be = ops.gpuBackend()
+  const be = testGpu()
   let peak = 0
   const spy: ops.Backend<any> = {
     ...be,
@@ -88,16 +89,16 @@ test('doctor lists every backend with a reason', async () => {
 
 test('an op without a gpu kernel fails at run with the op named', async () => {
   const fake: ops.Primitive = { name: 'noSuchOp', shape: ([s]) => s }
-  await assert.rejects(() => ops.run(ops.bind(fake, [ops.tensor([1], [1])]), { backend: ops.gpuBackend() }), /backend 'gpu' has no kernel for op 'noSuchOp'/)
+  await assert.rejects(() => ops.run(ops.bind(fake, [ops.tensor([1], [1])]), { backend: testGpu() }), /backend 'gpu' has no kernel for op 'noSuchOp'/)
 })
 
 test('tensors past 2^24 elements are refused with the op named (f32 index arithmetic)', async () => {
   const x = ops.broadcastTo(ops.tensor([1], [1]), [4096, 4097])
-  await assert.rejects(() => ops.run(x, { backend: ops.gpuBackend() }), /op 'broadcastTo' output \[4096,4097\] exceeds/)
+  await assert.rejects(() => ops.run(x, { backend: testGpu() }), /op 'broadcastTo' output \[4096,4097\] exceeds/)
 })
 
 test('the 4-outputs-per-thread kernels (WebGPU default) match ref, run here on webasm', async () => {
-  const be = ops.gpuBackend({ vec4: true })
+  const be = testGpu({ vec4: true })
   const vecOps = new Set(['matmul', 'conv2d', 'conv2dBackInput'])
   let ran = 0
   for (const c of allCases.filter((c) => vecOps.has(c.prim)))
@@ -111,7 +112,7 @@ test('the 4-outputs-per-thread kernels (WebGPU default) match ref, run here on w
 })
 
 test('vec4 matmul: batched, unrolled and odd shapes, all transpose combinations', async () => {
-  const be = ops.gpuBackend({ vec4: true })
+  const be = testGpu({ vec4: true })
   const [k1, k2] = ops.split(ops.key(5), 2)
   for (const [batch, m, k, n] of [[1, 5, 8, 12], [3, 7, 6, 8], [2, 1, 4, 4], [1, 3, 5, 7]])
     for (const transA of [false, true])
@@ -124,7 +125,7 @@ test('vec4 matmul: batched, unrolled and odd shapes, all transpose combinations'
 })
 
 test('kernels bind at most 7 inputs: a 17-way concat and a wide elementwise sum still match ref', async () => {
-  const be = ops.gpuBackend()
+  const be = testGpu()
   const xs = Array.from({ length: 17 }, (_, i) => ops.normal(ops.key(100 + i), [2, 1 + (i % 3), 3]))
   const r = await checkParity((...ts) => ops.concat(ts, 1), xs, be)
   assert.ok(r.ok, r.message)
@@ -142,5 +143,25 @@ test('kernels bind at most 7 inputs: a 17-way concat and a wide elementwise sum 
   await ops.run(wide.map(ops.constant).reduce((acc, t) => ops.add(acc, ops.mul(t, t))), { backend: spy })
   assert.ok(Math.max(...calls) <= 7, `inputs per kernel: ${calls}`)
   assert.ok(calls.length < 12, `fused into ${calls.length} kernels`)
+  assert.equal(be.stats().liveBuffers, 0)
+})
+
+test('long reductions split into chunks + a combine pass, in every axis layout, match ref', async () => {
+  const be = testGpu()
+  const cases: [number[], number[]][] = [
+    [[3, 5000], [1]],
+    [[5000, 3], [0]],
+    [[70, 80], [0, 1]],
+    [[2, 3000, 2], [1]],
+    [[30, 2, 90], [0, 2]],
+    [[4, 1, 2100], [1, 2]],
+  ]
+  for (const [shape, axes] of cases) {
+    const x = ops.normal(ops.key(shape.length + shape[0]), shape)
+    for (const f of [ops.sum, ops.max]) {
+      const r = await checkParity((t) => f(t, axes), [x], be, { rtol: 1e-4, atol: 1e-4 })
+      assert.ok(r.ok, `${f === ops.sum ? 'sum' : 'max'} ${shape} over ${axes}: ${r.message}`)
+    }
+  }
   assert.equal(be.stats().liveBuffers, 0)
 })

@@ -43,28 +43,63 @@ export const elementwiseSource = (inShapes: readonly Shape[], out: Shape, steps:
 const elementwise: SourceGen = (call) =>
   elementwiseSource(call.inShapes, call.outShape, [{ expr: call.elementwise!.expr, args: call.inShapes.map((_, j) => `x${j}`) }])
 
-/** Nested loops over the reduced axes of `s` (strides into x0), accumulating with `step`. */
+/** Reduced elements one thread handles before a long reduction splits into partial results + a second pass. */
+const CHUNK = 1024
+
+/** Accumulation of `v` into `acc`: Kahan-compensated for sums (f32, long reductions), plain for max. */
+const accumulate = (isMax: boolean, v: string): string[] =>
+  isMax ? [`acc = Math.max(acc, ${v});`] : [`const ky = ${v} - comp;`, 'const kt = acc + ky;', 'comp = (kt - acc) - ky;', 'acc = kt;']
+const accInit = (isMax: boolean): string[] => (isMax ? [`let acc = ${lit(Number.NEGATIVE_INFINITY)};`] : ['let acc = 0.0;', 'let comp = 0.0;'])
+
+/**
+ * sum / max over `axes`. When the reduced axes form one contiguous block (the usual case: all axes,
+ * or trailing/leading ones), element k of an output's reduction sits at `base + k·inner`, and a long
+ * block is split into chunks of CHUNK reduced by parallel threads, then a second kernel combines them.
+ * Otherwise nested loops walk the reduced axes.
+ */
 const reduce =
-  (init: string, step: (acc: string, v: string) => string): SourceGen =>
+  (isMax: boolean): SourceGen =>
   (call) => {
     const s = call.inShapes[0]
     const axes = call.attrs.axes as number[]
     const st = stridesOf(s)
-    const kept = s.map((_, i) => i).filter((i) => !axes.includes(i))
-    const { lines, coords } = unravel('i', call.outShape, 'o')
-    const base = dot(coords, kept.map((a) => st[a]))
     const red = axes.filter((a) => s[a] > 1)
-    const loops = red.map((a, k) => `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`)
-    const off = [base, ...red.map((a, k) => (st[a] === 1 ? `r${k}` : `r${k} * ${st[a]}`))].filter((t) => t !== '0.0').join(' + ') || '0.0'
+    const out = sizeOf(call.outShape)
+    const a0 = red[0]
+    const a1 = red[red.length - 1]
+    const block = red.length > 0 && s.every((d, a) => a <= a0 || a >= a1 || d === 1 || red.includes(a))
+    if (!block) {
+      const kept = s.map((_, i) => i).filter((i) => !axes.includes(i))
+      const { lines, coords } = unravel('i', call.outShape, 'o')
+      const off = [dot(coords, kept.map((a) => st[a])), ...red.map((a, k) => (st[a] === 1 ? `r${k}` : `r${k} * ${st[a]}`))].filter((t) => t !== '0.0').join(' + ') || '0.0'
+      const body = [...lines, ...accInit(isMax), ...red.map((a, k) => `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`), ...accumulate(isMax, `x0[${off}]`), ...red.map(() => '}'), 'return acc;']
+      return { source: kernelFn(['x0'], body), size: out, loop: Math.max(1, ...red.map((a) => s[a])) }
+    }
+    const r = red.reduce((acc, a) => acc * s[a], 1)
+    const inner = sizeOf(s.slice(a1 + 1))
+    const outer = out / inner
+    const chunks = r > 2 * CHUNK ? Math.ceil(r / CHUNK) : 1
+    const { lines, coords } = unravel(chunks > 1 ? 'oq' : 'i', [outer, inner], 'o')
+    const split = chunks > 1 ? unravel('i', [out, chunks], 'c') : { lines: [], coords: ['i', '0.0'] }
+    const base = dot(coords, [r * inner, 1])
+    const len = chunks > 1 ? CHUNK : r
+    const k = chunks > 1 ? `${split.coords[1]} * ${lit(CHUNK)} + kk` : 'kk'
     const body = [
+      ...split.lines,
+      ...(chunks > 1 ? [`const oq = ${split.coords[0]};`] : []),
       ...lines,
-      `let acc = ${init};`,
-      ...loops,
-      `acc = ${step('acc', `x0[${off}]`)};`,
-      ...red.map(() => '}'),
+      ...accInit(isMax),
+      `for (let kk = 0; kk < ${len}; kk++) {`,
+      ...(chunks > 1 ? [`const k = ${k};`, `if (k < ${lit(r)}) {`] : ['const k = kk;']),
+      ...accumulate(isMax, `x0[${base === '0.0' ? '' : `${base} + `}k${inner === 1 ? '' : ` * ${lit(inner)}`}]`),
+      ...(chunks > 1 ? ['}'] : []),
+      '}',
       'return acc;',
     ]
-    return { source: kernelFn(['x0'], body), size: sizeOf(call.outShape), loop: Math.max(1, ...red.map((a) => s[a])) }
+    const first: KernelSource = { source: kernelFn(['x0'], body), size: out * chunks, loop: len }
+    if (chunks === 1) return first
+    const combine = [...accInit(isMax), `for (let c = 0; c < ${chunks}; c++) {`, ...accumulate(isMax, `x0[i * ${chunks} + c]`), '}', 'return acc;']
+    return { ...first, next: { source: kernelFn(['x0'], combine), size: out, loop: chunks } }
   }
 
 /** A gather: output coordinates map to one input offset by `strides` (+ `base`). */
@@ -198,8 +233,8 @@ const ELEMENTWISE_OPS = [
 /** Kernel source generators by op name (elementwise ops share one generator driven by `call.elementwise`). */
 export const sources: Readonly<Record<string, SourceGen>> = {
   ...Object.fromEntries(ELEMENTWISE_OPS.map((k) => [k, elementwise])),
-  sum: reduce('0.0', (acc, v) => `${acc} + ${v}`),
-  max: reduce(lit(Number.NEGATIVE_INFINITY), (acc, v) => `Math.max(${acc}, ${v})`),
+  sum: reduce(false),
+  max: reduce(true),
   transpose,
   slice,
   pad,
