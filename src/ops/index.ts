@@ -1,6 +1,7 @@
 /** The primitive table (every op with a VJP and backend kernels) and the public op functions. */
 import type { Primitive } from '../autodiff/graph.ts'
 import { conv2dBackFilterPrim, conv2dBackInputPrim, conv2dPrim } from './conv.ts'
+import { avgPoolBackPrim, avgPoolPrim, maxPoolBackPrim, maxPoolPrim, maxPoolSelectPrim } from './pool.ts'
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'
 import { matmulPrim } from './matmul.ts'
 import { maxPrim, sumPrim } from './reduce.ts'
@@ -24,11 +25,17 @@ export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntrie
     conv2dPrim,
     conv2dBackInputPrim,
     conv2dBackFilterPrim,
+    maxPoolPrim,
+    maxPoolBackPrim,
+    maxPoolSelectPrim,
+    avgPoolPrim,
+    avgPoolBackPrim,
   ].map((p) => [p.name, p]),
 )
 
 export * from './conv.ts'
 export * from './elementwise.ts'
 export * from './matmul.ts'
+export * from './pool.ts'
 export * from './reduce.ts'
 export * from './shape.ts'
