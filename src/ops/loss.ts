@@ -6,6 +6,7 @@ import { logSoftmax, softmax } from './nn-math.ts'
 import { mean, sum } from './reduce.ts'
 import { expandDims } from './shape.ts'
 
+/** oneHot: labels `[...]`, attrs `{ depth }` → `[..., depth]`. */
 export const oneHotPrim: Primitive = {
   name: 'oneHot',
   shape: ([s], { depth }) => {
@@ -22,6 +23,7 @@ export const oneHotPrim: Primitive = {
  */
 export const oneHot = (labels: TensorLike, depth: number): Tensor => bind(oneHotPrim, [labels], { depth })
 
+/** softmaxCrossEntropy: logits, targets `[..., C]` → per-example loss `[...]`. */
 export const softmaxCrossEntropyPrim: Primitive = {
   name: 'softmaxCrossEntropy',
   shape: ([l, t]) => {

@@ -37,6 +37,7 @@ const poolAttrs = (attrs: Record<string, unknown>): PoolAttrs => {
   return { size, strides, pads }
 }
 
+/** maxPool: input x `[N,H,W,C]`, attrs `{ size, strides, pads }` → `[N,OH,OW,C]`. */
 export const maxPoolPrim: Primitive = {
   name: 'maxPool',
   shape: ([x], attrs) => pooledShape('maxPool', x, attrs),
@@ -65,6 +66,7 @@ export const maxPoolSelectPrim: Primitive = {
   vjp: (c, [x], _y, attrs) => [null, bind(maxPoolBackPrim, [x, c], poolAttrs(attrs))],
 }
 
+/** avgPool: input x `[N,H,W,C]`, attrs `{ size, strides, pads }` → `[N,OH,OW,C]` (mean over valid elements). */
 export const avgPoolPrim: Primitive = {
   name: 'avgPool',
   shape: ([x], attrs) => pooledShape('avgPool', x, attrs),
