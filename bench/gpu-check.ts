@@ -16,6 +16,12 @@ import { resnetStep } from './lib/resnet.ts'
 
 const opt = args(process.argv.slice(2))
 const small = opt.small === true
+// a watchdog, so a slow or stuck device run still ends (and prints what it has) well inside the device tool's limit
+const limitS = Number(opt.limit ?? 420)
+setTimeout(() => {
+  console.log(`\nwatchdog: stopping after ${limitS} s (--limit)`)
+  process.exit(3)
+}, limitS * 1000).unref()
 const samples = Number(opt.samples ?? 3)
 const report: Record<string, unknown> = {}
 
@@ -166,4 +172,5 @@ if (out) {
   const fs = await import('node:fs')
   fs.writeFileSync(`${out}/gpu-check.json`, JSON.stringify(report, null, 2))
 }
-process.exitCode = failures > 0 ? 1 : 0
+// exit explicitly: a live WebGPU device can keep the event loop running
+process.exit(failures > 0 ? 1 : 0)
