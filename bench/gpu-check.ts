@@ -96,7 +96,7 @@ report.failures = failures
 const K = small ? 3 : 6
 const corner = (y: ops.Tensor) => ops.slice(y, y.shape.map(() => 0), y.shape.map(() => 1))
 /** Device ms per op from chains, and e2e ms of a single op (upload + kernel + readback). */
-const perOp = async (chain: (k: number) => ops.Tensor, b: ops.Backend<any> = be, reps = 3) => {
+const perOp = async (chain: (k: number) => ops.Tensor, b: ops.Backend<any> = be, reps = 5) => {
   const e2e = await timeIt(() => ops.run(chain(1), { backend: b }), reps)
   const one = await timeIt(() => ops.run(corner(chain(1)), { backend: b }), reps)
   const many = await timeIt(() => ops.run(corner(chain(K)), { backend: b }), reps)

@@ -1,6 +1,6 @@
 /** Small helpers shared by the benches: wall-clock timing of async runs and a text table. */
 
-/** Median wall time (ms) of `reps` calls after `warm` untimed ones (the first compiles kernels). */
+/** Best wall time (ms) of `reps` calls after `warm` untimed ones (the first compiles kernels); the minimum is the least noisy estimate on a shared machine. */
 export const timeIt = async (f: () => Promise<unknown>, reps = 3, warm = 1): Promise<number> => {
   for (let i = 0; i < warm; i++) await f()
   const ts: number[] = []
@@ -9,8 +9,7 @@ export const timeIt = async (f: () => Promise<unknown>, reps = 3, warm = 1): Pro
     await f()
     ts.push(performance.now() - t0)
   }
-  ts.sort((a, b) => a - b)
-  return ts[Math.floor(ts.length / 2)]
+  return Math.min(...ts)
 }
 
 /** Renders rows as a Markdown table (first row = header). */
