@@ -111,8 +111,6 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     return k
   }
 
-  const sourceOf = (call: KernelCall): KernelSource => gpuKernelSource(call, vec4)
-
   /** A WebGPU Array(4) result is tightly packed: relabel it as a flat scalar buffer for downstream kernels. */
   const asScalar = (h: DeviceHandle, ks: KernelSource): DeviceHandle => {
     if (ks.vec === 4) {
@@ -143,11 +141,12 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   const handles = (inputs: readonly GpuBuffer[]): Promise<DeviceHandle[]> =>
     Promise.all(inputs.map((b) => b.dev ?? (b.pending as Promise<DeviceHandle>)))
 
-const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
+  /** One op: its kernel (and follow-up stages), run on host arrays (webasm) or device handles (webgpu). */
+  const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
     if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements`)
     if (n === 0) return track({ size: 0, host: new Float32Array(0) })
-    const first = sourceOf(call)
+    const first = gpuKernelSource(call, vec4)
     const stages: KernelSource[] = []
     for (let ks: KernelSource | undefined = first; ks; ks = ks.next) stages.push(ks)
     const sizes = [call.inShapes.map(sizeOf), ...stages.slice(0, -1).map((ks) => [ks.size * (ks.vec ?? 1)])]
@@ -159,8 +158,6 @@ const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promi
       if (out.length !== n) throw new Error(`gpu backend: kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
       return track({ size: n, host: out })
     }
-    if (stages.some((st) => st.dims && st.dims[st.dims.length - 1] > 65535 && st.dims.length > 1))
-      throw new Error(`gpu backend: op '${call.op}' needs more than 65535 workgroups along z`)
     return handles(inputs).then(async (hs) => {
       let h = asScalar(await (ks[0](...hs) as Promise<DeviceHandle>), stages[0])
       for (let j = 1; j < stages.length; j++) {
@@ -169,6 +166,9 @@ const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promi
         freeHandle(h)
         h = next
       }
+      // gpu.js writes every cell of its output: a size mismatch is the one way to leave values unwritten
+      if (h.output.reduce((a, d) => a * d, 1) * h.componentCount !== n)
+        throw new Error(`gpu backend: kernel '${call.op}' produced ${h.output.join('x')}x${h.componentCount} values for shape ${fmt(call.outShape)}`)
       return track({ size: n, dev: h })
     })
   }
