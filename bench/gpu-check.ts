@@ -15,7 +15,7 @@ import { args, fmtMs, table, timeIt } from './lib/timing.ts'
 import { resnetStep } from './lib/resnet.ts'
 
 const opt = args(process.argv.slice(2))
-const small = opt.small === true
+let small = opt.small === true
 // a watchdog, so a slow or stuck device run still ends (and prints what it has) well inside the device tool's limit
 const limitS = Number(opt.limit ?? 420)
 setTimeout(() => {
@@ -27,6 +27,11 @@ const report: Record<string, unknown> = {}
 
 const probe = await ops.probeWebGPU()
 const mode: ops.GpuMode = probe.ok ? 'webgpu' : 'webasm'
+console.log(ops.formatDoctor(await ops.doctor()))
+if (!probe.ok && !small) {
+  console.log('no WebGPU adapter: falling back to --small sizes (full sizes on webasm would take hours)')
+  small = true
+}
 const header = `gpu-check ${new Date().toISOString()} mode=${mode} ${probe.ok ? `adapter: ${probe.detail}` : `(no WebGPU adapter: ${probe.detail})`}${small ? ' --small' : ''}`
 console.log(header)
 report.header = header
