@@ -165,3 +165,15 @@ test('long reductions split into chunks + a combine pass, in every axis layout, 
   }
   assert.equal(be.stats().liveBuffers, 0)
 })
+
+test('pow of a negative base at integer exponents and tanh of large arguments follow JS, not the GPU builtins', async () => {
+  const x = ops.tensor([-2, -2, -3, 2, 0, -0.5, 3, -1.5, -40, 40], [10])
+  const y = ops.tensor([2, 3, 0.5, 2, 0, 2, 1, -2, 1, 1], [10])
+  const [p, t] = await ops.run([ops.pow(x, y), ops.tanh(ops.mul(x, 10))], { backend: testGpu() })
+  const want = [4, -8, Number.NaN, 4, 1, 0.25, 3, 1 / 2.25, -40, 40]
+  want.forEach((w, i) => {
+    if (Number.isNaN(w)) assert.ok(Number.isNaN(p.data[i]), `pow[${i}] = ${p.data[i]}`)
+    else assert.ok(Math.abs(p.data[i] - w) <= 1e-4 * Math.abs(w), `pow[${i}] = ${p.data[i]}, want ${w}`)
+  })
+  assert.deepEqual(Array.from(t.data.slice(8)), [-1, 1])
+})

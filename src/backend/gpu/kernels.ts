@@ -25,6 +25,16 @@ const broadcastRead = (j: number, s: Shape, out: Shape, coords: readonly string[
  */
 export type { FusedStep }
 
+/**
+ * Formulas whose GPU builtins differ from JS: WGSL's pow(a, b) is NaN for a < 0 even at integer b
+ * (JS: (−2)³ = −8), and tanh of a large argument may overflow to NaN on some drivers (tanh(±15) is
+ * already ±1 in f32).
+ */
+const GPU_FORMULAS: Readonly<Record<string, string>> = {
+  'Math.pow(a, b)': '(a < 0.0 && Math.floor(b) == b ? (Math.floor(b * 0.5) * 2.0 == b ? 1.0 : -1.0) * Math.pow(-a, b) : Math.pow(a, b))',
+  'Math.tanh(a)': 'Math.tanh(Math.min(Math.max(a, -15.0), 15.0))',
+}
+
 const substitute = (expr: string, args: readonly string[]): string =>
   expr.replace(/\b[abc]\b/g, (v) => `(${args['abc'.indexOf(v)]})`)
 
@@ -34,7 +44,7 @@ export const elementwiseSource = (inShapes: readonly Shape[], out: Shape, steps:
   const { lines, coords } = needCoords ? unravel('i', out, 'o') : { lines: [], coords: [] }
   const reads = inShapes.map((s, j) => `const v${j} = ${broadcastRead(j, s, out, coords)};`)
   const body = steps.map((st, k) => {
-    const e = substitute(st.expr, st.args.map((a) => (a.startsWith('x') ? `v${a.slice(1)}` : a)))
+    const e = substitute(GPU_FORMULAS[st.expr] ?? st.expr, st.args.map((a) => (a.startsWith('x') ? `v${a.slice(1)}` : a)))
     return k === steps.length - 1 ? `return ${e};` : `const t${k} = ${e};`
   })
   return { source: kernelFn(inShapes.map((_, j) => `x${j}`), [...lines, ...reads, ...body]), size: sizeOf(out) }
