@@ -177,3 +177,12 @@ test('pow of a negative base at integer exponents and tanh of large arguments fo
   })
   assert.deepEqual(Array.from(t.data.slice(8)), [-1, 1])
 })
+
+test('max of all −∞ is −∞ (short, chunked and nested reductions)', async () => {
+  const be = testGpu()
+  for (const [shape, axes] of [[[3, 4], [1]], [[2, 3000], [1]], [[3, 2, 4], [0, 2]]] as [number[], number[]][]) {
+    const x = ops.tensor(new Float32Array(ops.sizeOf(shape)).fill(Number.NEGATIVE_INFINITY), shape)
+    const r = await ops.run(ops.max(x, axes), { backend: be })
+    assert.ok(Array.from(r.data).every((v) => v === Number.NEGATIVE_INFINITY), `${shape}: ${Array.from(r.data)}`)
+  }
+})

@@ -59,7 +59,8 @@ const CHUNK = 1024
 /** Accumulation of `v` into `acc`: Kahan-compensated for sums (f32, long reductions), plain for max. */
 const accumulate = (isMax: boolean, v: string): string[] =>
   isMax ? [`acc = Math.max(acc, ${v});`] : [`const ky = ${v} - comp;`, 'const kt = acc + ky;', 'comp = (kt - acc) - ky;', 'acc = kt;']
-const accInit = (isMax: boolean): string[] => (isMax ? [`let acc = ${lit(Number.NEGATIVE_INFINITY)};`] : ['let acc = 0.0;', 'let comp = 0.0;'])
+/** max starts from the first element it reduces (WGSL has no −∞ literal, and all-−∞ inputs must give −∞). */
+const accInit = (isMax: boolean, first: string): string[] => (isMax ? [`let acc = ${first};`] : ['let acc = 0.0;', 'let comp = 0.0;'])
 
 /**
  * sum / max over `axes`. When the reduced axes form one contiguous block (the usual case: all axes,
@@ -81,8 +82,9 @@ const reduce =
     if (!block) {
       const kept = s.map((_, i) => i).filter((i) => !axes.includes(i))
       const { lines, coords } = unravel('i', call.outShape, 'o')
-      const off = [dot(coords, kept.map((a) => st[a])), ...red.map((a, k) => (st[a] === 1 ? `r${k}` : `r${k} * ${st[a]}`))].filter((t) => t !== '0.0').join(' + ') || '0.0'
-      const body = [...lines, ...accInit(isMax), ...red.map((a, k) => `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`), ...accumulate(isMax, `x0[${off}]`), ...red.map(() => '}'), 'return acc;']
+      const base0 = dot(coords, kept.map((a) => st[a]))
+      const off = [base0, ...red.map((a, k) => (st[a] === 1 ? `r${k}` : `r${k} * ${st[a]}`))].filter((t) => t !== '0.0').join(' + ') || '0.0'
+      const body = [...lines, ...accInit(isMax, `x0[${base0}]`), ...red.map((a, k) => `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`), ...accumulate(isMax, `x0[${off}]`), ...red.map(() => '}'), 'return acc;']
       return { source: kernelFn(['x0'], body), size: out, loop: Math.max(1, ...red.map((a) => s[a])) }
     }
     const r = red.reduce((acc, a) => acc * s[a], 1)
@@ -94,21 +96,22 @@ const reduce =
     const base = dot(coords, [r * inner, 1])
     const len = chunks > 1 ? CHUNK : r
     const k = chunks > 1 ? `${split.coords[1]} * ${lit(CHUNK)} + kk` : 'kk'
+    const at = (kx: string) => `x0[${base === '0.0' ? '' : `${base} + `}${kx}${inner === 1 ? '' : ` * ${lit(inner)}`}]`
     const body = [
       ...split.lines,
       ...(chunks > 1 ? [`const oq = ${split.coords[0]};`] : []),
       ...lines,
-      ...accInit(isMax),
+      ...accInit(isMax, at(chunks > 1 ? `${split.coords[1]} * ${lit(CHUNK)}` : '0.0')),
       `for (let kk = 0; kk < ${len}; kk++) {`,
       ...(chunks > 1 ? [`const k = ${k};`, `if (k < ${lit(r)}) {`] : ['const k = kk;']),
-      ...accumulate(isMax, `x0[${base === '0.0' ? '' : `${base} + `}k${inner === 1 ? '' : ` * ${lit(inner)}`}]`),
+      ...accumulate(isMax, at('k')),
       ...(chunks > 1 ? ['}'] : []),
       '}',
       'return acc;',
     ]
     const first: KernelSource = { source: kernelFn(['x0'], body), size: out * chunks, loop: len }
     if (chunks === 1) return first
-    const combine = [...accInit(isMax), `for (let c = 0; c < ${chunks}; c++) {`, ...accumulate(isMax, `x0[i * ${chunks} + c]`), '}', 'return acc;']
+    const combine = [...accInit(isMax, `x0[i * ${chunks}]`), `for (let c = 0; c < ${chunks}; c++) {`, ...accumulate(isMax, `x0[i * ${chunks} + c]`), '}', 'return acc;']
     return { ...first, next: { source: kernelFn(['x0'], combine), size: out, loop: chunks } }
   }
 
