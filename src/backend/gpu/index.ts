@@ -64,6 +64,8 @@ export interface GpuBuffer {
 
 type Kernel = ((...args: unknown[]) => unknown) & { destroy(): void }
 
+const TOO_BIG = '(gpu.js kernels index in f32, exact below 2^24): split the batch into micro-batches'
+
 /** WebGPU guarantees 8 storage buffers per shader stage; one is the output. */
 const MAX_INPUTS = 7
 
@@ -144,7 +146,7 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   /** One op: its kernel (and follow-up stages), run on host arrays (webasm) or device handles (webgpu). */
   const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
-    if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements`)
+    if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements ${TOO_BIG}`)
     if (n === 0) return track({ size: 0, host: new Float32Array(0) })
     const first = gpuKernelSource(call, vec4)
     const stages: KernelSource[] = []
@@ -207,7 +209,7 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     maxKernelInputs: MAX_INPUTS,
     upload: (t: HostTensor): GpuBuffer => {
       const n = sizeOf(t.shape)
-      if (n > MAX_ELEMENTS) throw new Error(`gpu backend: upload of ${fmt(t.shape)} exceeds ${MAX_ELEMENTS} elements`)
+      if (n > MAX_ELEMENTS) throw new Error(`gpu backend: upload of ${fmt(t.shape)} exceeds ${MAX_ELEMENTS} elements ${TOO_BIG}`)
       const data = Float32Array.from(t.data)
       if (mode === 'webasm' || n === 0) return track({ size: n, host: data })
       const b: GpuBuffer = { size: n }
