@@ -186,3 +186,20 @@ test('max of all −∞ is −∞ (short, chunked and nested reductions)', async
     assert.ok(Array.from(r.data).every((v) => v === Number.NEGATIVE_INFINITY), `${shape}: ${Array.from(r.data)}`)
   }
 })
+
+test('host kernels: an op without a GPU form runs on the host between device kernels', async () => {
+  const twice: ops.Primitive = { name: 'hostTwice', shape: ([s]) => s }
+  const be = ops.gpuBackend({
+    mode: process.env.SOFTSHARE_GPU_MODE === 'webgpu' ? 'webgpu' : 'webasm',
+    hostKernels: { hostTwice: ([x]) => x.map((v) => 2 * v) },
+  })
+  assert.ok(be.has('hostTwice'))
+  const x = ops.tensor([1, -2, 3, 4], [2, 2])
+  const y = ops.exp(ops.bind(twice, [ops.add(x, 1)]))
+  const r = await ops.run(y, { backend: be })
+  assert.deepEqual(
+    Array.from(r.data, (v) => Math.round(Math.log(v) * 1e4) / 1e4),
+    [4, -2, 8, 10],
+  )
+  assert.equal(be.stats().liveBuffers, 0)
+})

@@ -7,7 +7,7 @@
 import { GPU } from 'gpu.js'
 import { fromData, type HostTensor } from '../../tensor/host.ts'
 import { fmt, type Shape, sizeOf } from '../../tensor/shape.ts'
-import { type Backend, type KernelCall, missingKernel } from '../backend.ts'
+import { type Backend, type HostKernel, type KernelCall, missingKernel } from '../backend.ts'
 import { type KernelSource, MAX_ELEMENTS } from './codegen.ts'
 import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
@@ -22,6 +22,11 @@ const vec4Sources: Readonly<Record<string, (call: KernelCall) => KernelSource | 
 export type GpuMode = 'webgpu' | 'webasm'
 
 export interface GpuBackendOptions {
+  /**
+   * Ops that run on the host (read back, compute, upload): small dense factorizations (k × k eigen-
+   * problems, thin QR) that have no useful GPU form. Default: none.
+   */
+  readonly hostKernels?: Readonly<Record<string, HostKernel<Float32Array>>>
   /** `webgpu` needs `navigator.gpu` with an adapter (see `createBackend`); `webasm` runs anywhere. Default webasm. */
   readonly mode?: GpuMode
   /** Compute 4 adjacent outputs per thread in matmul/conv (default: on for webgpu, off for webasm). */
@@ -140,6 +145,41 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   const uploadKernel = (n: number): Kernel =>
     compile({ source: 'function (x0) {\n  return x0[this.thread.x];\n}', size: n }, `upload:${n}`)
 
+  const upload = (t: HostTensor): GpuBuffer => {
+    const n = sizeOf(t.shape)
+    if (n > MAX_ELEMENTS) throw new Error(`gpu backend: upload of ${fmt(t.shape)} exceeds ${MAX_ELEMENTS} elements ${TOO_BIG}`)
+    const data = Float32Array.from(t.data)
+    if (mode === 'webasm' || n === 0) return track({ size: n, host: data })
+    const b: GpuBuffer = { size: n }
+    b.pending = (uploadKernel(n)(data) as Promise<DeviceHandle>).then((h) => {
+      b.dev = h
+      b.pending = undefined
+      return h
+    })
+    return track(b)
+  }
+
+  const read = (b: GpuBuffer, shape: Shape): HostTensor | Promise<HostTensor> => {
+    if (b.host) return fromData(Float32Array.from(b.host), shape)
+    const h = b.dev ? Promise.resolve(b.dev) : (b.pending as Promise<DeviceHandle>)
+    return h.then((d) => d.toArray()).then((data) => fromData(Float32Array.from(data), shape))
+  }
+
+  const hostKernels = opts.hostKernels ?? {}
+  /** Host fallback for `hostKernels` ops: on webgpu the inputs are read back and the result uploaded. */
+  const runOnHost = (k: HostKernel<Float32Array>, call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
+    const n = sizeOf(call.outShape)
+    const check = (out: Float32Array) => {
+      if (out.length !== n) throw new Error(`gpu backend: host kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
+      return out
+    }
+    if (mode === 'webasm') return track({ size: n, host: check(Float32Array.from(k(inputs.map((b) => b.host!), call))) })
+    return Promise.all(inputs.map((b, j) => read(b, call.inShapes[j]))).then((hs) => {
+      const out = check(Float32Array.from(k(hs.map((h) => h.data as Float32Array), call)))
+      return upload(fromData(out, call.outShape))
+    })
+  }
+
   const handles = (inputs: readonly GpuBuffer[]): Promise<DeviceHandle[]> =>
     Promise.all(inputs.map((b) => b.dev ?? (b.pending as Promise<DeviceHandle>)))
 
@@ -148,6 +188,8 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     const n = sizeOf(call.outShape)
     if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements ${TOO_BIG}`)
     if (n === 0) return track({ size: 0, host: new Float32Array(0) })
+    const hk = hostKernels[call.op]
+    if (hk && !OPS.has(call.op)) return runOnHost(hk, call, inputs)
     const first = gpuKernelSource(call, vec4)
     const stages: KernelSource[] = []
     for (let ks: KernelSource | undefined = first; ks; ks = ks.next) stages.push(ks)
@@ -205,27 +247,11 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     name: 'gpu',
     mode,
     sync: mode === 'webasm',
-    has: (op) => OPS.has(op),
+    has: (op) => OPS.has(op) || op in hostKernels,
     maxKernelInputs: MAX_INPUTS,
-    upload: (t: HostTensor): GpuBuffer => {
-      const n = sizeOf(t.shape)
-      if (n > MAX_ELEMENTS) throw new Error(`gpu backend: upload of ${fmt(t.shape)} exceeds ${MAX_ELEMENTS} elements ${TOO_BIG}`)
-      const data = Float32Array.from(t.data)
-      if (mode === 'webasm' || n === 0) return track({ size: n, host: data })
-      const b: GpuBuffer = { size: n }
-      b.pending = (uploadKernel(n)(data) as Promise<DeviceHandle>).then((h) => {
-        b.dev = h
-        b.pending = undefined
-        return h
-      })
-      return track(b)
-    },
+    upload,
     exec,
-    read: (b: GpuBuffer, shape: Shape) => {
-      if (b.host) return fromData(Float32Array.from(b.host), shape)
-      const h = b.dev ? Promise.resolve(b.dev) : (b.pending as Promise<DeviceHandle>)
-      return h.then((d) => d.toArray()).then((data) => fromData(Float32Array.from(data), shape))
-    },
+    read,
     release,
     stats: () => ({ liveBuffers: live.size, compiledKernels: kernels.size }),
     dispose: () => {
