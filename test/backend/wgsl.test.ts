@@ -36,7 +36,7 @@ test('every gpu kernel of the parity suite translates to WGSL', async () => {
     let translated = 0
     for (const call of calls.values())
       for (const vec4 of call.op === 'matmul' ? [false, true] : [false]) {
-        const ks = gpuKernelSource(call, vec4)
+        const ks = gpuKernelSource(call, { vec4 })
         const k = gpu.createKernel(ks.source as any, kernelSettings(ks) as any) as any
         const args = call.inShapes.map((s) => new Float32Array(Math.max(1, ops.sizeOf(s))))
         try {

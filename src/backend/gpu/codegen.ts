@@ -7,7 +7,7 @@
  * may be off by 2.5 ulp, so `floor(i / d)` alone can be off by one; `divmod` corrects the quotient with
  * an exact integer remainder check. All values stay exact below 2^24, which `MAX_ELEMENTS` enforces.
  */
-import { type Shape, stridesOf } from '../../tensor/shape.ts'
+import { fmt, type Shape, sizeOf, stridesOf } from '../../tensor/shape.ts'
 
 /** Largest tensor the gpu backend indexes exactly (f32 integers). */
 export const MAX_ELEMENTS = 1 << 24
@@ -52,7 +52,7 @@ export const unravel = (src: string, shape: Shape, p: string): { lines: string[]
 
 /** Σ coord·stride as source text (terms with stride 0 or coordinate 0 dropped). */
 export const dot = (coords: readonly string[], strides: readonly number[], base = 0): string => {
-  const terms = coords.flatMap((c, i) => (strides[i] === 0 || c === '0.0' ? [] : [strides[i] === 1 ? c : `${c} * ${lit(strides[i])}`]))
+  const terms = coords.flatMap((c, i) => (strides[i] === 0 || c === '0.0' ? [] : [strides[i] === 1 ? c : `${/^[\w.]+$/.test(c) ? c : `(${c})`} * ${lit(strides[i])}`]))
   if (base !== 0) terms.unshift(lit(base))
   return terms.length ? terms.join(' + ') : '0.0'
 }
@@ -64,6 +64,56 @@ export const broadcastStrides = (inShape: Shape, outShape: Shape): number[] => {
   return outShape.map((_, i) => (i < lead || inShape[i - lead] === 1 ? 0 : s[i - lead]))
 }
 
+/**
+ * Large tensors (beyond `MAX_ELEMENTS`, or a lower test threshold) are addressed exactly: a kernel reads
+ * them as `x[z][y][x]` over the 3-D view [X, Y, Z] = [last axis, second-last, product of the rest],
+ * which gpu.js flattens in i32; every coordinate stays an exact f32 integer. Outputs that large are
+ * computed on a 3-D dispatch over the same view, so thread coordinates need no division either.
+ */
+export const view3 = (s: Shape): [number, number, number] => [s[s.length - 1] ?? 1, s[s.length - 2] ?? 1, sizeOf(s.slice(0, -2))]
+
+/** Which shapes a kernel must address exactly (3-D); vec4 picks the 4-outputs-per-thread variants. */
+export interface GenCtx {
+  readonly big: (s: Shape) => boolean
+  readonly vec4: boolean
+}
+
+const tooBig = (s: Shape, why: string) => new Error(`gpu backend: tensor ${fmt(s)} is too large to address exactly: ${why}`)
+
+/** Reads `name` (a tensor of shape `s`) at per-axis coordinates: a flat offset, or exact z/y/x when `big`. */
+export const readAt = (name: string, s: Shape, coords: readonly string[], big: boolean): string => {
+  if (!big) return `${name}[${dot(coords, stridesOf(s))}]`
+  const r = s.length
+  if (r < 2) throw tooBig(s, 'a 1-D tensor has no 3-D view (reshape it to rank ≥ 2)')
+  const z = dot(coords.slice(0, r - 2), stridesOf(s.slice(0, r - 2)))
+  return `${name}[${z}][${coords[r - 2]}][${coords[r - 1]}]`
+}
+
+/** The 3-D dispatch limits of gpu.js kernels (8×8×1 workgroups, 65535 workgroups per dimension). */
+const MAX_XY = 65535 * 8
+const MAX_Z = 65535
+
+/**
+ * The output coordinates of this thread: from the flat index `i` (kernelFn declares it), or, for a big
+ * output, from a 3-D dispatch over its view (`dims`, with the prologue in `lines`).
+ */
+export const threads = (out: Shape, big: boolean): { lines: string[]; coords: string[]; dims?: number[] } => {
+  if (!big) return unravel('i', out, 'o')
+  const [x, y, z] = view3(out)
+  if (out.length < 2) throw tooBig(out, 'a 1-D output has no 3-D view')
+  if (x > MAX_XY || y > MAX_XY || z > MAX_Z) throw tooBig(out, `its view ${x}×${y}×${z} exceeds the dispatch limits ${MAX_XY}×${MAX_XY}×${MAX_Z}`)
+  const u = unravel('tz', out.slice(0, -2), 'z')
+  return {
+    lines: ['const tx = this.thread.x;', 'const ty = this.thread.y;', 'const tz = this.thread.z;', ...u.lines],
+    coords: [...u.coords, 'ty', 'tx'],
+    dims: [x, y, z],
+  }
+}
+
+/** A kernel function over `args`: flat kernels get `i`, 3-D ones (with `dims`) bring their own prologue. */
+export const kernelOf = (args: readonly string[], dims: readonly number[] | undefined, body: readonly string[]): string =>
+  dims ? `function (${args.join(', ')}) {\n  ${body.join('\n  ')}\n}` : kernelFn(args, body)
+
 /** A kernel's generated source plus the flat output size. */
 export interface KernelSource {
   readonly source: string
@@ -74,6 +124,8 @@ export interface KernelSource {
   readonly vec?: 1 | 4
   /** gpu.js output dimensions (x fastest) when the kernel uses this.thread.y/z; default [size]. */
   readonly dims?: readonly number[]
+  /** Per argument, the 3-D view it is read through (undefined: flat). */
+  readonly views?: readonly (readonly number[] | undefined)[]
   /** A follow-up kernel over this one's output (e.g. adding split-K partial sums); its result is the op's. */
   readonly next?: KernelSource
 }

@@ -5,9 +5,9 @@
  */
 import { type Shape, sizeOf } from '../../tensor/shape.ts'
 import type { KernelCall } from '../backend.ts'
-import { dot, type KernelSource, kernelFn, lit, unravel } from './codegen.ts'
+import { dot, type GenCtx, type KernelSource, kernelFn, kernelOf, lit, readAt, threads, unravel, view3 } from './codegen.ts'
 
-type Gen = (call: KernelCall) => KernelSource
+type Gen = (call: KernelCall, ctx: GenCtx) => KernelSource
 
 /** Window geometry of a conv/pool call over input `[n,h,w,c]` with output `[n,oh,ow,·]`. */
 const geom = (call: KernelCall, x: Shape, y: Shape, k: readonly number[]) => {
@@ -61,8 +61,9 @@ const ret = (v: number) => (v === 1 ? 'return s0;' : `return [${accs(v).join(', 
  * vec4 path, from a 3-D dispatch `[c/4, cols, n·rows]` (8×8 workgroups: 8 columns × 32 channels share
  * their loads in L1). `src` is the kernel prologue, `dims` the gpu.js output.
  */
-const nhwcThreads = (shape: Shape, v: 1 | 4) => {
+const nhwcThreads = (shape: Shape, v: 1 | 4, big: boolean) => {
   const [n, rows, cols, c] = shape
+  if (v === 1 && big) return threads(shape, true)
   if (v === 1) {
     const { lines, coords } = unravel('i', [n, rows, cols, c], 'o')
     return { lines: ['const i = this.thread.x;', ...lines], coords, dims: undefined }
@@ -81,43 +82,46 @@ const vec4Ok = (c: number, zs: number) => c % 4 === 0 && zs <= 65535
 const fn = (args: readonly string[], body: readonly string[]) => `function (${args.join(', ')}) {\n  ${body.join('\n  ')}\n}`
 
 /** conv2d: one output (or 4 adjacent output channels) per thread; loops over taps and input channels. */
-export const conv2dSource = (call: KernelCall, v: 1 | 4): KernelSource | undefined => {
+export const conv2dSource = (call: KernelCall, v: 1 | 4, ctx: GenCtx): KernelSource | undefined => {
   const [xs, ws] = call.inShapes
   const g = geom(call, xs, call.outShape, ws)
   const cout = ws[3]
   if (v === 4 && !vec4Ok(cout, g.n * g.oh)) return undefined
-  const { lines, coords, dims } = nhwcThreads(call.outShape, v)
+  const { lines, coords, dims } = nhwcThreads(call.outShape, v, ctx.big(call.outShape))
   const [b, oi, oj, o] = coords
+  const xBig = ctx.big(xs)
   const inner = [
-    `const xo = ${dot([b, 'ih', 'iw'], [g.h * g.w * g.c, g.w * g.c, g.c])};`,
+    // a big x is read as x[b·H + ih][iw][c] (exact); a small one through a flat offset
+    xBig ? `const xz = ${dot([b, 'ih'], [g.h, 1])};` : `const xo = ${dot([b, 'ih', 'iw'], [g.h * g.w * g.c, g.w * g.c, g.c])};`,
     `const wo = ${dot(['p', 'q', o], [g.kw * g.c * cout, g.c * cout, v])};`,
     `for (let c = 0; c < ${g.c}; c++) {`,
-    'const xv = x0[xo + c];',
+    xBig ? 'const xv = x0[xz][iw][c];' : 'const xv = x0[xo + c];',
     ...accs(v).map((s, k) => `${s} += xv * x1[wo + c * ${cout}${k ? ` + ${k}` : ''}];`),
     '}',
   ]
   const body = [...lines, ...accs(v).map((s) => `let ${s} = 0.0;`), ...taps(g, oi, oj, inner), ret(v)]
-  return { source: fn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, g.c), vec: v, ...(dims ? { dims } : {}) }
+  return { source: fn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, g.c), vec: v, views: [xBig ? view3(xs) : undefined, undefined], ...(dims ? { dims } : {}) }
 }
 
 /** conv2dBackInput (dy, w) → dx: a gather over the output pixels each input pixel feeds. */
-export const conv2dBackInputSource = (call: KernelCall, v: 1 | 4): KernelSource | undefined => {
+export const conv2dBackInputSource = (call: KernelCall, v: 1 | 4, ctx: GenCtx): KernelSource | undefined => {
   const [ys, ws] = call.inShapes
   const g = geom(call, call.outShape, ys, ws)
   const cout = ws[3]
   if (v === 4 && !vec4Ok(g.c, g.n * g.h)) return undefined
-  const { lines, coords, dims } = nhwcThreads(call.outShape, v)
+  const { lines, coords, dims } = nhwcThreads(call.outShape, v, ctx.big(call.outShape))
   const [b, ih, iw, c] = coords
+  const yBig = ctx.big(ys)
   const inner = [
-    `const yo = ${dot([b, 'oi', 'oj'], [g.oh * g.ow * cout, g.ow * cout, cout])};`,
+    yBig ? `const yz = ${dot([b, 'oi'], [g.oh, 1])};` : `const yo = ${dot([b, 'oi', 'oj'], [g.oh * g.ow * cout, g.ow * cout, cout])};`,
     `const wo = ${dot(['p', 'q', c], [g.kw * g.c * cout, g.c * cout, v * cout])};`,
     `for (let o = 0; o < ${cout}; o++) {`,
-    'const dv = x0[yo + o];',
+    yBig ? 'const dv = x0[yz][oj][o];' : 'const dv = x0[yo + o];',
     ...accs(v).map((s, k) => `${s} += dv * x1[wo + o${k ? ` + ${k * cout}` : ''}];`),
     '}',
   ]
   const body = [...lines, ...accs(v).map((s) => `let ${s} = 0.0;`), ...covering(g, ih, iw, inner), ret(v)]
-  return { source: fn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, cout), vec: v, ...(dims ? { dims } : {}) }
+  return { source: fn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, cout), vec: v, views: [yBig ? view3(ys) : undefined, undefined], ...(dims ? { dims } : {}) }
 }
 
 /** Threads the filter gradient aims for; below this the batch is split and partial sums added after. */
@@ -127,7 +131,7 @@ const DW_THREADS = 1 << 18
  * conv2dBackFilter (x, dy) → dw: each thread sums one filter element over a chunk of the batch; with
  * more than one chunk, a second kernel adds the partial sums (filters are small, batches long).
  */
-const conv2dBackFilter: Gen = (call) => {
+const conv2dBackFilter: Gen = (call, ctx) => {
   const [xs, ys] = call.inShapes
   const fs = call.outShape
   const g = geom(call, xs, ys, fs)
@@ -150,7 +154,7 @@ const conv2dBackFilter: Gen = (call) => {
     `for (let oj = 0; oj < ${g.ow}; oj++) {`,
     `const iw = oj * ${lit(g.sw)} + ${q} - ${lit(g.pl)};`,
     `if (iw >= 0.0 && iw < ${lit(g.w)}) {`,
-    `s0 += x0[${dot(['b', 'ih', 'iw', c], [g.h * g.w * g.c, g.w * g.c, g.c, 1])}] * x1[${dot(['b', 'oi', 'oj', o], [g.oh * g.ow * cout, g.ow * cout, cout, 1])}];`,
+    `s0 += ${readAt('x0', xs, ['b', 'ih', 'iw', c], ctx.big(xs))} * ${readAt('x1', ys, ['b', 'oi', 'oj', o], ctx.big(ys))};`,
     '}',
     '}',
     '}',
@@ -159,39 +163,47 @@ const conv2dBackFilter: Gen = (call) => {
     '}',
     'return s0;',
   ]
-  const first: KernelSource = { source: kernelFn(['x0', 'x1'], body), size: parts * size, loop: Math.max(per, g.oh, g.ow) }
+  const views = [ctx.big(xs) ? view3(xs) : undefined, ctx.big(ys) ? view3(ys) : undefined]
+  const first: KernelSource = { source: kernelFn(['x0', 'x1'], body), size: parts * size, loop: Math.max(per, g.oh, g.ow), views }
   if (parts === 1) return first
   const sum = kernelFn(['x0'], ['let s0 = 0.0;', `for (let k = 0; k < ${parts}; k++) {`, `s0 += x0[k * ${size} + i];`, '}', 'return s0;'])
   return { ...first, next: { source: sum, size, loop: parts } }
 }
 
-/** max-pool scan of the window of output pixel (oi, oj), channel `ch`: `best` and its input offset `arg`. */
-const windowMax = (g: Geom, b: string, oi: string, oj: string, ch: string): string[] => [
+/**
+ * max-pool scan of the window of output pixel (oi, oj), channel `ch` of x (shape `xs`): `best` and the
+ * input row/column (`ah`, `aw`) of its first maximum (strict '>' keeps the first on ties, as the reference).
+ */
+const windowMax = (g: Geom, xs: Shape, big: boolean, b: string, oi: string, oj: string, ch: string): string[] => [
   'let best = 0.0;',
-  'let arg = -1.0;',
-  ...taps(g, oi, oj, [
-    `const e = ${dot([b, 'ih', 'iw', ch], [g.h * g.w * g.c, g.w * g.c, g.c, 1])};`,
-    'const xv = x0[e];',
-    // strict '>' keeps the first maximum on ties, as the reference does
-    'if (arg < 0.0 || xv > best) { best = xv; arg = e; }',
-  ]),
+  'let ah = -1.0;',
+  'let aw = 0.0;',
+  ...taps(g, oi, oj, [`const xv = ${readAt('x0', xs, [b, 'ih', 'iw', ch], big)};`, 'if (ah < 0.0 || xv > best) { best = xv; ah = ih; aw = iw; }']),
 ]
 
-const poolOut = (call: KernelCall, x: Shape) => {
+/** Output threads of a pooling op over input `x`, with the views of its (possibly big) inputs. */
+const poolOut = (call: KernelCall, ctx: GenCtx, x: Shape) => {
   const g = geom(call, x, call.outShape, call.attrs.size as number[])
-  const { lines, coords } = unravel('i', call.outShape, 'o')
-  return { g, lines, coords }
+  const t = threads(call.outShape, ctx.big(call.outShape))
+  const views = call.inShapes.map((s) => (ctx.big(s) ? view3(s) : undefined))
+  return { g, t, views, dims: t.dims ? { dims: t.dims } : {} }
 }
 
-const maxPool: Gen = (call) => {
-  const { g, lines, coords: [b, oi, oj, ch] } = poolOut(call, call.inShapes[0])
-  return { source: kernelFn(['x0'], [...lines, ...windowMax(g, b, oi, oj, ch), 'return best;']), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw) }
+const maxPool: Gen = (call, ctx) => {
+  const xs = call.inShapes[0]
+  const { g, t, views, dims } = poolOut(call, ctx, xs)
+  const [b, oi, oj, ch] = t.coords
+  const body = [...t.lines, ...windowMax(g, xs, ctx.big(xs), b, oi, oj, ch), 'return best;']
+  return { source: kernelOf(['x0'], t.dims, body), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw), views, ...dims }
 }
 
 /** maxPoolSelect (x, g): g at each window's first argmax of x. */
-const maxPoolSelect: Gen = (call) => {
-  const { g, lines, coords: [b, oi, oj, ch] } = poolOut(call, call.inShapes[0])
-  return { source: kernelFn(['x0', 'x1'], [...lines, ...windowMax(g, b, oi, oj, ch), 'return x1[arg];']), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw) }
+const maxPoolSelect: Gen = (call, ctx) => {
+  const xs = call.inShapes[0]
+  const { g, t, views, dims } = poolOut(call, ctx, xs)
+  const [b, oi, oj, ch] = t.coords
+  const body = [...t.lines, ...windowMax(g, xs, ctx.big(xs), b, oi, oj, ch), `return ${readAt('x1', xs, [b, 'ah', 'aw', ch], ctx.big(xs))};`]
+  return { source: kernelOf(['x0', 'x1'], t.dims, body), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw), views, ...dims }
 }
 
 /** Per-window scans inside a loop need their own names: rename the scan's loop and tap variables. */
@@ -199,13 +211,18 @@ const renamed = (lines: readonly string[]): string[] =>
   lines.map((l) => l.replace(/\bp\b/g, 'p2').replace(/\bq\b/g, 'q2').replace(/\bih\b/g, 'ih2').replace(/\biw\b/g, 'iw2'))
 
 /** maxPoolBack (x, dy) → dx: each input element sums dy over the windows whose first argmax it is. */
-const maxPoolBack: Gen = (call) => {
+const maxPoolBack: Gen = (call, ctx) => {
   const [xs, ys] = call.inShapes
   const g = geom(call, xs, ys, call.attrs.size as number[])
-  const { lines, coords } = unravel('i', xs, 'o')
-  const [b, ih, iw, ch] = coords
-  const inner = [...renamed(windowMax(g, b, 'oi', 'oj', ch)), `if (arg == i) { s0 += x1[${dot([b, 'oi', 'oj', ch], [g.oh * g.ow * g.c, g.ow * g.c, g.c, 1])}]; }`]
-  return { source: kernelFn(['x0', 'x1'], [...lines, 'let s0 = 0.0;', ...covering(g, ih, iw, inner), 'return s0;']), size: sizeOf(xs), loop: Math.max(g.kh, g.kw) }
+  const t = threads(xs, ctx.big(xs))
+  const [b, ih, iw, ch] = t.coords
+  const inner = [
+    ...renamed(windowMax(g, xs, ctx.big(xs), b, 'oi', 'oj', ch)),
+    `if (ah == ${ih} && aw == ${iw}) { s0 += ${readAt('x1', ys, [b, 'oi', 'oj', ch], ctx.big(ys))}; }`,
+  ]
+  const views = call.inShapes.map((s) => (ctx.big(s) ? view3(s) : undefined))
+  const body = [...t.lines, 'let s0 = 0.0;', ...covering(g, ih, iw, inner), 'return s0;']
+  return { source: kernelOf(['x0', 'x1'], t.dims, body), size: sizeOf(xs), loop: Math.max(g.kh, g.kw), views, ...(t.dims ? { dims: t.dims } : {}) }
 }
 
 /** Number of in-bounds taps of the window of output pixel (oi, oj): the divisor of average pooling. */
@@ -215,20 +232,25 @@ const count = (g: Geom, oi: string, oj: string): string => {
   return `(${span(oi, g.sh, g.pt, g.kh, g.h)} * ${span(oj, g.sw, g.pl, g.kw, g.w)})`
 }
 
-const avgPool: Gen = (call) => {
-  const { g, lines, coords: [b, oi, oj, ch] } = poolOut(call, call.inShapes[0])
-  const inner = [`s0 += x0[${dot([b, 'ih', 'iw', ch], [g.h * g.w * g.c, g.w * g.c, g.c, 1])}];`]
-  return { source: kernelFn(['x0'], [...lines, 'let s0 = 0.0;', ...taps(g, oi, oj, inner), `return s0 / ${count(g, oi, oj)};`]), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw) }
+const avgPool: Gen = (call, ctx) => {
+  const xs = call.inShapes[0]
+  const { g, t, views, dims } = poolOut(call, ctx, xs)
+  const [b, oi, oj, ch] = t.coords
+  const inner = [`s0 += ${readAt('x0', xs, [b, 'ih', 'iw', ch], ctx.big(xs))};`]
+  const body = [...t.lines, 'let s0 = 0.0;', ...taps(g, oi, oj, inner), `return s0 / ${count(g, oi, oj)};`]
+  return { source: kernelOf(['x0'], t.dims, body), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw), views, ...dims }
 }
 
 /** avgPoolBack (dy) → dx: each input pixel gathers dy / count from the windows covering it. */
-const avgPoolBack: Gen = (call) => {
+const avgPoolBack: Gen = (call, ctx) => {
   const [ys] = call.inShapes
   const g = geom(call, call.outShape, ys, call.attrs.size as number[])
-  const { lines, coords } = unravel('i', call.outShape, 'o')
-  const [b, ih, iw, ch] = coords
-  const inner = [`s0 += x0[${dot([b, 'oi', 'oj', ch], [g.oh * g.ow * g.c, g.ow * g.c, g.c, 1])}] / ${count(g, 'oi', 'oj')};`]
-  return { source: kernelFn(['x0'], [...lines, 'let s0 = 0.0;', ...covering(g, ih, iw, inner), 'return s0;']), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw) }
+  const t = threads(call.outShape, ctx.big(call.outShape))
+  const [b, ih, iw, ch] = t.coords
+  const inner = [`s0 += ${readAt('x0', ys, [b, 'oi', 'oj', ch], ctx.big(ys))} / ${count(g, 'oi', 'oj')};`]
+  const views = [ctx.big(ys) ? view3(ys) : undefined]
+  const body = [...t.lines, 'let s0 = 0.0;', ...covering(g, ih, iw, inner), 'return s0;']
+  return { source: kernelOf(['x0'], t.dims, body), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw), views, ...(t.dims ? { dims: t.dims } : {}) }
 }
 
 /** oneHot (labels) → [..., depth]: 1 where the label equals the last coordinate. */
@@ -258,8 +280,8 @@ const softmaxCrossEntropy: Gen = (call) => {
 }
 
 export const convSources: Readonly<Record<string, Gen>> = {
-  conv2d: (call) => conv2dSource(call, 1)!,
-  conv2dBackInput: (call) => conv2dBackInputSource(call, 1)!,
+  conv2d: (call, ctx) => conv2dSource(call, 1, ctx)!,
+  conv2dBackInput: (call, ctx) => conv2dBackInputSource(call, 1, ctx)!,
   conv2dBackFilter,
   maxPool,
   maxPoolBack,

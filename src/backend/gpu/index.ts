@@ -4,20 +4,23 @@
  * pipeline results: GPU storage buffers on WebGPU (released with `delete()` after their last use),
  * typed arrays in wasm memory on `webasm`. Only `read` copies data back to the host.
  */
-import { GPU } from 'gpu.js'
+import { GPU, Input } from 'gpu.js'
 import { fromData, type HostTensor } from '../../tensor/host.ts'
 import { fmt, type Shape, sizeOf } from '../../tensor/shape.ts'
 import { type Backend, type HostKernel, type KernelCall, missingKernel } from '../backend.ts'
-import { type KernelSource, MAX_ELEMENTS } from './codegen.ts'
+import { type GenCtx, type KernelSource, MAX_ELEMENTS } from './codegen.ts'
 import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
 
 /** Kernels with a 4-outputs-per-thread variant (undefined when the shapes do not allow it). */
-const vec4Sources: Readonly<Record<string, (call: KernelCall) => KernelSource | undefined>> = {
+const vec4Sources: Readonly<Record<string, (call: KernelCall, ctx: GenCtx) => KernelSource | undefined>> = {
   matmul: matmulVec4,
-  conv2d: (call) => conv2dSource(call, 4),
-  conv2dBackInput: (call) => conv2dBackInputSource(call, 4),
+  conv2d: (call, ctx) => conv2dSource(call, 4, ctx),
+  conv2dBackInput: (call, ctx) => conv2dBackInputSource(call, 4, ctx),
 }
+
+/** Ops whose kernels address big tensors exactly (3-D views); the others are limited to MAX_ELEMENTS. */
+const BIG_OPS = new Set(['fused', 'sum', 'max', 'transpose', 'slice', 'pad', 'concat', 'broadcastTo', 'conv2d', 'conv2dBackInput', 'conv2dBackFilter', 'maxPool', 'maxPoolBack', 'maxPoolSelect', 'avgPool', 'avgPoolBack'])
 
 export type GpuMode = 'webgpu' | 'webasm'
 
@@ -31,6 +34,8 @@ export interface GpuBackendOptions {
   readonly mode?: GpuMode
   /** Compute 4 adjacent outputs per thread in matmul/conv (default: on for webgpu, off for webasm). */
   readonly vec4?: boolean
+  /** Tensors larger than this are addressed through exact 3-D views (default 2^24; tests lower it). */
+  readonly exactAbove?: number
 }
 
 /** A pipeline handle of gpu.js's WebGPU backend (the fields this backend uses). */
@@ -69,7 +74,7 @@ export interface GpuBuffer {
 
 type Kernel = ((...args: unknown[]) => unknown) & { destroy(): void }
 
-const TOO_BIG = '(gpu.js kernels index in f32, exact below 2^24): split the batch into micro-batches'
+const TOO_BIG = '(its gpu.js kernel indexes in f32, exact below 2^24): split the batch into micro-batches'
 
 /** WebGPU guarantees 8 storage buffers per shader stage; one is the output. */
 const MAX_INPUTS = 7
@@ -78,13 +83,18 @@ const MAX_INPUTS = 7
 const OPS = new Set([...Object.keys(sources), 'fused'])
 
 /** The kernel source the gpu backend generates for a call (exported for the WGSL translation test and benches). */
-export const gpuKernelSource = (call: KernelCall, vec4 = false): KernelSource => {
-  if (call.op === 'fused') return elementwiseSource(call.inShapes, call.outShape, call.attrs.steps as FusedStep[])
-  const v = vec4 ? vec4Sources[call.op]?.(call) : undefined
+export const gpuKernelSource = (call: KernelCall, opts: { readonly vec4?: boolean; readonly exactAbove?: number } = {}): KernelSource => {
+  const ctx: GenCtx = { vec4: !!opts.vec4, big: (s) => sizeOf(s) > (opts.exactAbove ?? MAX_ELEMENTS) }
+  const shapes = [...call.inShapes, call.outShape]
+  const bigOp = BIG_OPS.has(call.op) || !!call.elementwise
+  const huge = shapes.find((s) => sizeOf(s) > MAX_ELEMENTS)
+  if (huge && !bigOp) throw new Error(`gpu backend: op '${call.op}' on ${fmt(huge)} exceeds ${MAX_ELEMENTS} elements ${TOO_BIG}`)
+  if (call.op === 'fused') return elementwiseSource(call.inShapes, call.outShape, call.attrs.steps as FusedStep[], ctx)
+  const v = ctx.vec4 ? vec4Sources[call.op]?.(call, ctx) : undefined
   if (v) return v
   const gen = sourceFor(call)
   if (!gen) throw missingKernel('gpu', call.op)
-  return gen(call)
+  return gen(call, ctx)
 }
 
 /** gpu.js kernel settings for a generated source. */
@@ -101,6 +111,7 @@ export const kernelSettings = (ks: KernelSource): Record<string, unknown> => ({
 export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & { readonly mode: GpuMode; dispose(): void } => {
   const mode = opts.mode ?? 'webasm'
   const vec4 = opts.vec4 ?? mode === 'webgpu'
+  const exactAbove = opts.exactAbove ?? MAX_ELEMENTS
   const gpu = new GPU({ mode })
   const kernels = new Map<string, Kernel>()
   const live = new Set<GpuBuffer>()
@@ -118,13 +129,10 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     return k
   }
 
-  /** A WebGPU Array(4) result is tightly packed: relabel it as a flat scalar buffer for downstream kernels. */
-  const asScalar = (h: DeviceHandle, ks: KernelSource): DeviceHandle => {
-    if (ks.vec === 4) {
-      h.componentCount = 1
-      h.output = [ks.size * 4]
-    }
-    return h
+  /** Relabels a (tightly packed) WebGPU result: scalar components, the given dims (flat unless read 3-D). */
+  const label = (h: DeviceHandle, dims: readonly number[]): void => {
+    h.componentCount = 1
+    h.output = [...dims]
   }
 
   /** webasm returns Array(4) and multi-dimensional results as nested arrays: pack them row-major. */
@@ -147,7 +155,6 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
 
   const upload = (t: HostTensor): GpuBuffer => {
     const n = sizeOf(t.shape)
-    if (n > MAX_ELEMENTS) throw new Error(`gpu backend: upload of ${fmt(t.shape)} exceeds ${MAX_ELEMENTS} elements ${TOO_BIG}`)
     const data = Float32Array.from(t.data)
     if (mode === 'webasm' || n === 0) return track({ size: n, host: data })
     const b: GpuBuffer = { size: n }
@@ -186,33 +193,43 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   /** One op: its kernel (and follow-up stages), run on host arrays (webasm) or device handles (webgpu). */
   const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
-    if (n > MAX_ELEMENTS) throw new Error(`gpu backend: op '${call.op}' output ${fmt(call.outShape)} exceeds ${MAX_ELEMENTS} elements ${TOO_BIG}`)
     if (n === 0) return track({ size: 0, host: new Float32Array(0) })
     const hk = hostKernels[call.op]
     if (hk && !OPS.has(call.op)) return runOnHost(hk, call, inputs)
-    const first = gpuKernelSource(call, vec4)
+    const first = gpuKernelSource(call, { vec4, exactAbove })
     const stages: KernelSource[] = []
     for (let ks: KernelSource | undefined = first; ks; ks = ks.next) stages.push(ks)
     const sizes = [call.inShapes.map(sizeOf), ...stages.slice(0, -1).map((ks) => [ks.size * (ks.vec ?? 1)])]
-    const ks = stages.map((st, j) => compile(st, `${st.source}|${st.size}|${st.vec ?? 1}|${sizes[j].join(',')}`))
+    const ks = stages.map((st, j) => compile(st, `${st.source}|${st.size}|${st.vec ?? 1}|${sizes[j].join(',')}|${JSON.stringify(st.views ?? [])}`))
     if (mode === 'webasm') {
       let args: unknown[] = inputs.map((b) => b.host)
-      for (let j = 0; j < stages.length; j++) args = [flat(ks[j](...args), stages[j])]
+      for (let j = 0; j < stages.length; j++) {
+        // arguments read through a 3-D view are handed to gpu.js with that size
+        const viewed = args.map((a, k) => (stages[j].views?.[k] ? new Input(a as any, stages[j].views![k] as any) : a))
+        args = [flat(ks[j](...viewed), stages[j])]
+      }
       const out = args[0] as Float32Array
       if (out.length !== n) throw new Error(`gpu backend: kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
       return track({ size: n, host: out })
     }
     return handles(inputs).then(async (hs) => {
-      let h = asScalar(await (ks[0](...hs) as Promise<DeviceHandle>), stages[0])
-      for (let j = 1; j < stages.length; j++) {
-        const next = asScalar(await (ks[j](h) as Promise<DeviceHandle>), stages[j])
+      let args = hs
+      let h: DeviceHandle | undefined
+      for (let j = 0; j < stages.length; j++) {
+        const st = stages[j]
+        // gpu.js reads an argument's dims from its handle at call time: label each as the kernel reads it
+        for (let k = 0; k < args.length; k++) label(args[k], st.views?.[k] ?? [sizes[j][k]])
+        const next = await (ks[j](...args) as Promise<DeviceHandle>)
+        // gpu.js writes every cell of its output: a size mismatch is the one way to leave values unwritten
+        if (next.output.reduce((acc, d) => acc * d, 1) * next.componentCount !== st.size * (st.vec ?? 1))
+          throw new Error(`gpu backend: kernel '${call.op}' produced ${next.output.join('x')}x${next.componentCount} values for ${st.size * (st.vec ?? 1)}`)
+        label(next, [st.size * (st.vec ?? 1)])
         // the buffer dies once the queue is done with it (WebGPU defers destroy past submitted work)
-        freeHandle(h)
+        if (h) freeHandle(h)
         h = next
+        args = [next]
       }
-      // gpu.js writes every cell of its output: a size mismatch is the one way to leave values unwritten
-      if (h.output.reduce((a, d) => a * d, 1) * h.componentCount !== n)
-        throw new Error(`gpu backend: kernel '${call.op}' produced ${h.output.join('x')}x${h.componentCount} values for shape ${fmt(call.outShape)}`)
+      if (!h || h.output[0] !== n) throw new Error(`gpu backend: op '${call.op}' produced ${h?.output[0]} values for shape ${fmt(call.outShape)}`)
       return track({ size: n, dev: h })
     })
   }

@@ -7,10 +7,10 @@
 import type { FusedStep } from '../../autodiff/fuse.ts'
 import { type Shape, sizeOf, stridesOf } from '../../tensor/shape.ts'
 import type { KernelCall } from '../backend.ts'
-import { broadcastStrides, dot, type KernelSource, kernelFn, lit, unravel } from './codegen.ts'
+import { broadcastStrides, dot, type GenCtx, type KernelSource, kernelFn, kernelOf, lit, readAt, threads, unravel, view3 } from './codegen.ts'
 import { convSources } from './conv.ts'
 
-export type SourceGen = (call: KernelCall) => KernelSource
+export type SourceGen = (call: KernelCall, ctx: GenCtx) => KernelSource
 
 /** Reads input `x{j}` of shape `s` at the broadcast position of output coordinates `coords`. */
 const broadcastRead = (j: number, s: Shape, out: Shape, coords: readonly string[]): string => {
@@ -38,20 +38,31 @@ const GPU_FORMULAS: Readonly<Record<string, string>> = {
 const substitute = (expr: string, args: readonly string[]): string =>
   expr.replace(/\b[abc]\b/g, (v) => `(${args['abc'.indexOf(v)]})`)
 
+/** Coordinates of an input of shape `s` broadcast against output coordinates `coords`. */
+const bcastCoords = (s: Shape, out: Shape, coords: readonly string[]): string[] => s.map((d, k) => (d === 1 ? '0.0' : coords[k + out.length - s.length]))
+
+const views = (shapes: readonly Shape[], ctx: GenCtx) => shapes.map((s) => (ctx.big(s) ? view3(s) : undefined))
+
 /** Elementwise kernel for a chain of steps over broadcast inputs (a single op is a one-step chain). */
-export const elementwiseSource = (inShapes: readonly Shape[], out: Shape, steps: readonly FusedStep[]): KernelSource => {
-  const needCoords = inShapes.some((s) => sizeOf(s) !== 1 && !(s.length === out.length && s.every((d, i) => d === out[i])))
-  const { lines, coords } = needCoords ? unravel('i', out, 'o') : { lines: [], coords: [] }
-  const reads = inShapes.map((s, j) => `const v${j} = ${broadcastRead(j, s, out, coords)};`)
+export const elementwiseSource = (inShapes: readonly Shape[], out: Shape, steps: readonly FusedStep[], ctx: GenCtx): KernelSource => {
   const body = steps.map((st, k) => {
     const e = substitute(GPU_FORMULAS[st.expr] ?? st.expr, st.args.map((a) => (a.startsWith('x') ? `v${a.slice(1)}` : a)))
     return k === steps.length - 1 ? `return ${e};` : `const t${k} = ${e};`
   })
-  return { source: kernelFn(inShapes.map((_, j) => `x${j}`), [...lines, ...reads, ...body]), size: sizeOf(out) }
+  const args = inShapes.map((_, j) => `x${j}`)
+  if (ctx.big(out)) {
+    const t = threads(out, true)
+    const reads = inShapes.map((s, j) => `const v${j} = ${sizeOf(s) === 1 ? `x${j}[0]` : readAt(`x${j}`, s, bcastCoords(s, out, t.coords), ctx.big(s))};`)
+    return { source: kernelOf(args, t.dims, [...t.lines, ...reads, ...body]), size: sizeOf(out), dims: t.dims, views: views(inShapes, ctx) }
+  }
+  const needCoords = inShapes.some((s) => sizeOf(s) !== 1 && !(s.length === out.length && s.every((d, i) => d === out[i])))
+  const { lines, coords } = needCoords ? unravel('i', out, 'o') : { lines: [], coords: [] }
+  const reads = inShapes.map((s, j) => `const v${j} = ${broadcastRead(j, s, out, coords)};`)
+  return { source: kernelFn(args, [...lines, ...reads, ...body]), size: sizeOf(out) }
 }
 
-const elementwise: SourceGen = (call) =>
-  elementwiseSource(call.inShapes, call.outShape, [{ expr: call.elementwise!.expr, args: call.inShapes.map((_, j) => `x${j}`) }])
+const elementwise: SourceGen = (call, ctx) =>
+  elementwiseSource(call.inShapes, call.outShape, [{ expr: call.elementwise!.expr, args: call.inShapes.map((_, j) => `x${j}`) }], ctx)
 
 /** Reduced elements one thread handles before a long reduction splits into partial results + a second pass. */
 const CHUNK = 1024
@@ -70,12 +81,13 @@ const accInit = (isMax: boolean, first: string): string[] => (isMax ? [`let acc 
  */
 const reduce =
   (isMax: boolean): SourceGen =>
-  (call) => {
+  (call, ctx) => {
     const s = call.inShapes[0]
     const axes = call.attrs.axes as number[]
     const st = stridesOf(s)
     const red = axes.filter((a) => s[a] > 1)
     const out = sizeOf(call.outShape)
+    if (ctx.big(s) || ctx.big(call.outShape)) return reduceBig(isMax, call, ctx, red)
     const a0 = red[0]
     const a1 = red[red.length - 1]
     const block = red.length > 0 && s.every((d, a) => a <= a0 || a >= a1 || d === 1 || red.includes(a))
@@ -115,61 +127,99 @@ const reduce =
     return { ...first, next: { source: kernelFn(['x0'], combine), size: out, loop: chunks } }
   }
 
-/** A gather: output coordinates map to one input offset by `strides` (+ `base`). */
-const gather = (call: KernelCall, strides: readonly number[], base: number): KernelSource => {
-  const { lines, coords } = unravel('i', call.outShape, 'o')
-  return { source: kernelFn(['x0'], [...lines, `return x0[${dot(coords, strides, base)}];`]), size: sizeOf(call.outShape) }
+/**
+ * sum / max of a big input, addressed by coordinates: nested loops over the reduced axes, the first of
+ * them split into chunks (partial results + a combine kernel) when one thread would reduce too much.
+ */
+const reduceBig = (isMax: boolean, call: KernelCall, ctx: GenCtx, red: readonly number[]): KernelSource => {
+  const s = call.inShapes[0]
+  const kept = s.map((_, a) => a).filter((a) => !(call.attrs.axes as number[]).includes(a))
+  const out = sizeOf(call.outShape)
+  const bigOut = ctx.big(call.outShape)
+  const r = red.reduce((acc, a) => acc * s[a], 1)
+  const a0 = red[0]
+  const per = red.length ? r / s[a0] : 1
+  const span = red.length ? Math.max(1, Math.floor(CHUNK / per)) : 1
+  const chunks = bigOut || !red.length || span >= s[a0] ? 1 : Math.ceil(s[a0] / span)
+  const split = chunks > 1 ? unravel('i', [out, chunks], 'c') : { lines: [], coords: ['i', '0.0'] }
+  const t = chunks > 1 ? unravel('oq', call.outShape, 'o') : threads(call.outShape, bigOut)
+  const coordsAt = (loop: (a: number, k: number) => string) =>
+    s.map((_, a) => {
+      const k = red.indexOf(a)
+      if (k >= 0) return loop(a, k)
+      const j = kept.indexOf(a)
+      return j >= 0 ? t.coords[j] : '0.0'
+    })
+  const start = `${split.coords[1]} * ${lit(span)}`
+  const inCoords = coordsAt((_a, k) => (k === 0 && chunks > 1 ? `(${start} + r0)` : `r${k}`))
+  const first = coordsAt((_a, k) => (k === 0 && chunks > 1 ? start : '0.0'))
+  const loops = red.map((a, k) => (k === 0 && chunks > 1 ? `for (let r0 = 0; r0 < ${span}; r0++) { if (${start} + r0 < ${lit(s[a])}) {` : `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`))
+  const body = [
+    ...split.lines,
+    ...(chunks > 1 ? [`const oq = ${split.coords[0]};`] : []),
+    ...t.lines,
+    ...accInit(isMax, readAt('x0', s, first, true)),
+    ...loops,
+    ...accumulate(isMax, readAt('x0', s, inCoords, true)),
+    ...loops.map((l) => (l.includes('{ if (') ? '} }' : '}')),
+    'return acc;',
+  ]
+  const dims = chunks > 1 ? undefined : (t as { dims?: number[] }).dims
+  const stage: KernelSource = { source: kernelOf(['x0'], dims, body), size: out * chunks, loop: Math.max(1, span, ...red.map((a) => s[a])), views: [view3(s)], ...(dims ? { dims } : {}) }
+  if (chunks === 1) return stage
+  const combine = [...accInit(isMax, `x0[i * ${chunks}]`), `for (let c = 0; c < ${chunks}; c++) {`, ...accumulate(isMax, `x0[i * ${chunks} + c]`), '}', 'return acc;']
+  return { ...stage, next: { source: kernelFn(['x0'], combine), size: out, loop: chunks } }
 }
 
-const transpose: SourceGen = (call) => {
-  const st = stridesOf(call.inShapes[0])
-  return gather(
-    call,
-    (call.attrs.perm as number[]).map((p) => st[p]),
-    0,
-  )
+/** A gather: each output element reads input 0 at coordinates computed from its own (exact 3-D when big). */
+const gather = (call: KernelCall, ctx: GenCtx, inCoords: (coords: readonly string[]) => string[]): KernelSource => {
+  const [s] = call.inShapes
+  const t = threads(call.outShape, ctx.big(call.outShape))
+  const body = [...t.lines, `return ${readAt('x0', s, inCoords(t.coords), ctx.big(s))};`]
+  return { source: kernelOf(['x0'], t.dims, body), size: sizeOf(call.outShape), views: views(call.inShapes, ctx), ...(t.dims ? { dims: t.dims } : {}) }
 }
 
-const slice: SourceGen = (call) => {
-  const st = stridesOf(call.inShapes[0])
-  const begin = call.attrs.begin as number[]
-  return gather(
-    call,
-    st,
-    begin.reduce((acc, b, i) => acc + b * st[i], 0),
-  )
-}
+const transpose: SourceGen = (call, ctx) =>
+  gather(call, ctx, (coords) => {
+    const perm = call.attrs.perm as number[]
+    const c = new Array<string>(perm.length)
+    perm.forEach((p, k) => {
+      c[p] = coords[k]
+    })
+    return c
+  })
 
-const pad: SourceGen = (call) => {
+const plus = (c: string, v: number) => (v === 0 ? c : c === '0.0' ? lit(v) : `${c} + ${lit(v)}`)
+
+const slice: SourceGen = (call, ctx) => gather(call, ctx, (coords) => coords.map((c, k) => plus(c, (call.attrs.begin as number[])[k])))
+
+const broadcastTo: SourceGen = (call, ctx) => gather(call, ctx, (coords) => bcastCoords(call.inShapes[0], call.outShape, coords))
+
+const pad: SourceGen = (call, ctx) => {
   const s = call.inShapes[0]
   const pads = call.attrs.pads as [number, number][]
-  const { lines, coords } = unravel('i', call.outShape, 'o')
-  const inside = s.flatMap((d, k) => (pads[k][0] === 0 && pads[k][1] === 0 ? [] : [`${coords[k]} >= ${lit(pads[k][0])} && ${coords[k]} < ${lit(pads[k][0] + d)}`]))
-  const st = stridesOf(s)
-  const src = dot(coords, st, -pads.reduce((acc, [lo], k) => acc + lo * st[k], 0))
-  return {
-    source: kernelFn(['x0'], [...lines, 'let v = 0.0;', `if (${inside.join(' && ') || 'true'}) { v = x0[${src}]; }`, 'return v;']),
-    size: sizeOf(call.outShape),
-  }
+  const t = threads(call.outShape, ctx.big(call.outShape))
+  const inside = s.flatMap((d, k) => (pads[k][0] === 0 && pads[k][1] === 0 ? [] : [`${t.coords[k]} >= ${lit(pads[k][0])} && ${t.coords[k]} < ${lit(pads[k][0] + d)}`]))
+  const src = readAt('x0', s, t.coords.map((c, k) => plus(c, -pads[k][0])), ctx.big(s))
+  const body = [...t.lines, 'let v = 0.0;', `if (${inside.join(' && ') || 'true'}) { v = ${src}; }`, 'return v;']
+  return { source: kernelOf(['x0'], t.dims, body), size: sizeOf(call.outShape), views: views(call.inShapes, ctx), ...(t.dims ? { dims: t.dims } : {}) }
 }
 
-const concat: SourceGen = (call) => {
+const concat: SourceGen = (call, ctx) => {
   const axis = call.attrs.axis as number
   const out = call.outShape
-  const { lines, coords } = unravel('i', out, 'o')
-  const ca = coords[axis]
+  const t = threads(out, ctx.big(out))
+  const ca = t.coords[axis]
   let off = 0
   const branches = call.inShapes.map((s, j) => {
-    const st = stridesOf(s)
     // the else-chain implies the lower bound of each input's range along the axis
-    const read = `v = x${j}[${dot(coords, st, -off * st[axis])}];`
+    const read = `v = ${readAt(`x${j}`, s, t.coords.map((c, k) => (k === axis ? plus(c, -off) : c)), ctx.big(s))};`
     off += s[axis]
     return j === 0 ? `if (${ca} < ${lit(off)}) { ${read} }` : j === call.inShapes.length - 1 ? `else { ${read} }` : `else if (${ca} < ${lit(off)}) { ${read} }`
   })
-  return { source: kernelFn(call.inShapes.map((_, j) => `x${j}`), [...lines, 'let v = 0.0;', branches.join(' '), 'return v;']), size: sizeOf(out) }
+  const body = [...t.lines, 'let v = 0.0;', branches.join(' '), 'return v;']
+  return { source: kernelOf(call.inShapes.map((_, j) => `x${j}`), t.dims, body), size: sizeOf(out), views: views(call.inShapes, ctx), ...(t.dims ? { dims: t.dims } : {}) }
 }
-
-const broadcastTo: SourceGen = (call) => gather(call, broadcastStrides(call.inShapes[0], call.outShape), 0)
 
 /** Operand geometry of a (batched, optionally transposed) matmul. */
 export const matmulDims = (call: KernelCall) => {
