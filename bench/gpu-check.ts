@@ -86,6 +86,30 @@ const largeChecks: [string, () => Promise<number>][] = [
   [`matmul ${n512} (scalar)`, () => relErr(ops.matmul(A, B), beScalar)],
   [`matmul ${n512} transA transB (vec4)`, () => relErr(ops.matmul(A, B, { transA: true, transB: true }))],
 ]
+if (ops.primitives.conv2d && ops.primitives.maxPool) {
+  // the ResNet-34 stem at the paper's batch 256: activations of 37.7M elements take the exact 3-D path
+  const batch = small ? 4 : 256
+  const bigBe = small ? ops.gpuBackend({ mode, vec4: true, exactAbove: 1000 }) : be
+  const x = ops.constant(ops.normal(k3, [batch, 96, 96, 3]))
+  const w = ops.normal(k4, [3, 3, 3, 64], 0, 0.3)
+  const stem = (p: { w: ops.Tensor }) => {
+    const y = ops.bind(ops.primitives.conv2d, [x, p.w], { strides: [2, 2], pads: [0, 1, 0, 1] })
+    const z = ops.bind(ops.primitives.maxPool, [ops.relu(y)], { size: [3, 3], strides: [2, 2], pads: [0, 1, 0, 1] })
+    return ops.mean(ops.square(z))
+  }
+  const { value, grad } = ops.valueAndGrad(stem)({ w })
+  largeChecks.push([`stem conv+relu+maxPool fwd+bwd, batch ${batch}x96x96 (3-D path)`, async () => {
+    const [g, want] = await Promise.all([ops.run([value, grad.w], { backend: bigBe }), ops.run([value, grad.w], { backend: cpu })])
+    let err = 0
+    let mag = 0
+    for (let k = 0; k < 2; k++)
+      for (let i = 0; i < want[k].data.length; i++) {
+        err = Math.max(err, Math.abs(g[k].data[i] - want[k].data[i]))
+        mag = Math.max(mag, Math.abs(want[k].data[i]))
+      }
+    return err / mag
+  }])
+}
 for (const [name, f] of largeChecks) {
   const e = await f()
   const ok = e < 1e-3
