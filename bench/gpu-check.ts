@@ -125,7 +125,7 @@ report.failures = failures
 const K = small ? 3 : 6
 const corner = (y: ops.Tensor) => ops.slice(y, y.shape.map(() => 0), y.shape.map(() => 1))
 /** Device ms per op from chains, and e2e ms of a single op (upload + kernel + readback). */
-const perOp = async (chain: (k: number) => ops.Tensor, b: ops.Backend<any> = be, reps = 5) => {
+const perOp = async (chain: (k: number) => ops.Tensor, b: ops.Backend<any> = be, reps = small ? 5 : 3) => {
   const e2e = await timeIt(() => ops.run(chain(1), { backend: b }), reps)
   const one = await timeIt(() => ops.run(corner(chain(1)), { backend: b }), reps)
   const many = await timeIt(() => ops.run(corner(chain(K)), { backend: b }), reps)
@@ -161,7 +161,8 @@ if (P.conv2d && P.conv2dBackInput && P.conv2dBackFilter) {
       for (let i = 0; i < k; i++) y = f(y)
       return y
     }
-    addRow('conv2d fwd', shape, flops, await perOp(chainOf((y) => ops.bind(P.conv2d, [y, w], attrs))))
+    addRow('conv2d fwd (vec4)', shape, flops, await perOp(chainOf((y) => ops.bind(P.conv2d, [y, w], attrs))))
+    addRow('conv2d fwd (scalar)', shape, flops, await perOp(chainOf((y) => ops.bind(P.conv2d, [y, w], attrs)), beScalar))
     addRow('conv2d dx', shape, flops, await perOp(chainOf((y) => ops.bind(P.conv2dBackInput, [y, w], { ...attrs, inShape: [n, hw, hw, c] }))))
     const dw = (k: number) => {
       let s = ops.bind(P.conv2dBackFilter, [x, x], { ...attrs, filterShape: [3, 3, c, c] })
