@@ -226,3 +226,13 @@ test('host kernels: an op without a GPU form runs on the host between device ker
   )
   assert.equal(be.stats().liveBuffers, 0)
 })
+
+test('a big tensor that is both read by kernels and requested comes back intact', async () => {
+  const be = ops.gpuBackend({ mode: process.env.SOFTSHARE_GPU_MODE === 'webgpu' ? 'webgpu' : 'webasm', exactAbove: 16 })
+  const m = ops.mul(ops.constant(ops.normal(ops.key(9), [3, 4, 5])), 1)
+  const y = ops.relu(ops.transpose(m, [2, 0, 1]))
+  const [rx, ry] = await ops.run([m, y], { backend: be })
+  const [wx, wy] = ops.runSync([m, y], { backend: ops.cpuBackend() })
+  assert.deepEqual(Array.from(rx.data), Array.from(wx.data))
+  assert.deepEqual(Array.from(ry.data), Array.from(wy.data))
+})

@@ -169,7 +169,13 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   const read = (b: GpuBuffer, shape: Shape): HostTensor | Promise<HostTensor> => {
     if (b.host) return fromData(Float32Array.from(b.host), shape)
     const h = b.dev ? Promise.resolve(b.dev) : (b.pending as Promise<DeviceHandle>)
-    return h.then((d) => d.toArray()).then((data) => fromData(Float32Array.from(data), shape))
+    // a handle last read through a 3-D view still carries those dims: read it back flat
+    return h
+      .then((d) => {
+        label(d, [b.size])
+        return d.toArray()
+      })
+      .then((data) => fromData(Float32Array.from(data), shape))
   }
 
   const hostKernels = opts.hostKernels ?? {}
