@@ -1,6 +1,7 @@
 /** The primitive table (every op with a VJP and backend kernels) and the public op functions. */
 import type { Primitive } from '../autodiff/graph.ts'
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'
+import { psdPowPrim, psdPowVjpPrim, qrPrim } from './linalg.ts'
 import { matmulPrim } from './matmul.ts'
 import { maxPrim, sumPrim } from './reduce.ts'
 import { broadcastToPrim, concatPrim, padPrim, reshapePrim, slicePrim, transposePrim } from './shape.ts'
@@ -20,10 +21,14 @@ export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntrie
     concatPrim,
     broadcastToPrim,
     matmulPrim,
+    qrPrim,
+    psdPowPrim,
+    psdPowVjpPrim,
   ].map((p) => [p.name, p]),
 )
 
 export * from './elementwise.ts'
+export * from './linalg.ts'
 export * from './matmul.ts'
 export * from './reduce.ts'
 export * from './shape.ts'
