@@ -1,6 +1,7 @@
 /** Every primitive case, for the coverage test. Add your case list here. */
 import type { PrimCase } from '../../harness.ts'
 import { elementwiseCases } from './elementwise.ts'
+import { linalgCases } from './linalg.ts'
 import { reduceShapeCases } from './reduce-shape.ts'
 
-export const allCases: readonly PrimCase[] = [...elementwiseCases, ...reduceShapeCases]
+export const allCases: readonly PrimCase[] = [...elementwiseCases, ...reduceShapeCases, ...linalgCases]
