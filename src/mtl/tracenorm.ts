@@ -30,6 +30,12 @@ const weights = (op: string, gammas: number | readonly number[], n: number): num
   return g
 }
 
+/**
+ * A matrix with the nuclear norm of W_(i): the last axis's flattening is used transposed, W_(N)ᵀ =
+ * reshape(W, [∏others, D_N]), a free reshape instead of a data transpose (‖Xᵀ‖* = ‖X‖*, gradients fold back alike).
+ */
+const modeMatrix = (t: Tensor, i: number): Tensor => (i === t.shape.length - 1 ? ttUnfold(t, i) : modeUnfold(t, i))
+
 /** Each unfolding gets its own sketch key (independent Gaussian sketches). */
 const keyed = (opts: SvdOptions, n: number): SvdOptions[] =>
   opts.key ? split(opts.key, n).map((key) => ({ ...opts, key })) : new Array<SvdOptions>(n).fill(opts)
@@ -44,7 +50,7 @@ const weightedSum = (terms: readonly Tensor[], g: readonly number[]): Tensor =>
 export const laf = (w: TensorLike, gamma = 1, opts: SvdOptions = {}): Tensor => {
   const t = lift(w)
   if (t.shape.length < 2) throw new ShapeError(`laf: expects a stacked tensor of rank ≥ 2, got ${fmt(t.shape)}`)
-  return mul(nuclearNorm(modeUnfold(t, t.shape.length - 1), opts), scalar(gamma))
+  return mul(nuclearNorm(modeMatrix(t, t.shape.length - 1), opts), scalar(gamma))
 }
 
 /** Tucker (Eq. 2): Σᵢ γᵢ‖W_(i)‖* over all N mode flattenings: [D…] → []. */
@@ -54,7 +60,7 @@ export const tucker = (w: TensorLike, gammas: number | readonly number[] = 1, op
   if (n < 2) throw new ShapeError(`tucker: expects a tensor of rank ≥ 2, got ${fmt(t.shape)}`)
   const g = weights('tucker', gammas, n)
   const o = keyed(opts, n)
-  return weightedSum(t.shape.map((_, i) => nuclearNorm(modeUnfold(t, i), o[i])), g)
+  return weightedSum(t.shape.map((_, i) => nuclearNorm(modeMatrix(t, i), o[i])), g)
 }
 
 /** TT (Eq. 3): Σ_{i<N} γᵢ‖W_[i]‖* over the N − 1 tensor-train unfoldings: [D…] → []. */

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as ss from '../../src/index.ts'
+import { jacobiEigh } from '../../src/backend/host/dense.ts'
 import { checkVjp, fc } from '../../src/testing/index.ts'
 import { arbSpectral, dot, frob, host, mat, matmulH, maxAbsDiff, transposeH, withSpectrum } from './helpers.ts'
 
@@ -55,6 +56,25 @@ test('eigh: A V = V diag(λ), λ descending', () => {
       for (let i = 1; i < g.n; i++) assert.ok(values.data[i] <= values.data[i - 1])
     }),
     opts(30),
+  )
+})
+
+test('eigh beyond 32 (tridiagonal QL): A V = V diag(λ), VᵀV = I, eigenvalues match Jacobi', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 33, max: 60 }), fc.integer({ min: 0, max: 1e6 }), fc.boolean(), (n, seed, deficient) => {
+      // a Gram matrix, rank-deficient half of the time (repeated zero eigenvalues)
+      const x = { data: ss.normalArray(ss.key(seed), n * (deficient ? 20 : n + 3)), m: deficient ? 20 : n + 3, n }
+      const g = matmulH(x, x, true)
+      const { values, vectors } = ss.eigh(host(g))
+      const V = mat(vectors)
+      const scale = values.data[0]
+      assert.ok(maxAbsDiff(matmulH(V, V, true).data, eye(n)) < 1e-10, 'VᵀV = I')
+      const av = matmulH(g, V)
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) assert.ok(Math.abs(av.data[i * n + j] - V.data[i * n + j] * values.data[j]) < 1e-10 * scale)
+      const jac = jacobiEigh(g.data, n).values
+      assert.ok(maxAbsDiff(jac, values.data) < 1e-10 * scale)
+    }),
+    opts(8),
   )
 })
 
