@@ -10,6 +10,7 @@ import { linalgKernels } from '../host/dense.ts'
 import { concatFast, sliceFast } from './movement.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
 import { refKernels } from '../ref/kernels.ts'
+import { cpuConvKernels } from './conv.ts'
 
 type F = Float32Array
 type Loop = (out: F, x: F, y: F | undefined, z: F | undefined, n: number) => void
@@ -147,7 +148,7 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
 // linalg kernels compute in float64 internally; rcond 1e-3 is the σ floor of a float32 Gram matrix
-const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
+const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
 
 /** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */
