@@ -1,8 +1,8 @@
 /**
  * Cost of the tensor trace-norm regularisers (value + subgradient) on the conv stack of a two-task
  * ResNet-34 (36 convs: 7×7 stem, 3×3 convs of 64/128/256/512 channels, three stride-2 1×1 downsamples;
- * weights stacked to [kh, kw, cin, cout, T], T = 2) on the `cpu` backend, against the conv layers'
- * forward + backward expressed as their im2col GEMMs (same FLOPs; conv2d itself is not on main yet).
+ * weights stacked to [kh, kw, cin, cout, T], T = 2) on the `cpu` backend, against the same layers' conv2d
+ * forward + backward (dx and dw) at 1 image per task, measured, and at the paper's batch, extrapolated.
  * Layers with equal shapes cost the same, so each distinct shape is timed once and weighted by its count.
  *
  * Run: npx tsx bench/tracenorm.ts [--no-exact] [--reps N]
@@ -23,21 +23,22 @@ interface Layer {
   /** Output spatial size at a 96 × 96 input. */
   readonly out: number
   readonly count: number
+  readonly stride?: number
 }
 
 // ResNet-34 at 96 × 96: stem → 48, max-pool → 24, stages at 24 / 12 / 6 / 3
 const layers: readonly Layer[] = [
-  { name: 'stem 7×7×3×64 /2', shape: [7, 7, 3, 64], out: INPUT / 2, count: 1 },
+  { name: 'stem 7×7×3×64 /2', shape: [7, 7, 3, 64], out: INPUT / 2, count: 1, stride: 2 },
   { name: '3×3×64×64', shape: [3, 3, 64, 64], out: 24, count: 6 },
-  { name: '3×3×64×128 /2', shape: [3, 3, 64, 128], out: 12, count: 1 },
+  { name: '3×3×64×128 /2', shape: [3, 3, 64, 128], out: 12, count: 1, stride: 2 },
   { name: '3×3×128×128', shape: [3, 3, 128, 128], out: 12, count: 7 },
-  { name: '1×1×64×128 /2', shape: [1, 1, 64, 128], out: 12, count: 1 },
-  { name: '3×3×128×256 /2', shape: [3, 3, 128, 256], out: 6, count: 1 },
+  { name: '1×1×64×128 /2', shape: [1, 1, 64, 128], out: 12, count: 1, stride: 2 },
+  { name: '3×3×128×256 /2', shape: [3, 3, 128, 256], out: 6, count: 1, stride: 2 },
   { name: '3×3×256×256', shape: [3, 3, 256, 256], out: 6, count: 11 },
-  { name: '1×1×128×256 /2', shape: [1, 1, 128, 256], out: 6, count: 1 },
-  { name: '3×3×256×512 /2', shape: [3, 3, 256, 512], out: 3, count: 1 },
+  { name: '1×1×128×256 /2', shape: [1, 1, 128, 256], out: 6, count: 1, stride: 2 },
+  { name: '3×3×256×512 /2', shape: [3, 3, 256, 512], out: 3, count: 1, stride: 2 },
   { name: '3×3×512×512', shape: [3, 3, 512, 512], out: 3, count: 5 },
-  { name: '1×1×256×512 /2', shape: [1, 1, 256, 512], out: 3, count: 1 },
+  { name: '1×1×256×512 /2', shape: [1, 1, 256, 512], out: 3, count: 1, stride: 2 },
 ]
 
 const cpu = ss.cpuBackend()
@@ -65,6 +66,17 @@ const convGemmMs = (l: Layer, images: number): number => {
   const w = ss.normal(ss.key(2), [k, cout])
   const dy = ss.normal(ss.key(3), [rows, cout])
   const outs = [ss.matmul(x, w), ss.matmul(dy, w, { transB: true }), ss.matmul(x, dy, { transA: true })]
+  return time(() => ss.runSync(outs, { backend: cpu })).ms
+}
+
+/** conv2d forward + backward (dx, dw) of one layer for `images` images, 'same' padding: median ms. */
+const convMs = (l: Layer, images: number): number => {
+  const s = l.stride ?? 1
+  const x = ss.normal(ss.key(1), [images, l.out * s, l.out * s, l.shape[2]])
+  const w = ss.normal(ss.key(2), [...l.shape], 0, 0.05)
+  const { out, vjp } = ss.vjp((p: ss.Tensor[]) => ss.conv2d(p[0], p[1], { strides: s, padding: 'same' }), [x, w])
+  const dy = ss.normal(ss.key(3), out.shape)
+  const outs = [out, ...vjp(dy)]
   return time(() => ss.runSync(outs, { backend: cpu })).ms
 }
 
@@ -112,11 +124,16 @@ const main = (): void => {
   console.log(`# trace-norm regularisers on a two-task ResNet-34 conv stack (cpu backend)`)
   console.log(`${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version} · reps ${reps}\n`)
   let gemm1 = 0
-  for (const l of layers) gemm1 += l.count * convGemmMs(l, T)
+  let conv1 = 0
+  for (const l of layers) {
+    gemm1 += l.count * convGemmMs(l, T)
+    conv1 += l.count * convMs(l, T)
+  }
   const flops = layers.reduce((acc, l) => acc + l.count * 3 * 2 * T * l.out * l.out * l.shape[0] * l.shape[1] * l.shape[2] * l.shape[3], 0)
-  const gemmPaper = gemm1 * PAPER_BATCH
-  console.log(`conv fwd+bwd as im2col GEMMs, 1 image per task: ${fmtMs(gemm1)} measured (${(flops / 1e9).toFixed(2)} GFLOP, ${(flops / gemm1 / 1e6).toFixed(2)} GFLOP/s)`)
-  console.log(`at the paper's batch ${PAPER_BATCH} per task: ${fmtMs(gemmPaper)} (linear extrapolation of the measured GEMMs)\n`)
+  const convPaper = conv1 * PAPER_BATCH
+  console.log(`conv2d fwd+bwd (dx, dw) of the 36 convs, 1 image per task (${T} images): ${fmtMs(conv1)} measured (${(flops / 1e9).toFixed(2)} GFLOP, ${(flops / conv1 / 1e6).toFixed(2)} GFLOP/s)`)
+  console.log(`  same FLOPs as im2col matmul GEMMs: ${fmtMs(gemm1)} (${(flops / gemm1 / 1e6).toFixed(2)} GFLOP/s)`)
+  console.log(`  at the paper's batch ${PAPER_BATCH} per task: ${fmtMs(convPaper)} (linear extrapolation of the measured convs)\n`)
   const rows: string[][] = []
   for (const norm of ['laf', 'tucker', 'tt'] as const) {
     const ref = new Map<Layer, { value: number; grad: Float32Array | Float64Array[] }>()
@@ -149,8 +166,8 @@ const main = (): void => {
         norm.toUpperCase() === 'TUCKER' ? 'Tucker' : norm.toUpperCase(),
         m.label,
         fmtMs(total),
-        pct((100 * total) / gemm1),
-        pct((100 * total) / gemmPaper),
+        pct((100 * total) / conv1),
+        pct((100 * total) / convPaper),
         known ? (dv / v0).toExponential(1) : 'n/a',
         known ? Math.sqrt(dg / g0).toExponential(1) : 'n/a',
       ])
