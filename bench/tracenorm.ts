@@ -124,60 +124,60 @@ const sqnorm = (a: ArrayLike<number>, b?: ArrayLike<number>) => {
   return s
 }
 
+interface Stat {
+  readonly norm: Norm
+  readonly m: Method
+  total: number
+  dv: number
+  v0: number
+  dg: number
+  g0: number
+}
+
 const main = (): void => {
   console.log(`# trace-norm regularisers on a two-task ResNet-34 conv stack (cpu backend)`)
-  console.log(`${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version} · reps ${reps}\n`)
+  console.log(`${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version} · min of ${reps} runs\n`)
+  const stats: Stat[] = []
+  for (const norm of ['laf', 'tucker', 'tt'] as const)
+    for (const m of methods[norm]) if (!m.exact || withExact || norm === 'laf') stats.push({ norm, m, total: 0, dv: 0, v0: 0, dg: 0, g0: 0 })
   let gemm1 = 0
   let conv1 = 0
+  // layer by layer, so that the conv baseline and the regularisers are timed in the same window of a shared VM
   for (const l of layers) {
     gemm1 += l.count * convGemmMs(l, T)
     conv1 += l.count * convMs(l, T)
+    const ref = new Map<Norm, { value: number; grads: ArrayLike<number>[] }>()
+    for (const st of stats) {
+      const { ms, out } = regulariser(st.norm, l, st.m.opts)
+      st.total += l.count * ms
+      const value = out.value.data[0]
+      const grads = out.grad.map((g) => g.data)
+      if (st.m.exact) ref.set(st.norm, { value, grads })
+      const r = ref.get(st.norm)
+      if (!r) continue
+      st.dv += l.count * Math.abs(value - r.value)
+      st.v0 += l.count * r.value
+      grads.forEach((g, i) => {
+        st.dg += l.count * sqnorm(g, r.grads[i])
+        st.g0 += l.count * sqnorm(r.grads[i])
+      })
+    }
+    console.error(`done ${l.name}`)
   }
   const flops = layers.reduce((acc, l) => acc + l.count * 3 * 2 * T * l.out * l.out * l.shape[0] * l.shape[1] * l.shape[2] * l.shape[3], 0)
   const convPaper = conv1 * PAPER_BATCH
   console.log(`conv2d fwd+bwd (dx, dw) of the 36 convs, 1 image per task (${T} images): ${fmtMs(conv1)} measured (${(flops / 1e9).toFixed(2)} GFLOP, ${(flops / conv1 / 1e6).toFixed(2)} GFLOP/s)`)
   console.log(`  same FLOPs as im2col matmul GEMMs: ${fmtMs(gemm1)} (${(flops / gemm1 / 1e6).toFixed(2)} GFLOP/s)`)
   console.log(`  at the paper's batch ${PAPER_BATCH} per task: ${fmtMs(convPaper)} (linear extrapolation of the measured convs)\n`)
-  const rows: string[][] = []
-  for (const norm of ['laf', 'tucker', 'tt'] as const) {
-    const ref = new Map<Layer, { value: number; grad: Float32Array | Float64Array[] }>()
-    for (const m of methods[norm]) {
-      if (m.exact && !withExact && norm !== 'laf') continue
-      let total = 0
-      let dv = 0
-      let v0 = 0
-      let dg = 0
-      let g0 = 0
-      for (const l of layers) {
-        const { ms, out } = regulariser(norm, l, m.opts)
-        total += l.count * ms
-        const value = out.value.data[0]
-        const grads = out.grad.map((g) => g.data)
-        if (m.exact) ref.set(l, { value, grad: grads as unknown as Float64Array[] })
-        const r = ref.get(l)
-        if (r) {
-          const rg = r.grad as unknown as ArrayLike<number>[]
-          dv += l.count * Math.abs(value - r.value)
-          v0 += l.count * r.value
-          grads.forEach((g, i) => {
-            dg += l.count * sqnorm(g, rg[i])
-            g0 += l.count * sqnorm(rg[i])
-          })
-        }
-      }
-      const known = ref.size > 0
-      rows.push([
-        norm.toUpperCase() === 'TUCKER' ? 'Tucker' : norm.toUpperCase(),
-        m.label,
-        fmtMs(total),
-        pct((100 * total) / conv1),
-        pct((100 * total) / convPaper),
-        known ? (dv / v0).toExponential(1) : 'n/a',
-        known ? Math.sqrt(dg / g0).toExponential(1) : 'n/a',
-      ])
-      console.error(`done ${norm} ${m.label}: ${fmtMs(total)}`)
-    }
-  }
+  const rows = stats.map((st) => [
+    st.norm === 'tucker' ? 'Tucker' : st.norm.toUpperCase(),
+    st.m.label,
+    fmtMs(st.total),
+    pct((100 * st.total) / conv1),
+    pct((100 * st.total) / convPaper),
+    st.v0 > 0 ? (st.dv / st.v0).toExponential(1) : 'n/a',
+    st.g0 > 0 ? Math.sqrt(st.dg / st.g0).toExponential(1) : 'n/a',
+  ])
   const head = ['norm', 'SVD route', 'value+grad, 36 convs', '% of conv fwd+bwd, 1 img/task', `% of conv fwd+bwd, ${PAPER_BATCH} img/task`, 'value rel. err', 'grad rel. err']
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`
