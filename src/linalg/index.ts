@@ -27,7 +27,7 @@ export interface SvdOptions {
    * is given, randomized otherwise.
    */
   readonly method?: 'auto' | 'exact' | 'randomized'
-  /** Target rank k of the randomized SVD. */
+  /** Target rank k of the randomized SVD (when k + oversampling ≥ min(m, n) the sketch would span everything: exact route, untruncated). */
   readonly rank?: number
   /** Extra sketch columns (default 10). */
   readonly oversampling?: number
