@@ -15,6 +15,7 @@ import { allCases } from '../ops/cases/index.ts'
 
 test('every gpu kernel of the parity suite translates to WGSL', async () => {
   const calls = new Map<string, KernelCall>()
+  const hostOps = new Set(['qr', 'psdPow', 'psdPowVjp'])
   const inner = ops.gpuBackend()
   const rec: Backend<any> = {
     ...inner,
@@ -26,7 +27,7 @@ test('every gpu kernel of the parity suite translates to WGSL', async () => {
   for (const c of allCases)
     for (const { inputs, attrs } of fc.sample(c.arb, { numRuns: 3, seed: 5 })) {
       if (c.pre && !c.pre(inputs, attrs)) continue
-      await checkParity((...xs) => c.f(xs, attrs), inputs, rec, { wrt: c.wrt, rtol: 1, atol: 1 })
+      await checkParity((...xs) => c.f(xs, attrs), inputs, rec, { wrt: c.wrt, grad: !c.nondiff, rtol: 1, atol: 1 })
     }
   const saved = (globalThis as any).navigator
   ;(globalThis as any).navigator = { gpu: { requestAdapter: async () => null } }
@@ -36,6 +37,8 @@ test('every gpu kernel of the parity suite translates to WGSL', async () => {
     let translated = 0
     for (const call of calls.values())
       for (const vec4 of call.op === 'matmul' ? [false, true] : [false]) {
+        // host ops (small dense factorizations) have no kernel source: they never reach WGSL
+        if (hostOps.has(call.op)) continue
         const ks = gpuKernelSource(call, { vec4 })
         const k = gpu.createKernel(ks.source as any, kernelSettings(ks) as any) as any
         const args = call.inShapes.map((s) => new Float32Array(Math.max(1, ops.sizeOf(s))))

@@ -8,6 +8,8 @@ import { GPU, Input } from 'gpu.js'
 import { fromData, type HostTensor } from '../../tensor/host.ts'
 import { fmt, type Shape, sizeOf } from '../../tensor/shape.ts'
 import { type Backend, type HostKernel, type KernelCall, missingKernel } from '../backend.ts'
+import type { ArrayCtor } from '../host/backend.ts'
+import { linalgKernels } from '../host/dense.ts'
 import { type GenCtx, type KernelSource, MAX_ELEMENTS } from './codegen.ts'
 import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
@@ -27,7 +29,8 @@ export type GpuMode = 'webgpu' | 'webasm'
 export interface GpuBackendOptions {
   /**
    * Ops that run on the host (read back, compute, upload): small dense factorizations (k × k eigen-
-   * problems, thin QR) that have no useful GPU form. Default: none.
+   * problems, thin QR) that have no useful GPU form. Default: the linalg primitives (qr, psdPow,
+   * psdPowVjp) with the cpu backend's float32 kernels; entries here add to or replace those.
    */
   readonly hostKernels?: Readonly<Record<string, HostKernel<Float32Array>>>
   /** `webgpu` needs `navigator.gpu` with an adapter (see `createBackend`); `webasm` runs anywhere. Default webasm. */
@@ -178,7 +181,8 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
       .then((data) => fromData(Float32Array.from(data), shape))
   }
 
-  const hostKernels = opts.hostKernels ?? {}
+  // rcond 1e-3: the σ floor of a float32 Gram matrix, as on the cpu backend
+  const hostKernels = { ...linalgKernels<Float32Array>(Float32Array as ArrayCtor<Float32Array>, 1e-3), ...opts.hostKernels }
   /** Host fallback for `hostKernels` ops: on webgpu the inputs are read back and the result uploaded. */
   const runOnHost = (k: HostKernel<Float32Array>, call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
