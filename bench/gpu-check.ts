@@ -191,7 +191,25 @@ if (P.conv2d && P.avgPool) {
     net.push([`ResNet-like, ${batch}x${size}x${size}x3, 4 blocks`, name, fmtMs(ms), ((batch / ms) * 1000).toFixed(0)])
   }
 } else net.push(['ResNet-like', '-', 'skipped: conv/pool primitives not in this build', ''])
-console.log('\n## small ResNet, one training step\n')
+// the paper's regularisers on one ResNet-34 conv stacked over 2 tasks: value + subgradient per step
+if (ops.primitives.psdPow && ops.primitives.qr) {
+  const c = small ? 32 : 512
+  const [ka, kb] = ops.split(k1, 2)
+  const wa = ops.normal(ka, [3, 3, c, c], 0, 0.05)
+  const wb = ops.normal(kb, [3, 3, c, c], 0, 0.05)
+  const norms: [string, (w: ops.Tensor) => ops.Tensor][] = [
+    ['LAF (exact)', (w) => ops.laf(w)],
+    ['Tucker (randomized, rank 32)', (w) => ops.tucker(w, 1, { rank: 32, key: ops.key(3) })],
+  ]
+  for (const [name, norm] of norms) {
+    const { value, grad } = ops.valueAndGrad((p: { a: ops.Tensor; b: ops.Tensor }) => norm(ops.stackTasks([p.a, p.b])))({ a: wa, b: wb })
+    for (const [bname, b] of [[`gpu ${mode}`, be], ...(small ? [['cpu', cpu]] : [])] as [string, ops.Backend<any>][]) {
+      const ms = await timeIt(() => ops.run([value, grad.a, grad.b], { backend: b }), 3)
+      net.push([`${name}, 3x3x${c}x${c} x 2 tasks, value + subgradient`, bname, fmtMs(ms), '-'])
+    }
+  }
+}
+console.log('\n## small ResNet, one training step; trace norms\n')
 console.log(table(net))
 report.network = net
 report.kernels = be.stats()

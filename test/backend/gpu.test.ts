@@ -239,3 +239,18 @@ test('a big tensor that is both read by kernels and requested comes back intact'
   assert.deepEqual(Array.from(rx.data), Array.from(wx.data))
   assert.deepEqual(Array.from(ry.data), Array.from(wy.data))
 })
+
+test('trace-norm regularisers (LAF exact, Tucker randomized) and their gradients on gpu match cpu', async () => {
+  const [k1, k2] = ops.split(ops.key(4), 2)
+  const w1 = ops.normal(k1, [3, 3, 4, 8])
+  const w2 = ops.normal(k2, [3, 3, 4, 8])
+  const f = (p: { a: ops.Tensor; b: ops.Tensor }) =>
+    ops.add(ops.laf(ops.stackTasks([p.a, p.b])), ops.tucker(ops.stackTasks([p.a, p.b]), 0.5, { rank: 4, key: ops.key(5) }))
+  const { value, grad } = ops.valueAndGrad(f)({ a: w1, b: w2 })
+  const be = testGpu()
+  const [v, g] = await ops.run([value, grad.a], { backend: be })
+  const [rv, rg] = ops.runSync([value, grad.a], { backend: ops.cpuBackend() })
+  assert.ok(Math.abs(v.data[0] - rv.data[0]) <= 1e-4 * Math.abs(rv.data[0]), `${v.data[0]} vs ${rv.data[0]}`)
+  for (let i = 0; i < rg.data.length; i++) assert.ok(Math.abs(g.data[i] - rg.data[i]) <= 1e-3 * (1 + Math.abs(rg.data[i])), `grad[${i}]`)
+  assert.equal(be.stats().liveBuffers, 0)
+})
