@@ -233,7 +233,7 @@ const renderFace = (
   paint(img, size, stroke(lm.slice(31, 36), 0.025 * unit), skin * 0.65, 0.7 * fa)
   for (const n of g.nostrils) paint(img, size, ell(n, 0.045, 0.028), skin * 0.4, fa)
   // mouth: lips, the dark opening, and the line where the lips meet
-  paint(img, size, polygon(lm.slice(48, 60)), skin * d.uniform([0.6, 0.8]), fa)
+  paint(img, size, polygon(lm.slice(48, 60)), skin * d.uniform([0.55, 0.75]), fa)
   paint(img, size, polygon(lm.slice(60, 68)), 0.08, fa)
   paint(img, size, stroke([lm[48], ...lm.slice(60, 65), lm[54]], 0.018 * unit), skin * 0.35, fa)
   // illumination gradient, then the domain's camera: contrast, gamma, blur, sensor noise
