@@ -69,8 +69,8 @@ interface DomainStyle {
 
 const styles: Record<Domain, DomainStyle> = {
   A: {
-    background: [0.62, 0.92],
-    skin: [0.45, 0.72],
+    background: [0.68, 0.95],
+    skin: [0.38, 0.66],
     hair: [0.05, 0.45],
     featureAlpha: 0.75,
     contrast: [0.7, 0.9],
