@@ -210,7 +210,7 @@ const renderFace = (
   paint(img, size, ell(g.hairBack.c, g.hairBack.a, g.hairBack.b), hair)
   const face = polygon(g.outline.map(P))
   paint(img, size, face, skin)
-  if (id.hairline > 0.05) paint(img, size, clip(face, ell(g.fringe.c, g.fringe.a, g.fringe.b)), hair)
+  if (id.hairline > 0.05) paint(img, size, clip(ell(g.fringe.c, g.fringe.a, g.fringe.b), face), hair)
   // brows, thicker at the inner end
   const bt = id.browThick * unit
   paint(img, size, stroke(lm.slice(17, 22), 0.6 * bt, bt), skin * 0.3, fa)
@@ -222,7 +222,7 @@ const renderFace = (
   ] as const) {
     const eye = polygon(lm.slice(base, base + 6))
     paint(img, size, eye, skin + (1 - skin) * 0.55, fa)
-    paint(img, size, clip(eye, ell(iris, g.irisRadius, g.irisRadius)), skin * 0.2, fa)
+    paint(img, size, clip(ell(iris, g.irisRadius, g.irisRadius), eye), skin * 0.2, fa)
     paint(img, size, stroke(lm.slice(base, base + 4), 0.035 * unit), skin * 0.25, fa)
     paint(img, size, stroke([lm[base + 3], lm[base + 4], lm[base + 5], lm[base]], 0.02 * unit), skin * 0.45, fa)
   }
