@@ -1,0 +1,256 @@
+// WASM SIMD (f32x4) GEMM-class kernels for softshare's cpu backend, in AssemblyScript.
+// Built by scripts/build-wasm.mjs into src/backend/cpu/wasm/kernels.wasm.ts (base64).
+//
+// Memory is imported (one shared WebAssembly.Memory for the calling thread and every worker); the
+// kernels allocate nothing: every buffer, including per-thread packing scratch, is a byte offset chosen
+// by the JS side. Results do not depend on how a caller splits the output (rows or columns): every
+// output element is accumulated in the same order (k blocks of KC, then p inside a block).
+
+// Register tile MR × NR (4 rows × two f32x4 columns: 8 accumulators + 2 B vectors + 1 A broadcast fits
+// the 16 xmm registers V8 uses). KC × NR packed B micro-panels stay in L1, MC × KC packed A in L2.
+const MR: i32 = 4
+const NR: i32 = 8
+const KC: i32 = 256
+const MC: i32 = 128
+const NC: i32 = 1024
+
+/** Bytes of scratch one thread needs for `gemm`: packed A block, packed B panel, one edge tile. */
+export function gemmScratchBytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 4 + 64
+}
+
+// Packs A rows [0, mc) × cols [0, kc) (A(i, p) at a + 4 (i rsA + p csA)) into MR-row micro-panels,
+// p-major, zero-padded to a multiple of MR rows.
+function packA(mc: i32, kc: i32, a: usize, rsA: i32, csA: i32, pa: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mr = min(MR, mc - ir)
+    let dst = pa + <usize>(ir * kc) * 4
+    const row = a + <usize>(ir * rsA) * 4
+    if (mr == MR && rsA == 1) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst, v128.load(row + <usize>(p * csA) * 4))
+        dst += 16
+      }
+    } else if (mr == MR && csA == 1) {
+      const r0 = row
+      const r1 = row + <usize>rsA * 4
+      const r2 = row + <usize>(2 * rsA) * 4
+      const r3 = row + <usize>(3 * rsA) * 4
+      for (let p = 0; p < kc; p++) {
+        const o = <usize>p * 4
+        store<f32>(dst, load<f32>(r0 + o))
+        store<f32>(dst, load<f32>(r1 + o), 4)
+        store<f32>(dst, load<f32>(r2 + o), 8)
+        store<f32>(dst, load<f32>(r3 + o), 12)
+        dst += 16
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let r = 0; r < MR; r++) {
+          const v: f32 = r < mr ? load<f32>(row + <usize>(r * rsA + p * csA) * 4) : 0
+          store<f32>(dst + <usize>r * 4, v)
+        }
+        dst += 16
+      }
+    }
+  }
+}
+
+// Packs B rows [0, kc) × cols [0, nc) into NR-column micro-panels, p-major, zero-padded.
+function packB(kc: i32, nc: i32, b: usize, rsB: i32, csB: i32, pb: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr)
+    let dst = pb + <usize>(jr * kc) * 4
+    const col = b + <usize>(jr * csB) * 4
+    if (nr == NR && csB == 1) {
+      for (let p = 0; p < kc; p++) {
+        const src = col + <usize>(p * rsB) * 4
+        v128.store(dst, v128.load(src))
+        v128.store(dst, v128.load(src, 16), 16)
+        dst += 32
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let j = 0; j < NR; j++) {
+          const v: f32 = j < nr ? load<f32>(col + <usize>(p * rsB + j * csB) * 4) : 0
+          store<f32>(dst + <usize>j * 4, v)
+        }
+        dst += 32
+      }
+    }
+  }
+}
+
+// C tile (MR × NR at c, row stride ldc bytes) = (accum ? C : 0) + packed A panel · packed B panel.
+@inline
+function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accum: bool): void {
+  let c00 = f32x4.splat(0)
+  let c01 = f32x4.splat(0)
+  let c10 = f32x4.splat(0)
+  let c11 = f32x4.splat(0)
+  let c20 = f32x4.splat(0)
+  let c21 = f32x4.splat(0)
+  let c30 = f32x4.splat(0)
+  let c31 = f32x4.splat(0)
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb)
+    const b1 = v128.load(pb, 16)
+    let a = v128.load32_splat(pa)
+    c00 = f32x4.add(c00, f32x4.mul(a, b0))
+    c01 = f32x4.add(c01, f32x4.mul(a, b1))
+    a = v128.load32_splat(pa, 4)
+    c10 = f32x4.add(c10, f32x4.mul(a, b0))
+    c11 = f32x4.add(c11, f32x4.mul(a, b1))
+    a = v128.load32_splat(pa, 8)
+    c20 = f32x4.add(c20, f32x4.mul(a, b0))
+    c21 = f32x4.add(c21, f32x4.mul(a, b1))
+    a = v128.load32_splat(pa, 12)
+    c30 = f32x4.add(c30, f32x4.mul(a, b0))
+    c31 = f32x4.add(c31, f32x4.mul(a, b1))
+    pa += 16
+    pb += 32
+  }
+  if (accum) {
+    c00 = f32x4.add(v128.load(c), c00)
+    c01 = f32x4.add(v128.load(c, 16), c01)
+    c10 = f32x4.add(v128.load(c + ldc), c10)
+    c11 = f32x4.add(v128.load(c + ldc, 16), c11)
+    c20 = f32x4.add(v128.load(c + 2 * ldc), c20)
+    c21 = f32x4.add(v128.load(c + 2 * ldc, 16), c21)
+    c30 = f32x4.add(v128.load(c + 3 * ldc), c30)
+    c31 = f32x4.add(v128.load(c + 3 * ldc, 16), c31)
+  }
+  v128.store(c, c00)
+  v128.store(c, c01, 16)
+  v128.store(c + ldc, c10)
+  v128.store(c + ldc, c11, 16)
+  v128.store(c + 2 * ldc, c20)
+  v128.store(c + 2 * ldc, c21, 16)
+  v128.store(c + 3 * ldc, c30)
+  v128.store(c + 3 * ldc, c31, 16)
+}
+
+/**
+ * C[m×n] (row stride ldc elements) = A · B with A(i, p) at a + 4 (i rsA + p csA) and B(p, j) at
+ * b + 4 (p rsB + j csB): transposes are just swapped strides. `scratch` holds gemmScratchBytes().
+ */
+export function gemm(m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, rsB: i32, csB: i32, c: usize, ldc: i32, scratch: usize): void {
+  if (m <= 0 || n <= 0) return
+  const ldcB = <usize>ldc * 4
+  if (k <= 0) {
+    for (let i = 0; i < m; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>n * 4)
+    return
+  }
+  const pa = (scratch + 15) & ~15
+  const pb = pa + <usize>(MC * KC) * 4
+  const tile = pb + <usize>(KC * NC) * 4
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc)
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc)
+      const accum = pc > 0
+      packB(kc, nc, b + <usize>(pc * rsB + jc * csB) * 4, rsB, csB, pb)
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic)
+        packA(mc, kc, a + <usize>(ic * rsA + pc * csA) * 4, rsA, csA, pa)
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr)
+          const bp = pb + <usize>(jr * kc) * 4
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir)
+            const ap = pa + <usize>(ir * kc) * 4
+            const cp = c + <usize>(ic + ir) * ldcB + <usize>(jc + jr) * 4
+            if (mr == MR && nr == NR) {
+              micro(kc, ap, bp, cp, ldcB, accum)
+            } else {
+              micro(kc, ap, bp, tile, <usize>NR * 4, false)
+              for (let i = 0; i < mr; i++)
+                for (let j = 0; j < nr; j++) {
+                  const dst = cp + <usize>i * ldcB + <usize>j * 4
+                  const t = load<f32>(tile + <usize>(i * NR + j) * 4)
+                  store<f32>(dst, accum ? load<f32>(dst) + t : t)
+                }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * im2col rows [r0, r1) of an NHWC input x [N, H, W, C] for a kh × kw window with strides (sh, sw) and
+ * top/left pads (pt, pl): row r = (n, oh, ow) of cols [N·OH·OW, kh·kw·C], columns ordered (ky, kx, c)
+ * to match HWIO filters flattened to [kh·kw·C, cout]. Out-of-range taps are zeros.
+ */
+export function im2col(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, cols: usize, r0: i32, r1: i32): void {
+  const kc = kh * kw * C
+  const cb = <usize>C * 4
+  for (let r = r0; r < r1; r++) {
+    const ow = r % OW
+    const t = r / OW
+    const oh = t % OH
+    const n = t / OH
+    let dst = cols + <usize>r * <usize>kc * 4
+    for (let ky = 0; ky < kh; ky++) {
+      const ih = oh * sh - pt + ky
+      if (ih < 0 || ih >= H) {
+        memory.fill(dst, 0, cb * <usize>kw)
+        dst += cb * <usize>kw
+        continue
+      }
+      const rowBase = x + <usize>((n * H + ih) * W) * cb
+      for (let kx = 0; kx < kw; kx++) {
+        const iw = ow * sw - pl + kx
+        if (iw < 0 || iw >= W) memory.fill(dst, 0, cb)
+        else memory.copy(dst, rowBase + <usize>iw * cb, cb)
+        dst += cb
+      }
+    }
+  }
+}
+
+// dst[0..C) += src[0..C)
+@inline
+function addTo(dst: usize, src: usize, C: i32): void {
+  let c = 0
+  for (; c + 4 <= C; c += 4) {
+    const o = <usize>c * 4
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)))
+  }
+  for (; c < C; c++) {
+    const o = <usize>c * 4
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o))
+  }
+}
+
+/**
+ * col2im as a gather (deterministic, parallel over input rows): for image rows q = n·H + ih in
+ * [q0, q1), dx[n, ih, iw, :] = Σ over taps (ky, kx) that read it of dcols[(n, oh, ow), (ky, kx, :)],
+ * in fixed (ky, kx) order.
+ */
+export function col2im(dcols: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, dx: usize, q0: i32, q1: i32): void {
+  const kc = kh * kw * C
+  const cb = <usize>C * 4
+  for (let q = q0; q < q1; q++) {
+    const ih = q % H
+    const n = q / H
+    for (let iw = 0; iw < W; iw++) {
+      const dst = dx + <usize>(q * W + iw) * cb
+      memory.fill(dst, 0, cb)
+      for (let ky = 0; ky < kh; ky++) {
+        const hn = ih + pt - ky
+        if (hn < 0 || hn % sh != 0) continue
+        const oh = hn / sh
+        if (oh >= OH) continue
+        for (let kx = 0; kx < kw; kx++) {
+          const wn = iw + pl - kx
+          if (wn < 0 || wn % sw != 0) continue
+          const ow = wn / sw
+          if (ow >= OW) continue
+          addTo(dst, dcols + (<usize>((n * OH + oh) * OW + ow) * <usize>kc + <usize>((ky * kw + kx) * C)) * 4, C)
+        }
+      }
+    }
+  }
+}

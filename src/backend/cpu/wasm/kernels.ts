@@ -1,0 +1,157 @@
+/**
+ * GEMM-class kernels of the cpu backend on the WASM SIMD runtime: batched matmul with transposes, and
+ * conv2d forward / input gradient / filter gradient as im2col (or col2im) + one packed GEMM.
+ * Large kernels are split over threads by output rows (or columns when the output is wide and short);
+ * every output element is computed by the same instruction sequence whatever the split.
+ */
+import { sizeOf } from '../../../tensor/shape.ts'
+import type { HostKernel } from '../../backend.ts'
+import { type Job, OP, type WasmRuntime, wasmRuntime } from './runtime.ts'
+
+type F = Float32Array
+type Shape = readonly number[]
+/** Below this many flops a kernel stays on the calling thread (dispatch costs ~10-50 µs). */
+const PAR_FLOPS = 1 << 22
+const MR = 4
+
+const split = (n: number, parts: number, align: number): [number, number][] => {
+  const step = Math.max(align, Math.ceil(n / parts / align) * align)
+  const out: [number, number][] = []
+  for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)])
+  return out
+}
+
+/** Jobs for C[m×n] = A·B (strided operands, pointers in bytes) over `t` threads. */
+const gemmJobs = (t: number, m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number): Job[] => {
+  if (t <= 1 || 2 * m * n * k < PAR_FLOPS) return [[OP.gemm, m, n, k, a, rsA, csA, b, rsB, csB, c, ldc]]
+  if (m >= n || n < 16)
+    return split(m, t, MR).map(([i0, i1]) => [OP.gemm, i1 - i0, n, k, a + 4 * i0 * rsA, rsA, csA, b, rsB, csB, c + 4 * i0 * ldc, ldc])
+  return split(n, t, 8).map(([j0, j1]) => [OP.gemm, m, j1 - j0, k, a, rsA, csA, b + 4 * j0 * csB, rsB, csB, c + 4 * j0, ldc])
+}
+
+const upload = (rt: WasmRuntime, x: F): number => {
+  const p = rt.alloc(x.length * 4)
+  rt.f32(p, x.length).set(x)
+  return p
+}
+
+/** Runs `body` with a fresh call-local heap and copies out the `n` floats at the returned pointer. */
+const withHeap = (rt: WasmRuntime, n: number, body: () => number): F => {
+  rt.reset()
+  try {
+    const p = body()
+    return rt.f32(p, n).slice()
+  } finally {
+    rt.reset()
+  }
+}
+
+/** Batched matmul: a `[...B, m, k]` (or `[...B, k, m]` with transA) × b `[...B, k, n]` (or `[...B, n, k]`) → `[...B, m, n]`. */
+export const matmulWasm = (a: F, b: F, sa: Shape, transA: boolean, transB: boolean, outShape: Shape, rt: WasmRuntime = wasmRuntime()): F => {
+  const r = outShape.length
+  const m = outShape[r - 2]
+  const n = outShape[r - 1]
+  const k = transA ? sa[r - 2] : sa[r - 1]
+  const batch = sizeOf(outShape.slice(0, -2))
+  return withHeap(rt, batch * m * n, () => {
+    const pa = upload(rt, a)
+    const pb = upload(rt, b)
+    const pc = rt.alloc(batch * m * n * 4)
+    const [rsA, csA] = transA ? [1, m] : [k, 1]
+    const [rsB, csB] = transB ? [1, k] : [n, 1]
+    const t = rt.threads()
+    const per = (i: number) => gemmJobs(t, m, n, k, pa + 4 * i * m * k, rsA, csA, pb + 4 * i * k * n, rsB, csB, pc + 4 * i * m * n, n)
+    if (batch >= t && 2 * m * n * k < PAR_FLOPS) {
+      // many small products: one whole product per thread
+      for (let i = 0; i < batch; i += t) rt.parallel(Array.from({ length: Math.min(t, batch - i) }, (_, j) => per(i + j)[0]))
+    } else for (let i = 0; i < batch; i++) rt.parallel(per(i))
+    return pc
+  })
+}
+
+/** Geometry of a conv2d: x `[N,H,W,C]`, w `[kh,kw,C,co]`, output `[N,OH,OW,co]`. */
+export interface ConvGeom {
+  readonly x: Shape
+  readonly w: Shape
+  readonly y: Shape
+  readonly strides: readonly number[]
+  readonly pads: readonly number[]
+}
+
+const dims = ({ x, w, y, strides, pads }: ConvGeom) => {
+  const [N, H, W, C] = x
+  const [kh, kw, , co] = w
+  const [, OH, OW] = y
+  const P = N * OH * OW
+  const Kc = kh * kw * C
+  const direct = kh === 1 && kw === 1 && strides[0] === 1 && strides[1] === 1 && pads.every((p) => p === 0)
+  // im2col/col2im argument tail: H W C kh kw sh sw pt pl OH OW
+  const geo = [H, W, C, kh, kw, strides[0], strides[1], pads[0], pads[2], OH, OW]
+  return { N, H, C, co, P, Kc, direct, geo }
+}
+
+/** im2col of x (already in wasm memory) into a fresh [P, Kc] buffer, split over threads by rows. */
+const im2col = (rt: WasmRuntime, px: number, d: ReturnType<typeof dims>): number => {
+  if (d.direct) return px
+  const cols = rt.alloc(d.P * d.Kc * 4)
+  const t = d.P * d.Kc < 1 << 16 ? 1 : rt.threads()
+  rt.parallel(split(d.P, t, 1).map(([r0, r1]) => [OP.im2col, px, ...d.geo, cols, r0, r1]))
+  return cols
+}
+
+/** conv2d forward: x `[N,H,W,C]` ⋆ w `[kh,kw,C,co]` → y `[N,OH,OW,co]`. */
+export const conv2dWasm = (x: F, w: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
+  const d = dims(g)
+  return withHeap(rt, d.P * d.co, () => {
+    const cols = im2col(rt, upload(rt, x), d)
+    const pw = upload(rt, w)
+    const py = rt.alloc(d.P * d.co * 4)
+    rt.parallel(gemmJobs(rt.threads(), d.P, d.co, d.Kc, cols, d.Kc, 1, pw, d.co, 1, py, d.co))
+    return py
+  })
+}
+
+/** conv2d input gradient: dy `[N,OH,OW,co]`, w → dx `[N,H,W,C]` (GEMM dy·wᵀ, then col2im as a gather). */
+export const conv2dBackInputWasm = (dy: F, w: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
+  const d = dims(g)
+  const nx = sizeOf(g.x)
+  return withHeap(rt, nx, () => {
+    const pdy = upload(rt, dy)
+    const pw = upload(rt, w)
+    const dcols = rt.alloc(d.P * d.Kc * 4)
+    rt.parallel(gemmJobs(rt.threads(), d.P, d.Kc, d.co, pdy, d.co, 1, pw, 1, d.co, dcols, d.Kc))
+    if (d.direct) return dcols
+    const dx = rt.alloc(nx * 4)
+    const t = d.P * d.Kc < 1 << 16 ? 1 : rt.threads()
+    rt.parallel(split(d.N * d.H, t, 1).map(([q0, q1]) => [OP.col2im, dcols, ...d.geo, dx, q0, q1]))
+    return dx
+  })
+}
+
+/** conv2d filter gradient: x `[N,H,W,C]`, dy `[N,OH,OW,co]` → dw `[kh,kw,C,co]` (GEMM colsᵀ·dy). */
+export const conv2dBackFilterWasm = (x: F, dy: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
+  const d = dims(g)
+  return withHeap(rt, d.Kc * d.co, () => {
+    const cols = im2col(rt, upload(rt, x), d)
+    const pdy = upload(rt, dy)
+    const pdw = rt.alloc(d.Kc * d.co * 4)
+    rt.parallel(gemmJobs(rt.threads(), d.Kc, d.co, d.P, cols, 1, d.Kc, pdy, d.co, 1, pdw, d.co))
+    return pdw
+  })
+}
+
+const conv = (call: { attrs: Record<string, unknown> }, x: Shape, w: Shape, y: Shape): ConvGeom => ({
+  x,
+  w,
+  y,
+  strides: call.attrs.strides as number[],
+  pads: call.attrs.pads as number[],
+})
+
+/** The cpu backend's kernel table entries backed by WASM SIMD. */
+export const wasmKernels: Readonly<Record<string, HostKernel<F>>> = {
+  matmul: ([a, b], call) => matmulWasm(a, b, call.inShapes[0], !!call.attrs.transA, !!call.attrs.transB, call.outShape),
+  conv2d: ([x, w], call) => conv2dWasm(x, w, conv(call, call.inShapes[0], call.inShapes[1], call.outShape)),
+  conv2dBackInput: ([dy, w], call) => conv2dBackInputWasm(dy, w, conv(call, call.outShape, call.inShapes[1], call.inShapes[0])),
+  conv2dBackFilter: ([x, dy], call) => conv2dBackFilterWasm(x, dy, conv(call, call.inShapes[0], call.outShape, call.inShapes[1])),
+}
