@@ -1,13 +1,17 @@
 /**
  * The float32 CPU backend. Elementwise kernels are generated from each op's formula into tight loops
  * (compiled once per formula and broadcast pattern); reductions and matmul have cache-friendly paths.
- * The WASM SIMD GEMM-class kernels plug in by overriding entries of this table.
+ * The GEMM-class kernels (matmul, conv2d and its gradients) run as WASM SIMD on a worker pool when the
+ * host has shared WebAssembly memory; the JS matmul stays as the fallback (e.g. browsers that are not
+ * cross-origin isolated).
  */
 import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
 import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
 import { refKernels } from '../ref/kernels.ts'
+import { wasmAvailable } from './wasm/runtime.ts'
+import { wasmKernels } from './wasm/kernels.ts'
 
 type F = Float32Array
 type Loop = (out: F, x: F, y: F | undefined, z: F | undefined, n: number) => void
@@ -82,7 +86,7 @@ const reduceFast =
     return out
   }
 
-/** Blocked float32 GEMM in plain JS (row panel × k block, i-k-j order), batched. */
+/** Blocked float32 GEMM in plain JS (fallback without shared WASM memory) (row panel × k block, i-k-j order), batched. */
 const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
   const [sa, sb] = call.inShapes
   const r = sa.length
@@ -121,6 +125,7 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
 const cpuKernels: Record<string, HostKernel<F>> = { ...base, matmul, sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
+if (wasmAvailable()) Object.assign(cpuKernels, wasmKernels)
 
 /** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */
 export const cpuBackend = (extra: Readonly<Record<string, HostKernel<F>>> = {}): Backend<F> =>

@@ -135,6 +135,15 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   }
 }
 
+/** Whether this host can run the kernels: shared WebAssembly memory (SharedArrayBuffer) and SIMD. */
+export const wasmAvailable = (): boolean => {
+  try {
+    return typeof SharedArrayBuffer === 'function' && WebAssembly.validate(decode(kernelsWasmBase64) as BufferSource)
+  } catch {
+    return false
+  }
+}
+
 let shared: WasmRuntime | undefined
 /** The process-wide runtime (created on first use). */
 export const wasmRuntime = (): WasmRuntime => {
