@@ -184,6 +184,11 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: us
  * to match HWIO filters flattened to [kh·kw·C, cout]. Out-of-range taps are zeros.
  */
 export function im2col(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, cols: usize, r0: i32, r1: i32): void {
+  im2colAt(x, H, W, C, kh, kw, sh, sw, pt, pl, OH, OW, cols, r0, r1, 0)
+}
+
+// im2col rows [r0, r1) written from cols + (r - base) rows.
+function im2colAt(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, cols: usize, r0: i32, r1: i32, base: i32): void {
   const kc = kh * kw * C
   const cb = <usize>C * 4
   for (let r = r0; r < r1; r++) {
@@ -191,7 +196,7 @@ export function im2col(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i
     const t = r / OW
     const oh = t % OH
     const n = t / OH
-    let dst = cols + <usize>r * <usize>kc * 4
+    let dst = cols + <usize>(r - base) * <usize>kc * 4
     for (let ky = 0; ky < kh; ky++) {
       const ih = oh * sh - pt + ky
       if (ih < 0 || ih >= H) {
@@ -203,7 +208,11 @@ export function im2col(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i
       for (let kx = 0; kx < kw; kx++) {
         const iw = ow * sw - pl + kx
         if (iw < 0 || iw >= W) memory.fill(dst, 0, cb)
-        else memory.copy(dst, rowBase + <usize>iw * cb, cb)
+        else if (C < 8) {
+          // tiny channel counts (the RGB stem): a bulk-memory call per tap costs more than the copy
+          const src = rowBase + <usize>iw * cb
+          for (let c = 0; c < C; c++) store<f32>(dst + <usize>c * 4, load<f32>(src + <usize>c * 4))
+        } else memory.copy(dst, rowBase + <usize>iw * cb, cb)
         dst += cb
       }
     }
@@ -252,5 +261,19 @@ export function col2im(dcols: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, s
         }
       }
     }
+  }
+}
+
+/**
+ * conv2d forward rows [r0, r1) of y [N·OH·OW, co] without a full im2col buffer: im2col `rb` rows at a
+ * time into `colbuf` (rb · kh·kw·C floats, cache-resident), then GEMM them with w [kh·kw·C, co]. The GEMM
+ * accumulates each output element over k in the same order as one big GEMM, so chunking changes nothing.
+ */
+export function convRows(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, w: usize, co: i32, y: usize, r0: i32, r1: i32, rb: i32, colbuf: usize, scratch: usize): void {
+  const kc = kh * kw * C
+  for (let r = r0; r < r1; r += rb) {
+    const r2 = min(r1, r + rb)
+    im2colAt(x, H, W, C, kh, kw, sh, sw, pt, pl, OH, OW, colbuf, r, r2, r)
+    gemm(r2 - r, co, kc, colbuf, kc, 1, w, co, 1, y + <usize>r * <usize>co * 4, co, scratch)
   }
 }

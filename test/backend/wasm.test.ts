@@ -103,18 +103,21 @@ test('large kernels split over threads give bitwise the results of one thread, a
   const short = [matmulWasm(at, bt, [5, 700], false, true, [5, 3000], one), matmulWasm(at, bt, [5, 700], false, true, [5, 3000], three)]
   assert.deepEqual(short[0], short[1])
   close(short[1], matmulRef(at, bt, 1, 5, 3000, 700, false, true), 700, 'column-split matmul')
-  const g = geom({ N: 3, H: 17, W: 15, C: 13, kh: 3, kw: 3, co: 19, sh: 2, sw: 1, same: true })
-  const x = rand(3 * 17 * 15 * 13, 5)
-  const w = rand(9 * 13 * 19, 6)
-  const dy = rand(g.y.reduce((p, q) => p * q, 1), 7)
-  for (const [name, f, ref, kk] of [
-    ['conv2d', (rt: WasmRuntime) => conv2dWasm(x, w, g, rt), () => convRef(x, w, g), 117],
-    ['conv2dBackInput', (rt: WasmRuntime) => conv2dBackInputWasm(dy, w, g, rt), () => convDxRef(dy, w, g), 171],
-    ['conv2dBackFilter', (rt: WasmRuntime) => conv2dBackFilterWasm(x, dy, g, rt), () => convDwRef(x, dy, g), 3 * 9 * 15],
-  ] as const) {
-    const r1 = f(one)
-    assert.deepEqual(r1, f(three), `${name}: 1 vs 3 threads`)
-    close(r1, ref(), kk, name)
+  for (const [sh, sw] of [[2, 1], [1, 1]]) {
+    // above the parallel threshold (2·P·Kc·co ≥ 2^22 flops), so both runtimes really differ in split
+    const g = geom({ N: 4, H: 21, W: 19, C: 13, kh: 3, kw: 3, co: 37, sh, sw, same: true })
+    const x = rand(4 * 21 * 19 * 13, 5)
+    const w = rand(9 * 13 * 37, 6)
+    const dy = rand(g.y.reduce((p, q) => p * q, 1), 7)
+    for (const [name, f, ref, kk] of [
+      ['conv2d', (rt: WasmRuntime) => conv2dWasm(x, w, g, rt), () => convRef(x, w, g), 117],
+      ['conv2dBackInput', (rt: WasmRuntime) => conv2dBackInputWasm(dy, w, g, rt), () => convDxRef(dy, w, g), 9 * 37],
+      ['conv2dBackFilter', (rt: WasmRuntime) => conv2dBackFilterWasm(x, dy, g, rt), () => convDwRef(x, dy, g), 4 * g.y[1] * g.y[2]],
+    ] as const) {
+      const r1 = f(one)
+      assert.deepEqual(r1, f(three), `${name} strides ${sh},${sw}: 1 vs 3 threads`)
+      close(r1, ref(), kk, `${name} strides ${sh},${sw}`)
+    }
   }
 })
 

@@ -99,22 +99,50 @@ const im2col = (rt: WasmRuntime, px: number, d: ReturnType<typeof dims>): number
   return cols
 }
 
+/** Forward conv of x and w already in wasm memory into a fresh y buffer (implicit GEMM in row chunks). */
+const convFwd = (rt: WasmRuntime, px: number, pw: number, d: ReturnType<typeof dims>): number => {
+  const py = rt.alloc(d.P * d.co * 4)
+  const t = 2 * d.P * d.Kc * d.co < PAR_FLOPS ? 1 : rt.threads()
+  if (d.direct) {
+    rt.parallel(gemmJobs(t, d.P, d.co, d.Kc, px, d.Kc, 1, pw, d.co, 1, py, d.co))
+    return py
+  }
+  // rows per im2col chunk: ~1 MiB of columns (L2-resident), at least 64 rows so B packing stays amortised
+  const rb = Math.max(64, Math.min(1024, Math.floor((1 << 18) / d.Kc))) & ~(MR - 1)
+  const parts = split(d.P, t, MR)
+  const bufs = parts.map(() => rt.alloc(Math.min(rb, d.P) * d.Kc * 4))
+  rt.parallel(parts.map(([r0, r1], i) => [OP.convRows, px, ...d.geo, pw, d.co, py, r0, r1, rb, bufs[i]]))
+  return py
+}
+
 /** conv2d forward: x `[N,H,W,C]` ⋆ w `[kh,kw,C,co]` → y `[N,OH,OW,co]`. */
 export const conv2dWasm = (x: F, w: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
   const d = dims(g)
-  return withHeap(rt, d.P * d.co, () => {
-    const cols = im2col(rt, upload(rt, x), d)
-    const pw = upload(rt, w)
-    const py = rt.alloc(d.P * d.co * 4)
-    rt.parallel(gemmJobs(rt.threads(), d.P, d.co, d.Kc, cols, d.Kc, 1, pw, d.co, 1, py, d.co))
-    return py
-  })
+  return withHeap(rt, d.P * d.co, () => convFwd(rt, upload(rt, x), upload(rt, w), d))
+}
+
+/**
+ * For stride 1 the input gradient is itself a forward conv: dy padded by (k − 1 − pad) ⋆ w flipped in
+ * space with in/out channels swapped. Undefined (pads larger than the window) for other geometries.
+ */
+const dxAsConv = (w: F, g: ConvGeom): { w: F; g: ConvGeom } | undefined => {
+  const [kh, kw, C, co] = g.w
+  const pads = [kh - 1 - g.pads[0], kh - 1 - g.pads[1], kw - 1 - g.pads[2], kw - 1 - g.pads[3]]
+  if (g.strides[0] !== 1 || g.strides[1] !== 1 || pads.some((p) => p < 0)) return undefined
+  const wf = new Float32Array(w.length)
+  for (let ky = 0; ky < kh; ky++)
+    for (let kx = 0; kx < kw; kx++)
+      for (let c = 0; c < C; c++)
+        for (let o = 0; o < co; o++) wf[((ky * kw + kx) * co + o) * C + c] = w[(((kh - 1 - ky) * kw + (kw - 1 - kx)) * C + c) * co + o]
+  return { w: wf, g: { x: g.y, w: [kh, kw, co, C], y: g.x, strides: [1, 1], pads } }
 }
 
 /** conv2d input gradient: dy `[N,OH,OW,co]`, w → dx `[N,H,W,C]` (GEMM dy·wᵀ, then col2im as a gather). */
 export const conv2dBackInputWasm = (dy: F, w: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
   const d = dims(g)
   const nx = sizeOf(g.x)
+  const asConv = d.direct ? undefined : dxAsConv(w, g)
+  if (asConv) return withHeap(rt, nx, () => convFwd(rt, upload(rt, dy), upload(rt, asConv.w), dims(asConv.g)))
   return withHeap(rt, nx, () => {
     const pdy = upload(rt, dy)
     const pw = upload(rt, w)

@@ -15,11 +15,14 @@ export interface KernelExports {
   gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, scratch: number): void
   im2col(...args: number[]): void
   col2im(...args: number[]): void
+  convRows(...args: number[]): void
 }
 
 /** Kernel op codes shared with the worker source. */
-export const OP = { gemm: 1, im2col: 2, col2im: 3 } as const
-/** One kernel invocation: op code and its integer arguments (scratch for gemm is filled in per thread). */
+export const OP = { gemm: 1, im2col: 2, col2im: 3, convRows: 4 } as const
+/** Ops whose last argument is the thread's GEMM scratch (appended by `parallel`, not part of the job). */
+const usesScratch = (op: number) => op === OP.gemm || op === OP.convRows
+/** One kernel invocation: op code and its integer arguments (without scratch). */
 export type Job = readonly [op: number, ...args: number[]]
 
 export interface WasmRuntime {
@@ -36,7 +39,7 @@ export interface WasmRuntime {
 }
 
 const PAGE = 65536
-const SLOT = 32 // int32 control words per worker: seq, done, ready, error, op, args...
+const SLOT = 32 // int32 control words per worker: seq, done, ready, error, op, 27 args
 const BASE = 1 << 16 // AssemblyScript's own (unused: runtime stub, no statics) low memory
 
 const decode = (b64: string): Uint8Array => {
@@ -52,6 +55,7 @@ const callJob = (e: KernelExports, [op, ...a]: Job, scratch: number): void => {
   if (op === OP.gemm) e.gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], scratch)
   else if (op === OP.im2col) e.im2col(...a)
   else if (op === OP.col2im) e.col2im(...a)
+  else if (op === OP.convRows) e.convRows(...a, scratch)
   else throw new Error(`wasm runtime: unknown op ${op}`)
 }
 
@@ -103,7 +107,7 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
       const job = jobs[w + 1]
       ctrl[b + 4] = job[0]
       for (let i = 1; i < job.length; i++) ctrl[b + 4 + i] = job[i]
-      if (job[0] === OP.gemm) ctrl[b + 4 + 12] = BASE + (w + 1) * scratchBytes
+      if (usesScratch(job[0])) ctrl[b + 4 + job.length] = BASE + (w + 1) * scratchBytes
       const s = (Atomics.load(ctrl, b) + 1) | 0
       seqs.push(s)
       Atomics.store(ctrl, b, s)

@@ -16,11 +16,12 @@ for (;;) {
   Atomics.wait(ctrl, b, seen)
   seen = Atomics.load(ctrl, b)
   const op = ctrl[b + 4]
-  const a = Array.from(ctrl.subarray(b + 5, b + 5 + 15))
+  const a = Array.from(ctrl.subarray(b + 5, b + 32))
   try {
     if (op === 1) e.gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11])
-    else if (op === 2) e.im2col(...a)
-    else if (op === 3) e.col2im(...a)
+    else if (op === 2) e.im2col(...a.slice(0, 15))
+    else if (op === 3) e.col2im(...a.slice(0, 15))
+    else if (op === 4) e.convRows(...a.slice(0, 20))
     else throw new Error('unknown op ' + op)
   } catch (err) {
     Atomics.store(ctrl, b + 3, 1)
