@@ -12,10 +12,13 @@ type F = Float32Array
 type Shape = readonly number[]
 /** Below this many flops a kernel stays on the calling thread (dispatch costs ~10-50 µs). */
 const PAR_FLOPS = 1 << 22
+/** Jobs per thread for split kernels: spare jobs go to whichever thread is free (busy cores, uneven chunks). */
+const OVERSPLIT = 3
 const MR = 4
 
-const split = (n: number, parts: number, align: number): [number, number][] => {
-  const step = Math.max(align, Math.ceil(n / parts / align) * align)
+/** [start, end) ranges covering n: about `parts` of them, multiples of `align`, at least `min` long. */
+const split = (n: number, parts: number, align: number, min = align): [number, number][] => {
+  const step = Math.max(Math.ceil(min / align) * align, Math.ceil(n / parts / align) * align)
   const out: [number, number][] = []
   for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)])
   return out
@@ -25,8 +28,8 @@ const split = (n: number, parts: number, align: number): [number, number][] => {
 const gemmJobs = (t: number, m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number): Job[] => {
   if (t <= 1 || 2 * m * n * k < PAR_FLOPS) return [[OP.gemm, m, n, k, a, rsA, csA, b, rsB, csB, c, ldc]]
   if (m >= n || n < 16)
-    return split(m, t, MR).map(([i0, i1]) => [OP.gemm, i1 - i0, n, k, a + 4 * i0 * rsA, rsA, csA, b, rsB, csB, c + 4 * i0 * ldc, ldc])
-  return split(n, t, 8).map(([j0, j1]) => [OP.gemm, m, j1 - j0, k, a, rsA, csA, b + 4 * j0 * csB, rsB, csB, c + 4 * j0, ldc])
+    return split(m, t * OVERSPLIT, MR, 32).map(([i0, i1]) => [OP.gemm, i1 - i0, n, k, a + 4 * i0 * rsA, rsA, csA, b, rsB, csB, c + 4 * i0 * ldc, ldc])
+  return split(n, t * OVERSPLIT, 8, 32).map(([j0, j1]) => [OP.gemm, m, j1 - j0, k, a, rsA, csA, b + 4 * j0 * csB, rsB, csB, c + 4 * j0, ldc])
 }
 
 const upload = (rt: WasmRuntime, x: F): number => {
@@ -62,8 +65,8 @@ export const matmulWasm = (a: F, b: F, sa: Shape, transA: boolean, transB: boole
     const t = rt.threads()
     const per = (i: number) => gemmJobs(t, m, n, k, pa + 4 * i * m * k, rsA, csA, pb + 4 * i * k * n, rsB, csB, pc + 4 * i * m * n, n)
     if (batch >= t && 2 * m * n * k < PAR_FLOPS) {
-      // many small products: one whole product per thread
-      for (let i = 0; i < batch; i += t) rt.parallel(Array.from({ length: Math.min(t, batch - i) }, (_, j) => per(i + j)[0]))
+      // many small products: one job per product, claimed by whichever thread is free
+      rt.parallel(Array.from({ length: batch }, (_, i) => per(i)[0]))
     } else for (let i = 0; i < batch; i++) rt.parallel(per(i))
     return pc
   })
@@ -95,7 +98,7 @@ const im2col = (rt: WasmRuntime, px: number, d: ReturnType<typeof dims>): number
   if (d.direct) return px
   const cols = rt.alloc(d.P * d.Kc * 4)
   const t = d.P * d.Kc < 1 << 16 ? 1 : rt.threads()
-  rt.parallel(split(d.P, t, 1).map(([r0, r1]) => [OP.im2col, px, ...d.geo, cols, r0, r1]))
+  rt.parallel(split(d.P, t * OVERSPLIT, 1).map(([r0, r1]) => [OP.im2col, px, ...d.geo, cols, r0, r1]))
   return cols
 }
 
@@ -109,8 +112,9 @@ const convFwd = (rt: WasmRuntime, px: number, pw: number, d: ReturnType<typeof d
   }
   // rows per im2col chunk: ~1 MiB of columns (L2-resident), at least 64 rows so B packing stays amortised
   const rb = Math.max(64, Math.min(1024, Math.floor((1 << 18) / d.Kc))) & ~(MR - 1)
-  const parts = split(d.P, t, MR)
-  const bufs = parts.map(() => rt.alloc(Math.min(rb, d.P) * d.Kc * 4))
+  const parts = split(d.P, t * OVERSPLIT, MR, 32)
+  // one column buffer per job (jobs may run on any thread, concurrently)
+  const bufs = parts.map(([r0, r1]) => rt.alloc(Math.min(rb, r1 - r0) * d.Kc * 4))
   rt.parallel(parts.map(([r0, r1], i) => [OP.convRows, px, ...d.geo, pw, d.co, py, r0, r1, rb, bufs[i]]))
   return py
 }
@@ -151,7 +155,7 @@ export const conv2dBackInputWasm = (dy: F, w: F, g: ConvGeom, rt: WasmRuntime = 
     if (d.direct) return dcols
     const dx = rt.alloc(nx * 4)
     const t = d.P * d.Kc < 1 << 16 ? 1 : rt.threads()
-    rt.parallel(split(d.N * d.H, t, 1).map(([q0, q1]) => [OP.col2im, dcols, ...d.geo, dx, q0, q1]))
+    rt.parallel(split(d.N * d.H, t * OVERSPLIT, 1).map(([q0, q1]) => [OP.col2im, dcols, ...d.geo, dx, q0, q1]))
     return dx
   })
 }

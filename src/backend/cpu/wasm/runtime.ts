@@ -20,9 +20,7 @@ export interface KernelExports {
 
 /** Kernel op codes shared with the worker source. */
 export const OP = { gemm: 1, im2col: 2, col2im: 3, convRows: 4 } as const
-/** Ops whose last argument is the thread's GEMM scratch (appended by `parallel`, not part of the job). */
-const usesScratch = (op: number) => op === OP.gemm || op === OP.convRows
-/** One kernel invocation: op code and its integer arguments (without scratch). */
+/** One kernel invocation: op code and its integer arguments (gemm/convRows: without scratch, the thread adds its own). */
 export type Job = readonly [op: number, ...args: number[]]
 
 export interface WasmRuntime {
@@ -34,13 +32,18 @@ export interface WasmRuntime {
   readonly reset: () => void
   /** A Float32Array view of `n` floats at byte offset `ptr` (valid until the next alloc). */
   readonly f32: (ptr: number, n: number) => Float32Array
-  /** Runs jobs, one per thread (job i on thread i, job 0 on the caller), and waits for all. */
+  /** Runs jobs on the caller and the ready workers (each claims the next unclaimed job) and waits for all. */
   readonly parallel: (jobs: readonly Job[]) => void
 }
 
 const PAGE = 65536
-const SLOT = 32 // int32 control words per worker: seq, done, ready, error, op, 27 args
 const BASE = 1 << 16 // AssemblyScript's own (unused: runtime stub, no statics) low memory
+/**
+ * Control words (shared with the worker source): a round number, the next-job word (round << 20 | index,
+ * claimed by compare-and-swap so a thread still in an old round can never claim a new round's job), job
+ * count, jobs done, error flag, per-worker ready flags, then a job table of JOB_INTS words per job.
+ */
+export const CTRL = { seq: 0, next: 1, count: 2, done: 3, err: 4, ready: 8, jobs: 16, jobInts: 32, maxJobs: 64 } as const
 
 const decode = (b64: string): Uint8Array => {
   const g = globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }
@@ -51,12 +54,31 @@ const decode = (b64: string): Uint8Array => {
   return u
 }
 
-const callJob = (e: KernelExports, [op, ...a]: Job, scratch: number): void => {
+const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number): void => {
+  const op = ctrl[b]
+  const a = Array.from(ctrl.subarray(b + 1, b + CTRL.jobInts))
   if (op === OP.gemm) e.gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], scratch)
-  else if (op === OP.im2col) e.im2col(...a)
-  else if (op === OP.col2im) e.col2im(...a)
-  else if (op === OP.convRows) e.convRows(...a, scratch)
+  else if (op === OP.im2col) e.im2col(...a.slice(0, 15))
+  else if (op === OP.col2im) e.col2im(...a.slice(0, 15))
+  else if (op === OP.convRows) e.convRows(...a.slice(0, 19), scratch)
   else throw new Error(`wasm runtime: unknown op ${op}`)
+}
+
+/** Claims and runs jobs of `round` until none is left (the same loop runs in every worker). */
+const drain = (e: KernelExports, ctrl: Int32Array, round: number, scratch: number): void => {
+  for (;;) {
+    const w = Atomics.load(ctrl, CTRL.next)
+    if (w >>> 20 !== round) return
+    const i = w & 0xfffff
+    const n = Atomics.load(ctrl, CTRL.count)
+    if (i >= n) return
+    if (Atomics.compareExchange(ctrl, CTRL.next, w, w + 1) !== w) continue
+    try {
+      callJob(e, ctrl, CTRL.jobs + i * CTRL.jobInts, scratch)
+    } finally {
+      if (Atomics.add(ctrl, CTRL.done, 1) + 1 === n) Atomics.notify(ctrl, CTRL.done)
+    }
+  }
 }
 
 type WorkerCtor = new (src: string, opts: object) => { unref(): void; on(ev: string, f: (...a: unknown[]) => void): void }
@@ -77,7 +99,7 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   const Worker = nodeWorker()
   const want = Math.max(1, Math.min(8, threads ?? os?.availableParallelism?.() ?? 1))
   const nWorkers = Worker ? want - 1 : 0
-  const ctrl = new Int32Array(new SharedArrayBuffer(Math.max(1, nWorkers) * SLOT * 4))
+  const ctrl = new Int32Array(new SharedArrayBuffer((CTRL.jobs + CTRL.maxJobs * CTRL.jobInts) * 4))
   const heap0 = BASE + want * scratchBytes
   let top = heap0
   const ensure = (end: number) => {
@@ -87,7 +109,8 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   ensure(heap0)
   let dead = false
   for (let w = 0; w < nWorkers; w++) {
-    const worker = new Worker!(workerSource, { eval: true, execArgv: [], workerData: { module, memory, ctrl: ctrl.buffer, id: w } })
+    const scratch = BASE + (w + 1) * scratchBytes
+    const worker = new Worker!(workerSource, { eval: true, execArgv: [], workerData: { module, memory, ctrl: ctrl.buffer, id: w, scratch } })
     worker.unref()
     worker.on('error', () => {
       dead = true
@@ -96,30 +119,29 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   const ready = () => {
     if (dead) return 0
     let n = 0
-    while (n < nWorkers && Atomics.load(ctrl, n * SLOT + 2) === 1) n++
+    for (let w = 0; w < nWorkers; w++) n += Atomics.load(ctrl, CTRL.ready + w)
     return n
   }
+  let round = 0
   const parallel = (jobs: readonly Job[]) => {
-    const nw = Math.min(jobs.length - 1, ready())
-    const seqs: number[] = []
-    for (let w = 0; w < nw; w++) {
-      const b = w * SLOT
-      const job = jobs[w + 1]
-      ctrl[b + 4] = job[0]
-      for (let i = 1; i < job.length; i++) ctrl[b + 4 + i] = job[i]
-      if (usesScratch(job[0])) ctrl[b + 4 + job.length] = BASE + (w + 1) * scratchBytes
-      const s = (Atomics.load(ctrl, b) + 1) | 0
-      seqs.push(s)
-      Atomics.store(ctrl, b, s)
-      Atomics.notify(ctrl, b)
-    }
-    callJob(exports, jobs[0], BASE)
-    // jobs beyond the ready workers run here, in order (results do not depend on who runs a job)
-    for (let j = nw + 1; j < jobs.length; j++) callJob(exports, jobs[j], BASE)
-    for (let w = 0; w < nw; w++) {
-      const b = w * SLOT
-      while (Atomics.load(ctrl, b + 1) !== seqs[w]) Atomics.wait(ctrl, b + 1, Atomics.load(ctrl, b + 1), 50)
-      if (ctrl[b + 3] !== 0) throw new Error(`wasm runtime: worker ${w} failed on op ${jobs[w + 1][0]}`)
+    for (let j0 = 0; j0 < jobs.length; j0 += CTRL.maxJobs) {
+      const batch = jobs.slice(j0, j0 + CTRL.maxJobs)
+      batch.forEach((job, i) => {
+        const b = CTRL.jobs + i * CTRL.jobInts
+        for (let k = 0; k < job.length; k++) ctrl[b + k] = job[k]
+      })
+      Atomics.store(ctrl, CTRL.done, 0)
+      Atomics.store(ctrl, CTRL.err, 0)
+      Atomics.store(ctrl, CTRL.count, batch.length)
+      round = (round + 1) & 0x7ff
+      Atomics.store(ctrl, CTRL.next, round << 20)
+      if (batch.length > 1 && ready() > 0) {
+        Atomics.store(ctrl, CTRL.seq, round)
+        Atomics.notify(ctrl, CTRL.seq)
+      }
+      drain(exports, ctrl, round, BASE)
+      for (let d = Atomics.load(ctrl, CTRL.done); d < batch.length; d = Atomics.load(ctrl, CTRL.done)) Atomics.wait(ctrl, CTRL.done, d, 100)
+      if (Atomics.load(ctrl, CTRL.err) !== 0) throw new Error('wasm runtime: a worker failed running a kernel')
     }
   }
   return {

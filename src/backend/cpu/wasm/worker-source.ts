@@ -1,32 +1,41 @@
 /**
  * Source of a kernel worker (CommonJS, run with `eval: true` so it loads without tsx or a file path).
- * It instantiates the kernel module over the shared memory, marks itself ready, then serves jobs:
- * wait for its sequence word to change, run the job, publish the sequence number as done.
- * Control words per worker (SLOT = 32 int32): 0 seq, 1 done, 2 ready, 3 error, 4 op, 5.. args.
+ * It instantiates the kernel module over the shared memory, marks itself ready, then for every new round
+ * claims jobs from the shared table until none is left. Mirrors `drain`/`callJob` and CTRL in runtime.ts.
  */
 export const workerSource = `
 const { workerData } = require('node:worker_threads')
-const { module, memory, ctrl: sab, id } = workerData
+const { module, memory, ctrl: sab, id, scratch } = workerData
 const e = new WebAssembly.Instance(module, { env: { memory } }).exports
 const ctrl = new Int32Array(sab)
-const b = id * 32
-let seen = Atomics.load(ctrl, b) // read before announcing readiness: the first job bumps it
-Atomics.store(ctrl, b + 2, 1)
+const SEQ = 0, NEXT = 1, COUNT = 2, DONE = 3, ERR = 4, READY = 8, JOBS = 16, JOB_INTS = 32
+const run = (b) => {
+  const op = ctrl[b]
+  const a = Array.from(ctrl.subarray(b + 1, b + JOB_INTS))
+  if (op === 1) e.gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], scratch)
+  else if (op === 2) e.im2col(...a.slice(0, 15))
+  else if (op === 3) e.col2im(...a.slice(0, 15))
+  else if (op === 4) e.convRows(...a.slice(0, 19), scratch)
+  else throw new Error('unknown op ' + op)
+}
+let seen = Atomics.load(ctrl, SEQ)
+Atomics.store(ctrl, READY + id, 1)
 for (;;) {
-  Atomics.wait(ctrl, b, seen)
-  seen = Atomics.load(ctrl, b)
-  const op = ctrl[b + 4]
-  const a = Array.from(ctrl.subarray(b + 5, b + 32))
-  try {
-    if (op === 1) e.gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11])
-    else if (op === 2) e.im2col(...a.slice(0, 15))
-    else if (op === 3) e.col2im(...a.slice(0, 15))
-    else if (op === 4) e.convRows(...a.slice(0, 20))
-    else throw new Error('unknown op ' + op)
-  } catch (err) {
-    Atomics.store(ctrl, b + 3, 1)
+  Atomics.wait(ctrl, SEQ, seen)
+  seen = Atomics.load(ctrl, SEQ)
+  for (;;) {
+    const w = Atomics.load(ctrl, NEXT)
+    if (w >>> 20 !== seen) break
+    const i = w & 0xfffff
+    const n = Atomics.load(ctrl, COUNT)
+    if (i >= n) break
+    if (Atomics.compareExchange(ctrl, NEXT, w, w + 1) !== w) continue
+    try {
+      run(JOBS + i * JOB_INTS)
+    } catch (err) {
+      Atomics.store(ctrl, ERR, 1)
+    }
+    if (Atomics.add(ctrl, DONE, 1) + 1 === n) Atomics.notify(ctrl, DONE)
   }
-  Atomics.store(ctrl, b + 1, seen)
-  Atomics.notify(ctrl, b + 1)
 }
 `
