@@ -89,6 +89,30 @@ test('wasm conv2d, input and filter gradients match the reference (strides 1/2, 
   )
 })
 
+test('wasm conv2d input gradient as a flipped forward conv (stride 1, ≥ 256 input pixels) matches the reference', () => {
+  const big = fc.record({
+    N: fc.integer({ min: 3, max: 4 }),
+    H: fc.integer({ min: 9, max: 12 }),
+    W: fc.integer({ min: 9, max: 12 }),
+    C: fc.integer({ min: 1, max: 5 }),
+    kh: fc.integer({ min: 1, max: 4 }),
+    kw: fc.integer({ min: 1, max: 4 }),
+    co: fc.integer({ min: 1, max: 7 }),
+    sh: fc.constant(1),
+    sw: fc.constant(1),
+    same: fc.boolean(),
+  })
+  fc.assert(
+    fc.property(big, fc.integer(), (d, seed) => {
+      const g = geom(d)
+      const w = rand(d.kh * d.kw * d.C * d.co, seed)
+      const dy = rand(g.y.reduce((a, b) => a * b, 1), seed + 1)
+      close(conv2dBackInputWasm(dy, w, g), convDxRef(dy, w, g), d.kh * d.kw * d.co, `conv2dBackInput ${JSON.stringify(d)}`)
+    }),
+    { ...opts, numRuns: 15 },
+  )
+})
+
 test('large kernels split over threads give bitwise the results of one thread, and match the reference', async () => {
   const one = await runtime(1)
   const three = await runtime(3)

@@ -145,7 +145,8 @@ const dxAsConv = (w: F, g: ConvGeom): { w: F; g: ConvGeom } | undefined => {
 export const conv2dBackInputWasm = (dy: F, w: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
   const d = dims(g)
   const nx = sizeOf(g.x)
-  const asConv = d.direct ? undefined : dxAsConv(w, g)
+  // the filter flip is a JS pass over w: worth it only when the GEMM has enough rows to amortise it
+  const asConv = d.direct || d.N * d.H * g.x[2] < 256 ? undefined : dxAsConv(w, g)
   if (asConv) return withHeap(rt, nx, () => convFwd(rt, upload(rt, dy), upload(rt, asConv.w), dims(asConv.g)))
   return withHeap(rt, nx, () => {
     const pdy = upload(rt, dy)
