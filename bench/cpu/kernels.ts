@@ -14,21 +14,28 @@ export interface Row {
   readonly secs: readonly number[]
 }
 
-/** Seconds per call: one untimed warm-up (compiles, JIT), then the median of reps filling ~0.4 s (at least one). */
-export const measure = async (f: () => unknown): Promise<number> => {
+/** Wall and process CPU seconds per call (median reps / mean): one untimed warm-up, then reps filling ~0.4 s. */
+export const measureBoth = async (f: () => unknown): Promise<{ wall: number; cpu: number }> => {
+  const c0 = process.cpuUsage()
   const t0 = performance.now()
   await f()
-  if (performance.now() - t0 > 3000) return (performance.now() - t0) / 1000
+  const cpuOf = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6
+  if (performance.now() - t0 > 3000) return { wall: (performance.now() - t0) / 1000, cpu: cpuOf(process.cpuUsage(c0)) }
   const times: number[] = []
+  const c1 = process.cpuUsage()
   const start = performance.now()
   while (times.length < 1 || (performance.now() - start < 400 && times.length < 20)) {
     const t = performance.now()
     await f()
     times.push((performance.now() - t) / 1000)
   }
+  const cpu = cpuOf(process.cpuUsage(c1)) / times.length
   times.sort((a, b) => a - b)
-  return times[times.length >> 1]
+  return { wall: times[times.length >> 1], cpu }
 }
+
+/** Seconds per call (wall clock), as measureBoth. */
+export const measure = async (f: () => unknown): Promise<number> => (await measureBoth(f)).wall
 
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5)
 const size = (s: readonly number[]) => s.reduce((p, q) => p * q, 1)
