@@ -4,7 +4,7 @@
  */
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { wasmRuntime } from '../src/backend/cpu/wasm/runtime.ts'
-import { benchKernels, kernelTable } from './cpu/kernels.ts'
+import { benchKernels, benchOneCore, kernelTable } from './cpu/kernels.ts'
 import { benchResNet, resnetTable } from './cpu/resnet.ts'
 import { loadTfjsWasm } from './cpu/tfjs.ts'
 
@@ -25,5 +25,7 @@ const rows = await benchKernels(tf, log)
 console.log(kernelTable(rows))
 console.log()
 console.log(resnetTable(await benchResNet(tf, log)))
+console.log()
+console.log(await benchOneCore())
 log(`done (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`)
 process.exit(0)

@@ -1,5 +1,6 @@
 /** Side-by-side GEMM-class kernel benchmark: softshare cpu (WASM SIMD), tfjs-wasm, gpu.js webasm, plain JS. */
 import { conv2dBackFilterWasm, conv2dBackInputWasm, conv2dWasm, matmulWasm } from '../../src/backend/cpu/wasm/kernels.ts'
+import { createWasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
 import { gpuConv, gpuConvDw, gpuConvDx, gpuMatmul } from './gpujs.ts'
 import { jsConv, jsConvDw, jsConvDx, jsMatmul } from './plain.ts'
 import { convShapes, geometry, matmulSizes } from './shapes.ts'
@@ -107,4 +108,29 @@ export const kernelTable = (rows: readonly Row[]): string => {
       .join(' | ')} |`,
   )
   return [head, sep, ...body].join('\n')
+}
+
+/**
+ * softshare's kernels on one thread, timed by process CPU time: what one core does, much less sensitive
+ * than wall time to other processes on a shared machine. Rows: matmul sizes, the two issue conv shapes.
+ */
+export const benchOneCore = async (): Promise<string> => {
+  const rt = createWasmRuntime(1)
+  const lines = ['| softshare, 1 thread (CPU time) | GFLOP/s |', '|---|---|']
+  for (const n of matmulSizes) {
+    const a = rand(n * n, 1)
+    const b = rand(n * n, 2)
+    lines.push(`| matmul ${n} | ${gf(2 * n ** 3, (await measureBoth(() => matmulWasm(a, b, [n, n], false, false, [n, n], rt))).cpu)} |`)
+  }
+  for (const sh of convShapes.slice(0, 2)) {
+    const g = geometry(sh)
+    const x = rand(size(g.x), 3)
+    const w = rand(size(g.w), 4)
+    const dy = rand(size(g.y), 5)
+    const fwd = await measureBoth(() => conv2dWasm(x, w, g, rt))
+    const dx = await measureBoth(() => conv2dBackInputWasm(dy, w, g, rt))
+    const dw = await measureBoth(() => conv2dBackFilterWasm(x, dy, g, rt))
+    lines.push(`| conv ${sh.name} fwd / dx / dw | ${[fwd, dx, dw].map((m) => gf(g.flops, m.cpu)).join(' / ')} |`)
+  }
+  return lines.join('\n')
 }

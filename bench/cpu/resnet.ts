@@ -129,7 +129,8 @@ export const softshareStep = (p0: ResNetParams, x: HostTensor, labels: HostTenso
 
 /** The same step in TensorFlow.js: conv gradients via a custom gradient (dx: conv2dTranspose; dw: see tfConvDw). */
 export const tfjsStep = (tf: TF, p0: ResNetParams, xh: HostTensor, lh: HostTensor) => {
-  const conv = (s: number) =>
+  // needDx = false for the stem: its input is data (tfjs's own conv gradient skips unneeded inputs too)
+  const conv = (s: number, needDx = true) =>
     tf.customGrad((x: any, w: any, save: any) => {
       save([x, w])
       const pads = (k: number, n: number) => {
@@ -139,12 +140,13 @@ export const tfjsStep = (tf: TF, p0: ResNetParams, xh: HostTensor, lh: HostTenso
       return {
         value: tf.conv2d(x, w, s, 'same'),
         gradFunc: (dy: any, [xs, ws]: any) => [
-          tf.conv2dTranspose(dy, ws, xs.shape, s, 'same'),
+          needDx ? tf.conv2dTranspose(dy, ws, xs.shape, s, 'same') : tf.zerosLike(xs),
           tfConvDw(tf, xs, dy, ws.shape, s, [...pads(ws.shape[0], xs.shape[1]), ...pads(ws.shape[1], xs.shape[2])]),
         ],
       }
     }) as any
   const convs = [conv(1), conv(2)]
+  const stem = conv(2, false)
   const leavesOf = (p: ResNetParams): HostTensor[] => {
     const out: HostTensor[] = [p.stem, p.stemBn.gamma, p.stemBn.beta]
     for (const b of p.blocks) {
@@ -165,7 +167,7 @@ export const tfjsStep = (tf: TF, p0: ResNetParams, xh: HostTensor, lh: HostTenso
       const m = tf.moments(h, [0, 1, 2])
       return tf.add(tf.mul(tf.sub(h, m.mean), tf.mul(g, tf.rsqrt(tf.add(m.variance, 1e-5)))), b)
     }
-    let h = tf.relu(bn(convs[1](x, take())))
+    let h = tf.relu(bn(stem(x, take())))
     h = tf.maxPool(h as any, 3, 2, "same")
     for (const s of blockStrides) {
       const a = tf.relu(bn(convs[s - 1](h, take())))
