@@ -277,3 +277,32 @@ export function convRows(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh:
     gemm(r2 - r, co, kc, colbuf, kc, 1, w, co, 1, y + <usize>r * <usize>co * 4, co, scratch)
   }
 }
+
+/**
+ * Filter-gradient partial over output rows [r0, r1): part[kh·kw·C, co] = im2col(x)[r0:r1]ᵀ · dy[r0:r1].
+ * Callers cut rows at fixed boundaries and add the partials in order (sumParts), so the result does not
+ * depend on the number of threads.
+ */
+export function dwPart(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, dy: usize, co: i32, part: usize, r0: i32, r1: i32, colbuf: usize, scratch: usize): void {
+  const kc = kh * kw * C
+  im2colAt(x, H, W, C, kh, kw, sh, sw, pt, pl, OH, OW, colbuf, r0, r1, r0)
+  gemm(kc, co, r1 - r0, colbuf, 1, kc, dy + <usize>r0 * <usize>co * 4, co, 1, part, co, scratch)
+}
+
+/** out[e] = Σ_{c < n} parts[c · stride + e] for e in [e0, e1), summed in order c = 0, 1, … */
+export function sumParts(parts: usize, n: i32, stride: i32, out: usize, e0: i32, e1: i32): void {
+  const sb = <usize>stride * 4
+  let e = e0
+  for (; e + 4 <= e1; e += 4) {
+    const o = <usize>e * 4
+    let s = v128.load(parts + o)
+    for (let c = 1; c < n; c++) s = f32x4.add(s, v128.load(parts + <usize>c * sb + o))
+    v128.store(out + o, s)
+  }
+  for (; e < e1; e++) {
+    const o = <usize>e * 4
+    let s = load<f32>(parts + o)
+    for (let c = 1; c < n; c++) s += load<f32>(parts + <usize>c * sb + o)
+    store<f32>(out + o, s)
+  }
+}

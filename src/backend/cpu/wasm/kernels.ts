@@ -161,14 +161,33 @@ export const conv2dBackInputWasm = (dy: F, w: F, g: ConvGeom, rt: WasmRuntime = 
   })
 }
 
-/** conv2d filter gradient: x `[N,H,W,C]`, dy `[N,OH,OW,co]` → dw `[kh,kw,C,co]` (GEMM colsᵀ·dy). */
+/** Output rows per filter-gradient partial: fixed (never derived from the thread count), so results are too. */
+const DW_ROWS = 256
+
+/**
+ * conv2d filter gradient: x `[N,H,W,C]`, dy `[N,OH,OW,co]` → dw `[kh,kw,C,co]` (GEMM colsᵀ·dy). With many
+ * output rows: partials over fixed 256-row slices (each im2col slice stays in cache), added in order.
+ */
 export const conv2dBackFilterWasm = (x: F, dy: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
   const d = dims(g)
-  return withHeap(rt, d.Kc * d.co, () => {
-    const cols = im2col(rt, upload(rt, x), d)
+  const nw = d.Kc * d.co
+  return withHeap(rt, nw, () => {
+    const px = upload(rt, x)
     const pdy = upload(rt, dy)
-    const pdw = rt.alloc(d.Kc * d.co * 4)
-    rt.parallel(gemmJobs(rt.threads(), d.Kc, d.co, d.P, cols, 1, d.Kc, pdy, d.co, 1, pdw, d.co))
+    const pdw = rt.alloc(nw * 4)
+    const slices = split(d.P, Math.ceil(d.P / DW_ROWS), 1, DW_ROWS)
+    if (d.direct || slices.length < 4) {
+      const cols = im2col(rt, px, d)
+      rt.parallel(gemmJobs(rt.threads(), d.Kc, d.co, d.P, cols, 1, d.Kc, pdy, d.co, 1, pdw, d.co))
+      return pdw
+    }
+    const parts = rt.alloc(slices.length * nw * 4)
+    rt.parallel(
+      slices.map(([r0, r1], i) => [OP.dwPart, px, ...d.geo, pdy, d.co, parts + i * nw * 4, r0, r1]),
+      DW_ROWS * 2 * d.Kc * 4,
+    )
+    const t = rt.threads()
+    rt.parallel(split(nw, t * OVERSPLIT, 4, 4096).map(([e0, e1]) => [OP.sumParts, parts, slices.length, nw, pdw, e0, e1]))
     return pdw
   })
 }

@@ -16,10 +16,12 @@ export interface KernelExports {
   im2col(...args: number[]): void
   col2im(...args: number[]): void
   convRows(...args: number[]): void
+  dwPart(...args: number[]): void
+  sumParts(...args: number[]): void
 }
 
 /** Kernel op codes shared with the worker source. */
-export const OP = { gemm: 1, im2col: 2, col2im: 3, convRows: 4 } as const
+export const OP = { gemm: 1, im2col: 2, col2im: 3, convRows: 4, dwPart: 5, sumParts: 6 } as const
 /** One kernel invocation: op code and its integer arguments (gemm/convRows: without scratch, the thread adds its own). */
 export type Job = readonly [op: number, ...args: number[]]
 
@@ -32,8 +34,11 @@ export interface WasmRuntime {
   readonly reset: () => void
   /** A Float32Array view of `n` floats at byte offset `ptr` (valid until the next alloc). */
   readonly f32: (ptr: number, n: number) => Float32Array
-  /** Runs jobs on the caller and the ready workers (each claims the next unclaimed job) and waits for all. */
-  readonly parallel: (jobs: readonly Job[]) => void
+  /**
+   * Runs jobs on the caller and the ready workers (each claims the next unclaimed job) and waits for all.
+   * `localBytes`: a private buffer per thread for this call (dwPart's im2col slice).
+   */
+  readonly parallel: (jobs: readonly Job[], localBytes?: number) => void
 }
 
 const PAGE = 65536
@@ -41,9 +46,10 @@ const BASE = 1 << 16 // AssemblyScript's own (unused: runtime stub, no statics) 
 /**
  * Control words (shared with the worker source): a round number, the next-job word (round << 20 | index,
  * claimed by compare-and-swap so a thread still in an old round can never claim a new round's job), job
- * count, jobs done, error flag, per-worker ready flags, then a job table of JOB_INTS words per job.
+ * count, jobs done, error flag, the per-thread local buffers of this call (thread k: base + k · bytes),
+ * per-worker ready flags, then a job table of JOB_INTS words per job.
  */
-export const CTRL = { seq: 0, next: 1, count: 2, done: 3, err: 4, ready: 8, jobs: 16, jobInts: 32, maxJobs: 64 } as const
+export const CTRL = { seq: 0, next: 1, count: 2, done: 3, err: 4, localBase: 5, localBytes: 6, ready: 8, jobs: 16, jobInts: 32, maxJobs: 64 } as const
 
 const decode = (b64: string): Uint8Array => {
   const g = globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }
@@ -54,13 +60,15 @@ const decode = (b64: string): Uint8Array => {
   return u
 }
 
-const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number): void => {
+const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number, local: number): void => {
   const op = ctrl[b]
   const a = Array.from(ctrl.subarray(b + 1, b + CTRL.jobInts))
   if (op === OP.gemm) e.gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], scratch)
   else if (op === OP.im2col) e.im2col(...a.slice(0, 15))
   else if (op === OP.col2im) e.col2im(...a.slice(0, 15))
   else if (op === OP.convRows) e.convRows(...a.slice(0, 19), scratch)
+  else if (op === OP.dwPart) e.dwPart(...a.slice(0, 17), local, scratch)
+  else if (op === OP.sumParts) e.sumParts(...a.slice(0, 6))
   else throw new Error(`wasm runtime: unknown op ${op}`)
 }
 
@@ -74,7 +82,7 @@ const drain = (e: KernelExports, ctrl: Int32Array, round: number, scratch: numbe
     if (i >= n) return
     if (Atomics.compareExchange(ctrl, CTRL.next, w, w + 1) !== w) continue
     try {
-      callJob(e, ctrl, CTRL.jobs + i * CTRL.jobInts, scratch)
+      callJob(e, ctrl, CTRL.jobs + i * CTRL.jobInts, scratch, ctrl[CTRL.localBase])
     } finally {
       if (Atomics.add(ctrl, CTRL.done, 1) + 1 === n) Atomics.notify(ctrl, CTRL.done)
     }
@@ -122,8 +130,17 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
     for (let w = 0; w < nWorkers; w++) n += Atomics.load(ctrl, CTRL.ready + w)
     return n
   }
+  const alloc = (bytes: number) => {
+    const p = top
+    top = (top + bytes + 15) & ~15
+    ensure(top)
+    return p
+  }
   let round = 0
-  const parallel = (jobs: readonly Job[]) => {
+  const parallel = (jobs: readonly Job[], localBytes = 0) => {
+    const lb = (localBytes + 63) & ~63
+    ctrl[CTRL.localBase] = lb ? alloc(want * lb) : 0
+    ctrl[CTRL.localBytes] = lb
     for (let j0 = 0; j0 < jobs.length; j0 += CTRL.maxJobs) {
       const batch = jobs.slice(j0, j0 + CTRL.maxJobs)
       batch.forEach((job, i) => {
@@ -147,12 +164,7 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   return {
     exports,
     threads: () => 1 + ready(),
-    alloc: (bytes) => {
-      const p = top
-      top = (top + bytes + 15) & ~15
-      ensure(top)
-      return p
-    },
+    alloc,
     reset: () => {
       top = heap0
     },

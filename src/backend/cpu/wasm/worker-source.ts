@@ -8,7 +8,7 @@ const { workerData } = require('node:worker_threads')
 const { module, memory, ctrl: sab, id, scratch } = workerData
 const e = new WebAssembly.Instance(module, { env: { memory } }).exports
 const ctrl = new Int32Array(sab)
-const SEQ = 0, NEXT = 1, COUNT = 2, DONE = 3, ERR = 4, READY = 8, JOBS = 16, JOB_INTS = 32
+const SEQ = 0, NEXT = 1, COUNT = 2, DONE = 3, ERR = 4, LOCAL_BASE = 5, LOCAL_BYTES = 6, READY = 8, JOBS = 16, JOB_INTS = 32
 const run = (b) => {
   const op = ctrl[b]
   const a = Array.from(ctrl.subarray(b + 1, b + JOB_INTS))
@@ -16,6 +16,8 @@ const run = (b) => {
   else if (op === 2) e.im2col(...a.slice(0, 15))
   else if (op === 3) e.col2im(...a.slice(0, 15))
   else if (op === 4) e.convRows(...a.slice(0, 19), scratch)
+  else if (op === 5) e.dwPart(...a.slice(0, 17), ctrl[LOCAL_BASE] + (id + 1) * ctrl[LOCAL_BYTES], scratch)
+  else if (op === 6) e.sumParts(...a.slice(0, 6))
   else throw new Error('unknown op ' + op)
 }
 let seen = Atomics.load(ctrl, SEQ)
