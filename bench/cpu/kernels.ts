@@ -44,7 +44,10 @@ const size = (s: readonly number[]) => s.reduce((p, q) => p * q, 1)
 /** Runs every kernel on every contender (identical inputs) and returns the rows; `log` reports progress. */
 export const benchKernels = async (tf: TF, log: (s: string) => void): Promise<Row[]> => {
   const rows: Row[] = []
+  // BENCH_ONLY=substring runs only the matching rows (e.g. BENCH_ONLY=layer4)
+  const only = process.env.BENCH_ONLY
   for (const n of matmulSizes) {
+    if (only && !`matmul ${n}`.includes(only)) continue
     const a = rand(n * n, 1)
     const b = rand(n * n, 2)
     const ta = tf.tensor2d(a, [n, n])
@@ -65,6 +68,7 @@ export const benchKernels = async (tf: TF, log: (s: string) => void): Promise<Ro
     log(`matmul ${n} done`)
   }
   for (const sh of convShapes) {
+    if (only && !`conv ${sh.name}`.includes(only)) continue
     const g = geometry(sh)
     const x = rand(size(g.x), 3)
     const w = rand(size(g.w), 4)
@@ -111,26 +115,46 @@ export const kernelTable = (rows: readonly Row[]): string => {
 }
 
 /**
- * softshare's kernels on one thread, timed by process CPU time: what one core does, much less sensitive
- * than wall time to other processes on a shared machine. Rows: matmul sizes, the two issue conv shapes.
+ * Per core, by process CPU time: softshare's kernels on one thread vs tfjs-wasm (single-threaded in Node).
+ * Much less sensitive than wall time to other processes on a shared machine.
  */
-export const benchOneCore = async (): Promise<string> => {
+export const benchOneCore = async (tf: TF, log: (s: string) => void): Promise<string> => {
   const rt = createWasmRuntime(1)
-  const lines = ['| softshare, 1 thread (CPU time) | GFLOP/s |', '|---|---|']
+  const only = process.env.BENCH_ONLY
+  const lines = ['| one core, CPU time | pass | softshare GFLOP/s | tfjs-wasm GFLOP/s | ratio |', '|---|---|---|---|---|']
+  const row = (name: string, pass: string, flops: number, ours: number, theirs: number) =>
+    lines.push(`| ${name} | ${pass} | ${gf(flops, ours)} | ${gf(flops, theirs)} | ${ratio(ours, theirs)} |`)
+  const tfRun = (f: () => any) => () => {
+    const t = f()
+    t.dataSync()
+    t.dispose()
+  }
   for (const n of matmulSizes) {
+    if (only && !`matmul ${n}`.includes(only)) continue
     const a = rand(n * n, 1)
     const b = rand(n * n, 2)
-    lines.push(`| matmul ${n} | ${gf(2 * n ** 3, (await measureBoth(() => matmulWasm(a, b, [n, n], false, false, [n, n], rt))).cpu)} |`)
+    const [ta, tb] = [tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])]
+    const ours = await measureBoth(() => matmulWasm(a, b, [n, n], false, false, [n, n], rt))
+    const theirs = await measureBoth(tfRun(() => tf.matMul(ta, tb)))
+    row(`matmul ${n}`, 'fwd', 2 * n ** 3, ours.cpu, theirs.cpu)
+    tf.dispose([ta, tb])
   }
-  for (const sh of convShapes.slice(0, 2)) {
+  for (const sh of convShapes) {
+    if (only && !`conv ${sh.name}`.includes(only)) continue
     const g = geometry(sh)
     const x = rand(size(g.x), 3)
     const w = rand(size(g.w), 4)
     const dy = rand(size(g.y), 5)
-    const fwd = await measureBoth(() => conv2dWasm(x, w, g, rt))
-    const dx = await measureBoth(() => conv2dBackInputWasm(dy, w, g, rt))
-    const dw = await measureBoth(() => conv2dBackFilterWasm(x, dy, g, rt))
-    lines.push(`| conv ${sh.name} fwd / dx / dw | ${[fwd, dx, dw].map((m) => gf(g.flops, m.cpu)).join(' / ')} |`)
+    const [tx, tw, tdy] = [tf.tensor4d(x, g.x as any), tf.tensor4d(w, g.w as any), tf.tensor4d(dy, g.y as any)]
+    const pad = g.pads.every((p) => p === 0) ? 'valid' : 'same'
+    const passes = [
+      ['fwd', () => conv2dWasm(x, w, g, rt), tfRun(() => tf.conv2d(tx, tw, sh.s, pad))],
+      ['dx', () => conv2dBackInputWasm(dy, w, g, rt), tfRun(() => tf.conv2dTranspose(tdy, tw, g.x as any, sh.s, pad))],
+      ['dw', () => conv2dBackFilterWasm(x, dy, g, rt), tfRun(() => tfConvDw(tf, tx, tdy, g.w, sh.s, g.pads))],
+    ] as const
+    for (const [pass, ours, theirs] of passes) row(`conv ${sh.name}`, pass, g.flops, (await measureBoth(ours)).cpu, (await measureBoth(theirs)).cpu)
+    tf.dispose([tx, tw, tdy])
   }
+  log('one-core table done')
   return lines.join('\n')
 }
