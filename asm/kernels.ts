@@ -16,7 +16,79 @@ const NC: i32 = 1024
 
 /** Bytes of scratch one thread needs for `gemm`: packed A block, packed B panel, one edge tile. */
 export function gemmScratchBytes(): i32 {
-  return (MC * KC + KC * NC + MR * NR) * 4 + 64
+  return (MC * KC + KC * NC + MR * NR + ZMAX) * 4 + 64
+}
+
+// Zero floats kept in scratch: implicit-GEMM packing points out-of-image taps at them (no per-element branch).
+const ZMAX: i32 = 4096
+
+// Geometry of the conv whose im2col matrix packAConv reads (per instance, i.e. per thread).
+let gX: usize = 0
+let gH: i32 = 0
+let gW: i32 = 0
+let gC: i32 = 0
+let gKw: i32 = 0
+let gSh: i32 = 0
+let gSw: i32 = 0
+let gPt: i32 = 0
+let gPl: i32 = 0
+let gOH: i32 = 0
+let gOW: i32 = 0
+let gZero: usize = 0
+
+// packA for A = im2col(x) read straight from x: rows [row0, row0 + mc) (clamped to `rows`), columns
+// [p0, p0 + kc) in (ky, kx, c) order. Same panel layout and values as im2col + packA.
+function packAConv(mc: i32, kc: i32, row0: i32, rows: i32, p0: i32, pa: usize): void {
+  const C = gC
+  const cb = <usize>C * 4
+  for (let ir = 0; ir < mc; ir += MR) {
+    let dst = pa + <usize>(ir * kc) * 4
+    // per row of the micro-panel: image base and top-left input pixel (row beyond the matrix: all zeros)
+    let n0 = -1, n1 = -1, n2 = -1, n3 = -1
+    let h0 = 0, h1 = 0, h2 = 0, h3 = 0
+    let w0 = 0, w1 = 0, w2 = 0, w3 = 0
+    for (let j = 0; j < MR; j++) {
+      const r = row0 + ir + j
+      if (r >= rows) continue
+      const ow = r % gOW
+      const t = r / gOW
+      const oh = t % gOH
+      const n = t / gOH
+      const hh = oh * gSh - gPt
+      const ww = ow * gSw - gPl
+      if (j == 0) { n0 = n; h0 = hh; w0 = ww }
+      else if (j == 1) { n1 = n; h1 = hh; w1 = ww }
+      else if (j == 2) { n2 = n; h2 = hh; w2 = ww }
+      else { n3 = n; h3 = hh; w3 = ww }
+    }
+    let tap = p0 / C
+    let c = p0 - tap * C
+    let left = kc
+    while (left > 0) {
+      const ky = tap / gKw
+      const kx = tap - ky * gKw
+      let ih = h0 + ky, iw = w0 + kx
+      const q0 = n0 >= 0 && ih >= 0 && ih < gH && iw >= 0 && iw < gW ? gX + <usize>((n0 * gH + ih) * gW + iw) * cb : gZero
+      ih = h1 + ky; iw = w1 + kx
+      const q1 = n1 >= 0 && ih >= 0 && ih < gH && iw >= 0 && iw < gW ? gX + <usize>((n1 * gH + ih) * gW + iw) * cb : gZero
+      ih = h2 + ky; iw = w2 + kx
+      const q2 = n2 >= 0 && ih >= 0 && ih < gH && iw >= 0 && iw < gW ? gX + <usize>((n2 * gH + ih) * gW + iw) * cb : gZero
+      ih = h3 + ky; iw = w3 + kx
+      const q3 = n3 >= 0 && ih >= 0 && ih < gH && iw >= 0 && iw < gW ? gX + <usize>((n3 * gH + ih) * gW + iw) * cb : gZero
+      const cend = min(C, c + left)
+      for (let cc = c; cc < cend; cc++) {
+        const o = <usize>cc * 4
+        store<f32>(dst, load<f32>(q0 + o))
+        store<f32>(dst, load<f32>(q1 + o), 4)
+        store<f32>(dst, load<f32>(q2 + o), 8)
+        store<f32>(dst, load<f32>(q3 + o), 12)
+        dst += 16
+      }
+      left -= cend - c
+      c = 0
+      tap++
+    }
+  }
 }
 
 // Packs A rows [0, mc) × cols [0, kc) (A(i, p) at a + 4 (i rsA + p csA)) into MR-row micro-panels,
@@ -135,6 +207,11 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accum: bool)
  * b + 4 (p rsB + j csB): transposes are just swapped strides. `scratch` holds gemmScratchBytes().
  */
 export function gemm(m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, rsB: i32, csB: i32, c: usize, ldc: i32, scratch: usize): void {
+  gemmImpl(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, scratch, false, 0, 0)
+}
+
+// gemm; with `conv`, A is im2col(x) of the current conv geometry, rows [row0, row0 + m) of `rows`.
+function gemmImpl(m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, rsB: i32, csB: i32, c: usize, ldc: i32, scratch: usize, conv: bool, row0: i32, rows: i32): void {
   if (m <= 0 || n <= 0) return
   const ldcB = <usize>ldc * 4
   if (k <= 0) {
@@ -152,7 +229,8 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: us
       packB(kc, nc, b + <usize>(pc * rsB + jc * csB) * 4, rsB, csB, pb)
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic)
-        packA(mc, kc, a + <usize>(ic * rsA + pc * csA) * 4, rsA, csA, pa)
+        if (conv) packAConv(mc, kc, row0 + ic, rows, pc, pa)
+        else packA(mc, kc, a + <usize>(ic * rsA + pc * csA) * 4, rsA, csA, pa)
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr)
           const bp = pb + <usize>(jr * kc) * 4
@@ -305,4 +383,27 @@ export function sumParts(parts: usize, n: i32, stride: i32, out: usize, e0: i32,
     for (let c = 1; c < n; c++) s += load<f32>(parts + <usize>c * sb + o)
     store<f32>(out + o, s)
   }
+}
+
+/**
+ * conv2d forward rows [r0, r1) of y [N·OH·OW, co] as an implicit GEMM: A panels are packed straight from
+ * x (no im2col buffer). Needs C ≤ 4096 (the zero run for out-of-image taps). Same values as convRows.
+ */
+export function convImplicit(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, w: usize, co: i32, y: usize, r0: i32, r1: i32, scratch: usize): void {
+  const base = (scratch + 15) & ~15
+  gZero = base + <usize>(MC * KC + KC * NC + MR * NR) * 4
+  memory.fill(gZero, 0, <usize>C * 4)
+  gX = x
+  gH = H
+  gW = W
+  gC = C
+  gKw = kw
+  gSh = sh
+  gSw = sw
+  gPt = pt
+  gPl = pl
+  gOH = OH
+  gOW = OW
+  const rows = r1
+  gemmImpl(r1 - r0, co, kh * kw * C, 0, 0, 0, w, co, 1, y + <usize>r0 * <usize>co * 4, co, scratch, true, r0, rows)
 }

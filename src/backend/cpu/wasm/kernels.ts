@@ -110,9 +110,15 @@ const convFwd = (rt: WasmRuntime, px: number, pw: number, d: ReturnType<typeof d
     rt.parallel(gemmJobs(t, d.P, d.co, d.Kc, px, d.Kc, 1, pw, d.co, 1, py, d.co))
     return py
   }
+  const parts0 = split(d.P, t * OVERSPLIT, MR, 32)
+  if (d.C <= 4096) {
+    // implicit GEMM: A panels packed straight from x (C ≤ 4096: the kernel's zero run for padding taps)
+    rt.parallel(parts0.map(([r0, r1]) => [OP.convImplicit, px, ...d.geo, pw, d.co, py, r0, r1]))
+    return py
+  }
   // rows per im2col chunk: ~1 MiB of columns (L2-resident), at least 64 rows so B packing stays amortised
   const rb = Math.max(64, Math.min(1024, Math.floor((1 << 18) / d.Kc))) & ~(MR - 1)
-  const parts = split(d.P, t * OVERSPLIT, MR, 32)
+  const parts = parts0
   // one column buffer per job (jobs may run on any thread, concurrently)
   const bufs = parts.map(([r0, r1]) => rt.alloc(Math.min(rb, r1 - r0) * d.Kc * 4))
   rt.parallel(parts.map(([r0, r1], i) => [OP.convRows, px, ...d.geo, pw, d.co, py, r0, r1, rb, bufs[i]]))

@@ -17,11 +17,12 @@ export interface KernelExports {
   col2im(...args: number[]): void
   convRows(...args: number[]): void
   dwPart(...args: number[]): void
+  convImplicit(...args: number[]): void
   sumParts(...args: number[]): void
 }
 
 /** Kernel op codes shared with the worker source. */
-export const OP = { gemm: 1, im2col: 2, col2im: 3, convRows: 4, dwPart: 5, sumParts: 6 } as const
+export const OP = { gemm: 1, im2col: 2, col2im: 3, convRows: 4, dwPart: 5, sumParts: 6, convImplicit: 7 } as const
 /** One kernel invocation: op code and its integer arguments (gemm/convRows: without scratch, the thread adds its own). */
 export type Job = readonly [op: number, ...args: number[]]
 
@@ -69,6 +70,7 @@ const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number,
   else if (op === OP.convRows) e.convRows(...a.slice(0, 19), scratch)
   else if (op === OP.dwPart) e.dwPart(...a.slice(0, 17), local, scratch)
   else if (op === OP.sumParts) e.sumParts(...a.slice(0, 6))
+  else if (op === OP.convImplicit) e.convImplicit(...a.slice(0, 17), scratch)
   else throw new Error(`wasm runtime: unknown op ${op}`)
 }
 

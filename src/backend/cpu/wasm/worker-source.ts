@@ -18,6 +18,7 @@ const run = (b) => {
   else if (op === 4) e.convRows(...a.slice(0, 19), scratch)
   else if (op === 5) e.dwPart(...a.slice(0, 17), ctrl[LOCAL_BASE] + (id + 1) * ctrl[LOCAL_BYTES], scratch)
   else if (op === 6) e.sumParts(...a.slice(0, 6))
+  else if (op === 7) e.convImplicit(...a.slice(0, 17), scratch)
   else throw new Error('unknown op ' + op)
 }
 let seen = Atomics.load(ctrl, SEQ)
