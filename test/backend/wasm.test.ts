@@ -113,6 +113,15 @@ test('wasm conv2d input gradient as a flipped forward conv (stride 1, ≥ 256 in
   )
 })
 
+test('wasm conv2d with more than 4096 input channels (explicit im2col chunks) matches the reference', () => {
+  for (const same of [false, true]) {
+    const g = geom({ N: 2, H: 3, W: 2, C: 4099, kh: 2, kw: 2, co: 3, sh: 1, sw: 1, same })
+    const x = rand(2 * 3 * 2 * 4099, 8)
+    const w = rand(2 * 2 * 4099 * 3, 9)
+    close(conv2dWasm(x, w, g), convRef(x, w, g), 4 * 4099, `conv2d C=4099 same=${same}`)
+  }
+})
+
 test('large kernels split over threads give bitwise the results of one thread, and match the reference', async () => {
   const one = await runtime(1)
   const three = await runtime(3)
