@@ -70,7 +70,25 @@ function packAConv(mc: i32, kc: i32, row0: i32, rows: i32, p0: i32, pa: usize): 
       ih = h3 + ky; iw = w3 + kx
       const q3 = n3 >= 0 && ih >= 0 && ih < gH && iw >= 0 && iw < gW ? gX + <usize>((n3 * gH + ih) * gW + iw) * cb : gZero
       const cend = min(C, c + left)
-      for (let cc = c; cc < cend; cc++) {
+      let cc = c
+      // 4 channels of the 4 rows at a time: four loads, a 4×4 transpose, four stores
+      for (; cc + 4 <= cend; cc += 4) {
+        const o = <usize>cc * 4
+        const r0 = v128.load(q0 + o)
+        const r1 = v128.load(q1 + o)
+        const r2 = v128.load(q2 + o)
+        const r3 = v128.load(q3 + o)
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5)
+        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5)
+        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
+        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16)
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32)
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48)
+        dst += 64
+      }
+      for (; cc < cend; cc++) {
         const o = <usize>cc * 4
         store<f32>(dst, load<f32>(q0 + o))
         store<f32>(dst, load<f32>(q1 + o), 4)
@@ -217,8 +235,11 @@ function gemmImpl(m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize
   const tile = pb + <usize>(KC * NC) * 4
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc)
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc)
+    // equal k blocks (e.g. 288 = 144 + 144, not 256 + 32): a short last block pays a C read-modify-write
+    // for little work. Depends on k only, so the accumulation order stays split-independent.
+    const kstep = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC)
+    for (let pc = 0; pc < k; pc += kstep) {
+      const kc = min(kstep, k - pc)
       const accum = pc > 0
       packB(kc, nc, b + <usize>(pc * rsB + jc * csB) * 4, rsB, csB, pb)
       for (let ic = 0; ic < m; ic += MC) {
