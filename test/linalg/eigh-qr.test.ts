@@ -1,4 +1,4 @@
-/** qr, eigh and psdPow VJPs are written with ops, so their gradients are differentiable again: second-order checks. */
+/** The eigh and qr primitives: exact values, the backend floor, and second-order checks (their VJPs and psdPow's are written with ops). */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as ss from '../../src/index.ts'
@@ -45,4 +45,31 @@ test('polar at repeated singular values: finite gradient that matches central di
   assert.ok(g.data.every(Number.isFinite), `non-finite gradient ${Array.from(g.data)}`)
   const r = checkVjp((x) => ss.polar(x), [w])
   assert.ok(r.ok, r.message)
+})
+
+test('symEig: [[2, 1], [1, 2]] → λ = (3, 1), U = [[1, 1], [1, −1]]/√2 (largest entry positive, first on ties)', () => {
+  const { values, vectors } = ss.symEig(m64([[2, 1], [1, 2]]))
+  const r = ss.runSync({ values, vectors }, { backend: ss.refBackend() })
+  const h = Math.SQRT1_2
+  assert.deepEqual(r.values.shape, [2])
+  for (const [i, v] of [3, 1].entries()) assert.ok(Math.abs(r.values.data[i] - v) < 1e-12, `λ${i} = ${r.values.data[i]}`)
+  for (const [i, v] of [h, h, h, -h].entries()) assert.ok(Math.abs(r.vectors.data[i] - v) < 1e-12, `U = ${Array.from(r.vectors.data)}`)
+})
+
+test('eigh: U diag(λ) Uᵀ rebuilds ½(A + Aᵀ); eigenvalues under the backend floor are exactly 0 (ref and cpu)', () => {
+  const a = m64([[1, 2, 0.5], [0, -1, 0.3], [0.7, 0.1, 2]])
+  const nearRank1 = m64([[1, 2, 3], [2, 4, 6], [3, 6, 9.000001]]) // λ₂ = 1e-6·(5/14), λ₂/λ₁ ≈ 2.6e-8: below cpu's floor² (1e-6), above ref's (1e-12)
+  for (const be of [ss.refBackend(), ss.cpuBackend()]) {
+    const { values, vectors } = ss.symEig(a)
+    const back = ss.matmul(ss.mul(vectors, ss.reshape(values, [1, 3])), vectors, { transB: true })
+    const r = ss.runSync({ back, small: ss.symEig(nearRank1).values }, { backend: be })
+    const tol = be.name === 'ref' ? 1e-12 : 1e-5
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        const want = 0.5 * (a.data[i * 3 + j] + a.data[j * 3 + i])
+        assert.ok(Math.abs(r.back.data[i * 3 + j] - want) < tol, `${be.name}: (${i}, ${j}) ${r.back.data[i * 3 + j]} vs ${want}`)
+      }
+    if (be.name === 'ref') assert.ok(Math.abs(r.small.data[1] - 5e-6 / 14) < 1e-12, `ref keeps λ₂ = ${r.small.data[1]}`)
+    else assert.equal(r.small.data[1], 0, `cpu snaps λ₂ = ${r.small.data[1]} to 0`)
+  }
 })
