@@ -3,6 +3,7 @@ import type { Primitive } from '../autodiff/graph.ts'
 import { conv2dBackFilterPrim, conv2dBackInputPrim, conv2dPrim } from './conv.ts'
 import { avgPoolBackPrim, avgPoolPrim, maxPoolBackPrim, maxPoolPrim, maxPoolSelectPrim } from './pool.ts'
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'
+import { eighPrim, qrPrim } from './linalg.ts'
 import { oneHotPrim, softmaxCrossEntropyPrim } from './loss.ts'
 import { matmulPrim } from './matmul.ts'
 import { maxPrim, sumPrim } from './reduce.ts'
@@ -23,6 +24,8 @@ export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntrie
     concatPrim,
     broadcastToPrim,
     matmulPrim,
+    qrPrim,
+    eighPrim,
     conv2dPrim,
     conv2dBackInputPrim,
     conv2dBackFilterPrim,
@@ -38,6 +41,7 @@ export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntrie
 
 export * from './conv.ts'
 export * from './elementwise.ts'
+export * from './linalg.ts'
 export * from './loss.ts'
 export * from './matmul.ts'
 export * from './nn-math.ts'

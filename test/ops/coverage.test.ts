@@ -10,6 +10,9 @@ test('every primitive has a VJP property and a parity property on every backend'
   const missing = names.filter((n) => !covered.has(n))
   const unknown = [...covered].filter((n) => !(n in primitives))
   console.log(`gradient-checked primitives: ${names.length - missing.length} of ${names.length}`)
+  // every case runs a VJP-vs-central-differences property, so every primitive needs a VJP
+  const noVjp = names.filter((n) => !primitives[n].vjp)
+  assert.deepEqual(noVjp, [], `primitives without a VJP: ${noVjp.join(', ')}`)
   assert.deepEqual(missing, [], `primitives without properties: ${missing.join(', ')}`)
   assert.deepEqual(unknown, [], `cases naming no primitive: ${unknown.join(', ')}`)
   for (const be of parityBackends()) {

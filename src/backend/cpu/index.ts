@@ -1,14 +1,20 @@
 /**
  * The float32 CPU backend. Elementwise kernels are generated from each op's formula into tight loops
  * (compiled once per formula and broadcast pattern); reductions and matmul have cache-friendly paths.
- * The WASM SIMD GEMM-class kernels plug in by overriding entries of this table.
+ * The GEMM-class kernels (matmul, conv2d and its gradients) run as WASM SIMD on a worker pool when the
+ * host has shared WebAssembly memory; the JS matmul stays as the fallback (e.g. browsers that are not
+ * cross-origin isolated).
  */
 import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
 import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
+import { linalgKernels } from '../host/dense.ts'
+import { concatFast, sliceFast } from './movement.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
 import { refKernels } from '../ref/kernels.ts'
 import { cpuConvKernels } from './conv.ts'
+import { wasmAvailable } from './wasm/runtime.ts'
+import { wasmKernels } from './wasm/kernels.ts'
 
 type F = Float32Array
 type Loop = (out: F, x: F, y: F | undefined, z: F | undefined, n: number) => void
@@ -83,9 +89,13 @@ const reduceFast =
     return out
   }
 
-/** Blocked float32 GEMM in plain JS (row panel × k block, i-k-j order), batched. */
+/**
+ * float32 GEMM in plain JS, batched (the fallback without shared WASM memory). Operands are first laid out so that the inner loop is contiguous:
+ * narrow outputs (n < 32, e.g. sketches and Gram panels) use dot-product order over k with A row-major and
+ * B as n × k; wide outputs use i-k-j order with B as k × n. Accumulation is in float64.
+ */
 const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
-  const [sa, sb] = call.inShapes
+  const sa = call.inShapes[0]
   const r = sa.length
   const transA = !!call.attrs.transA
   const transB = !!call.attrs.transB
@@ -94,34 +104,57 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
   const k = transA ? sa[r - 2] : sa[r - 1]
   const batch = sizeOf(sa.slice(0, -2))
   const out = new Float32Array(batch * m * n)
-  const bt = transB ? new Float32Array(k * n) : undefined
+  const dotOrder = n < 32
+  const at = transA ? new Float32Array(m * k) : undefined
+  // dot order wants B as n × k (the transB layout), i-k-j order wants k × n
+  const bt = dotOrder !== transB ? new Float32Array(k * n) : undefined
   const row = new Float64Array(n)
   for (let t = 0; t < batch; t++) {
-    const ao = t * m * k
+    let A = a.subarray(t * m * k, (t + 1) * m * k)
+    if (at) {
+      for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) at[i * k + p] = A[p * m + i]
+      A = at
+    }
     let B = b.subarray(t * k * n, (t + 1) * k * n)
     if (bt) {
-      // B stored n×k: transpose once per batch so the inner loop is contiguous
-      for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bt[p * n + j] = B[j * k + p]
+      if (dotOrder) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = B[p * n + j]
+      else for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bt[p * n + j] = B[j * k + p]
       B = bt
     }
+    const oo = t * m * n
+    if (dotOrder) {
+      for (let i = 0; i < m; i++) {
+        const ao = i * k
+        for (let j = 0; j < n; j++) {
+          const bo = j * k
+          let s = 0
+          for (let p = 0; p < k; p++) s += A[ao + p] * B[bo + p]
+          out[oo + i * n + j] = s
+        }
+      }
+      continue
+    }
     for (let i = 0; i < m; i++) {
-      row.fill(0)
+      for (let j = 0; j < n; j++) row[j] = 0
+      const ao = i * k
       for (let p = 0; p < k; p++) {
-        const av = a[ao + (transA ? p * m + i : i * k + p)]
+        const av = A[ao + p]
         if (av === 0) continue
         const bo = p * n
         for (let j = 0; j < n; j++) row[j] += av * B[bo + j]
       }
-      out.set(row, t * m * n + i * n)
+      const o = oo + i * n
+      for (let j = 0; j < n; j++) out[o + j] = row[j]
     }
   }
-  void sb
   return out
 }
 
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
-const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, matmul, sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
+// linalg kernels compute in float64 internally; rcond 1e-3 is the σ floor of a float32 Gram matrix
+const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
+if (wasmAvailable()) Object.assign(cpuKernels, wasmKernels)
 
 /** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */
 export const cpuBackend = (extra: Readonly<Record<string, HostKernel<F>>> = {}): Backend<F> =>

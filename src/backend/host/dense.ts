@@ -1,0 +1,153 @@
+/**
+ * Small dense factorizations in float64 on the host (row-major arrays): Householder QR, one-sided Jacobi
+ * SVD, and spectral functions of PSD matrices (eigen-solvers in eigh.ts). They back the
+ * `qr` / `eigh` kernels of the host backends and the host-side `softshare` linalg API; the heavy
+ * products around them (Gram matrices, sketches) run as ordinary `matmul` kernels.
+ */
+import type { HostKernel } from '../backend.ts'
+import type { ArrayCtor } from './backend.ts'
+import { symEigh } from './eigh.ts'
+
+type D = Float32Array | Float64Array
+
+/** Thin Householder QR of an m × n matrix (m ≥ n): Q is m × n with orthonormal columns, R is n × n upper triangular. */
+export const qrHouseholder = (a: ArrayLike<number>, m: number, n: number): { q: Float64Array; r: Float64Array } => {
+  if (m < n) throw new Error(`qr: needs rows ≥ columns, got ${m} × ${n}`)
+  const w = Float64Array.from(a)
+  const vs: Float64Array[] = []
+  const vn2: number[] = []
+  for (let j = 0; j < n; j++) {
+    let norm = 0
+    for (let i = j; i < m; i++) norm += w[i * n + j] * w[i * n + j]
+    norm = Math.sqrt(norm)
+    const v = new Float64Array(m)
+    // reflect onto −sign(x0)·‖x‖ e0 so that v never cancels
+    const alpha = w[j * n + j] >= 0 ? -norm : norm
+    for (let i = j; i < m; i++) v[i] = w[i * n + j]
+    v[j] -= alpha
+    let s2 = 0
+    for (let i = j; i < m; i++) s2 += v[i] * v[i]
+    vs.push(v)
+    vn2.push(s2)
+    if (s2 === 0) continue // zero column: H = I (Q stays orthonormal, R gets a zero on the diagonal)
+    for (let c = j; c < n; c++) {
+      let s = 0
+      for (let i = j; i < m; i++) s += v[i] * w[i * n + c]
+      const f = (2 * s) / s2
+      for (let i = j; i < m; i++) w[i * n + c] -= f * v[i]
+    }
+  }
+  const r = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) for (let c = i; c < n; c++) r[i * n + c] = w[i * n + c]
+  // Q = H0 H1 … H(n−1) [I; 0], applied right to left
+  const q = new Float64Array(m * n)
+  for (let i = 0; i < n; i++) q[i * n + i] = 1
+  for (let j = n - 1; j >= 0; j--) {
+    const v = vs[j]
+    if (vn2[j] === 0) continue
+    for (let c = 0; c < n; c++) {
+      let s = 0
+      for (let i = j; i < m; i++) s += v[i] * q[i * n + c]
+      const f = (2 * s) / vn2[j]
+      for (let i = j; i < m; i++) q[i * n + c] -= f * v[i]
+    }
+  }
+  return { q, r }
+}
+
+/**
+ * Thin SVD of an m × n matrix by one-sided (Hestenes) Jacobi: A = U diag(s) Vᵀ with k = min(m, n),
+ * U m × k, V n × k, s descending ≥ 0. Columns of U for zero singular values are left zero.
+ */
+export const svdJacobi = (a: ArrayLike<number>, m: number, n: number): { u: Float64Array; s: Float64Array; v: Float64Array; k: number } => {
+  if (m < n) {
+    const at = new Float64Array(m * n)
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) at[j * m + i] = a[i * n + j]
+    const r = svdJacobi(at, n, m)
+    return { u: r.v, s: r.s, v: r.u, k: r.k }
+  }
+  // columns stored contiguously (column-major) so rotations stream through memory
+  const cols = Array.from({ length: n }, (_, j) => Float64Array.from({ length: m }, (_, i) => a[i * n + j]))
+  const vc = Array.from({ length: n }, (_, j) => Float64Array.from({ length: n }, (_, i) => (i === j ? 1 : 0)))
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let rotated = false
+    for (let p = 0; p < n - 1; p++)
+      for (let q = p + 1; q < n; q++) {
+        const up = cols[p]
+        const uq = cols[q]
+        let alpha = 0
+        let beta = 0
+        let gamma = 0
+        for (let i = 0; i < m; i++) {
+          alpha += up[i] * up[i]
+          beta += uq[i] * uq[i]
+          gamma += up[i] * uq[i]
+        }
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue
+        rotated = true
+        const zeta = (beta - alpha) / (2 * gamma)
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta))
+        const c = 1 / Math.sqrt(1 + t * t)
+        const s = c * t
+        for (let i = 0; i < m; i++) {
+          const x = up[i]
+          up[i] = c * x - s * uq[i]
+          uq[i] = s * x + c * uq[i]
+        }
+        const vp = vc[p]
+        const vq = vc[q]
+        for (let i = 0; i < n; i++) {
+          const x = vp[i]
+          vp[i] = c * x - s * vq[i]
+          vq[i] = s * x + c * vq[i]
+        }
+      }
+    if (!rotated) break
+  }
+  const norms = cols.map((c) => Math.sqrt(c.reduce((acc, x) => acc + x * x, 0)))
+  const order = norms.map((_, i) => i).sort((i, j) => norms[j] - norms[i])
+  const k = n
+  const s = Float64Array.from(order, (i) => norms[i])
+  const u = new Float64Array(m * k)
+  const v = new Float64Array(n * k)
+  order.forEach((j, c) => {
+    const inv = norms[j] > 0 ? 1 / norms[j] : 0
+    for (let i = 0; i < m; i++) u[i * k + c] = cols[j][i] * inv
+    for (let i = 0; i < n; i++) v[i * k + c] = vc[j][i]
+  })
+  return { u, s, v, k }
+}
+
+/**
+ * Packed symmetric eigen-decomposition of ½(A + Aᵀ) (k × k) → (k + 1) × k: row 0 the eigenvalues
+ * (descending), rows 1..k the eigenvectors as columns. Each vector is signed so its largest-|·| entry is
+ * positive (a deterministic choice, locally constant, so finite differences and backends agree), and
+ * eigenvalues with |λ| ≤ floor²·max|λ| are reported as 0: below that the input's precision cannot resolve them.
+ */
+export const eighPackedHost = (a: ArrayLike<number>, k: number, floor: number): Float64Array => {
+  const { values, vectors } = symEigh(a, k)
+  const out = new Float64Array((k + 1) * k)
+  const top = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+  for (let j = 0; j < k; j++) {
+    out[j] = Math.abs(values[j]) <= floor * floor * top ? 0 : values[j]
+    let big = 0
+    for (let i = 1; i < k; i++) if (Math.abs(vectors[i * k + j]) > Math.abs(vectors[big * k + j])) big = i
+    const s = vectors[big * k + j] < 0 ? -1 : 1
+    for (let i = 0; i < k; i++) out[(i + 1) * k + j] = s * vectors[i * k + j]
+  }
+  return out
+}
+
+/**
+ * Kernels of the linalg primitives for a host backend. `floor` is the relative singular value below which
+ * the Gram route of that precision cannot tell σ from 0 (eigh reports λ ≤ floor²·λ₁ as 0).
+ */
+export const linalgKernels = <A extends D>(Ctor: ArrayCtor<A>, floor: number): Record<string, HostKernel<A>> => ({
+  qr: ([x], call) => {
+    const [m, n] = call.inShapes[0]
+    return Ctor.from(qrHouseholder(x, m, n).q)
+  },
+  eigh: ([x], call) => Ctor.from(eighPackedHost(x, call.inShapes[0][0], floor)),
+})
+
+export { jacobiEigh, symEigh, tridiagEigh } from './eigh.ts'
