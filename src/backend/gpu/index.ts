@@ -29,8 +29,8 @@ export type GpuMode = 'webgpu' | 'webasm'
 export interface GpuBackendOptions {
   /**
    * Ops that run on the host (read back, compute, upload): small dense factorizations (k × k eigen-
-   * problems, thin QR) that have no useful GPU form. Default: the linalg primitives (qr, psdPow,
-   * psdPowVjp) with the cpu backend's float32 kernels; entries here add to or replace those.
+   * problems, thin QR) that have no useful GPU form. Default: the linalg primitives (qr, eigh) with
+   * the cpu backend's float32 kernels; entries here add to or replace those.
    */
   readonly hostKernels?: Readonly<Record<string, HostKernel<Float32Array>>>
   /** `webgpu` needs `navigator.gpu` with an adapter (see `createBackend`); `webasm` runs anywhere. Default webasm. */
