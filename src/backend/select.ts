@@ -9,6 +9,7 @@
 import { GPU } from 'gpu.js'
 import type { Backend } from './backend.ts'
 import { cpuBackend } from './cpu/index.ts'
+import { wasmAvailable } from './cpu/wasm/runtime.ts'
 import { gpuBackend } from './gpu/index.ts'
 import { refBackend } from './ref/index.ts'
 
@@ -111,7 +112,11 @@ export const doctor = async (): Promise<readonly DoctorLine[]> => {
   const wasm = GPU.isWebAssemblySupported
   return [
     { backend: 'ref', available: true, detail: 'float64 reference loops (tests, gradient checks)' },
-    { backend: 'cpu', available: true, detail: 'float32 JavaScript kernels' },
+    {
+      backend: 'cpu',
+      available: true,
+      detail: wasmAvailable() ? 'float32; matmul/conv as WASM SIMD on a worker pool' : 'float32 JavaScript kernels (no SharedArrayBuffer/WASM SIMD: no worker-pool GEMM)',
+    },
     { backend: 'gpu (webgpu)', available: webgpu.ok, detail: webgpu.detail },
     {
       backend: 'gpu (webasm)',
