@@ -71,6 +71,9 @@ const accumulate = (ct: Map<Tensor, Tensor>, t: Tensor, dy: Tensor): void => {
   ct.set(t, prev ? add(prev, dy) : dy)
 }
 
+/** A tree whose tensor leaves may also be given as host tensors or numbers. */
+export type In<T> = T extends Tensor | HostTensor | number ? TensorLike : T extends readonly unknown[] ? { [K in keyof T]: In<T[K]> } : T extends object ? { [K in keyof T]: In<T[K]> } : T
+
 /** A tree with every tensor-like leaf made symbolic. */
 export type Out<T> = T extends Tensor | HostTensor | number ? Tensor : T extends readonly unknown[] ? { [K in keyof T]: Out<T[K]> } : T extends object ? { [K in keyof T]: Out<T[K]> } : T
 
@@ -81,8 +84,8 @@ export const liftTree = <P>(p: P): Out<P> => unflatten(p as Tree<TensorLike>, le
  * `vjp(f, primals)`: traces `f` at `primals` (a tree of tensors / host tensors) and returns its outputs
  * and a function from output cotangents (same tree as the outputs) to primal cotangents (same tree as primals).
  */
-export const vjp = <P, O>(f: (p: Out<P>) => O, primals: P): { out: O; vjp: (ct: O | Tree<TensorLike>) => Out<P> } => {
-  const p = liftTree(primals)
+export const vjp = <P, O>(f: (p: P) => O, primals: In<P>): { out: O; vjp: (ct: In<O>) => Out<P> } => {
+  const p = liftTree(primals) as P
   const pl = leaves(p as Tree<Tensor>)
   const out = f(p)
   const ol = leaves(out as Tree<Tensor>)
@@ -101,17 +104,17 @@ export const vjp = <P, O>(f: (p: Out<P>) => O, primals: P): { out: O; vjp: (ct: 
 
 /** `valueAndGrad(f)(params)`: f must return a scalar tensor; the gradient has the tree shape of params. */
 export const valueAndGrad =
-  <P>(f: (p: Out<P>) => Tensor) =>
-  (params: P): { value: Tensor; grad: Out<P> } => {
+  <P>(f: (p: P) => Tensor) =>
+  (params: In<P>): { value: Tensor; grad: Out<P> } => {
     const { out, vjp: back } = vjp(f, params)
     if (out.shape.length !== 0) throw new TypeError(`grad: function must return a scalar, got shape ${fmt(out.shape)}`)
-    return { value: out, grad: back(onesLike(out)) }
+    return { value: out, grad: back(onesLike(out) as In<Tensor>) }
   }
 
 /** `grad(f)(params)`: the gradient tree of a scalar function. */
 export const grad =
-  <P>(f: (p: Out<P>) => Tensor) =>
-  (params: P): Out<P> =>
+  <P>(f: (p: P) => Tensor) =>
+  (params: In<P>): Out<P> =>
     valueAndGrad(f)(params).grad
 
 const stopPrim: Primitive = { name: 'stopGradient', shape: ([s]) => s, vjp: () => [null], alias: true }

@@ -74,7 +74,7 @@ const reduceFast =
       acc.fill(isMax ? -Infinity : 0)
       for (let k = 0; k < r; k++) {
         const base = (o * r + k) * inner
-        if (isMax) for (let i = 0; i < inner; i++) acc[i] = x[base + i] > acc[i] ? x[base + i] : acc[i]
+        if (isMax) for (let i = 0; i < inner; i++) acc[i] = Math.max(x[base + i] , acc[i])
         else for (let i = 0; i < inner; i++) acc[i] += x[base + i]
       }
       for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i]

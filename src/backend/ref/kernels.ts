@@ -51,7 +51,7 @@ export const refKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, Host
       })
       return out
     }
-  const gatherBy = (x: A, inShape: Shape, outShape: Shape, strides: number[], base: number): A => {
+  const gatherBy = (x: A, _inShape: Shape, outShape: Shape, strides: number[], base: number): A => {
     const out = new Ctor(sizeOf(outShape))
     walk(outShape, strides, base, (e, i) => {
       out[e] = x[i]
@@ -68,7 +68,7 @@ export const refKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, Host
       ),
     ),
     sum: reduce(0, (a, v) => a + v),
-    max: reduce(-Infinity, (a, v) => (v > a ? v : a)),
+    max: reduce(-Infinity, (a, v) => (Math.max(v , a))),
     transpose: ([x], call) => {
       const perm = call.attrs.perm as number[]
       const st = stridesOf(call.inShapes[0])
@@ -109,7 +109,7 @@ export const refKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, Host
       return out
     },
     matmul: ([a, b], call: KernelCall) => {
-      const [sa, sb] = call.inShapes
+      const [sa, _sb] = call.inShapes
       const { transA, transB } = call.attrs
       const r = sa.length
       const m = call.outShape[r - 2]

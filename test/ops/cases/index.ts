@@ -1,0 +1,6 @@
+/** Every primitive case, for the coverage test. Add your case list here. */
+import type { PrimCase } from '../../harness.ts'
+import { elementwiseCases } from './elementwise.ts'
+import { reduceShapeCases } from './reduce-shape.ts'
+
+export const allCases: readonly PrimCase[] = [...elementwiseCases, ...reduceShapeCases]

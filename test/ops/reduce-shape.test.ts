@@ -1,0 +1,4 @@
+import { primTests } from '../harness.ts'
+import { reduceShapeCases } from './cases/reduce-shape.ts'
+
+primTests(reduceShapeCases)
