@@ -13,7 +13,9 @@ test('gradReverse: identity forward, exactly −λ times the gradient backward',
   assert.deepEqual([...y.data], [...x.data])
   const g = runSync(grad((t: Tensor) => f(t))(x), { backend: be })
   const gr = runSync(grad((t: Tensor) => f(gradReverse(t, 0.7)))(x), { backend: be })
-  g.data.forEach((v, i) => assert.equal(gr.data[i], -0.7 * v))
+  g.data.forEach((v, i) => {
+    assert.equal(gr.data[i], -0.7 * v)
+  })
 })
 
 test('gradReverse: checkVjp sees analytic = −λ · finite difference', () => {
