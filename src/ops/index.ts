@@ -1,5 +1,6 @@
 /** The primitive table (every op with a VJP and backend kernels) and the public op functions. */
 import type { Primitive } from '../autodiff/graph.ts'
+import { conv2dBackFilterPrim, conv2dBackInputPrim, conv2dPrim } from './conv.ts'
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'
 import { matmulPrim } from './matmul.ts'
 import { maxPrim, sumPrim } from './reduce.ts'
@@ -20,9 +21,13 @@ export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntrie
     concatPrim,
     broadcastToPrim,
     matmulPrim,
+    conv2dPrim,
+    conv2dBackInputPrim,
+    conv2dBackFilterPrim,
   ].map((p) => [p.name, p]),
 )
 
+export * from './conv.ts'
 export * from './elementwise.ts'
 export * from './matmul.ts'
 export * from './reduce.ts'

@@ -8,6 +8,7 @@ import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
 import { refKernels } from '../ref/kernels.ts'
+import { cpuConvKernels } from './conv.ts'
 
 type F = Float32Array
 type Loop = (out: F, x: F, y: F | undefined, z: F | undefined, n: number) => void
@@ -119,7 +120,7 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 }
 
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
-const cpuKernels: Record<string, HostKernel<F>> = { ...base, matmul, sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
+const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, matmul, sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
 
 /** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */

@@ -6,6 +6,7 @@ import { type Shape, sizeOf, stridesOf } from '../../tensor/shape.ts'
 import type { HostKernel, KernelCall } from '../backend.ts'
 import type { ArrayCtor } from '../host/backend.ts'
 import { broadcastOffsets, walk } from '../host/index-math.ts'
+import { refConvKernels } from './conv.ts'
 
 type D = Float32Array | Float64Array
 type Scalar = (a: number, b: number, c: number) => number
@@ -59,6 +60,7 @@ export const refKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, Host
     return out
   }
   return {
+    ...refConvKernels(Ctor),
     ...Object.fromEntries(
       ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'square', 'reciprocal'].map((k) => [k, elementwise]),
     ),
