@@ -2,6 +2,7 @@
 import type { Primitive } from '../autodiff/graph.ts'
 import { conv2dBackFilterPrim, conv2dBackInputPrim, conv2dPrim } from './conv.ts'
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'
+import { psdPowPrim, psdPowVjpPrim, qrPrim } from './linalg.ts'
 import { matmulPrim } from './matmul.ts'
 import { maxPrim, sumPrim } from './reduce.ts'
 import { broadcastToPrim, concatPrim, padPrim, reshapePrim, slicePrim, transposePrim } from './shape.ts'
@@ -24,11 +25,15 @@ export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntrie
     conv2dPrim,
     conv2dBackInputPrim,
     conv2dBackFilterPrim,
+    qrPrim,
+    psdPowPrim,
+    psdPowVjpPrim,
   ].map((p) => [p.name, p]),
 )
 
 export * from './conv.ts'
 export * from './elementwise.ts'
+export * from './linalg.ts'
 export * from './matmul.ts'
 export * from './reduce.ts'
 export * from './shape.ts'

@@ -6,6 +6,7 @@
 import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
 import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
+import { linalgKernels } from '../host/dense.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
 import { refKernels } from '../ref/kernels.ts'
 import { cpuConvKernels } from './conv.ts'
@@ -120,7 +121,8 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 }
 
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
-const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, matmul, sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
+// linalg kernels compute in float64 internally; rcond 1e-3 is the σ floor of a float32 Gram matrix
+const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
 
 /** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */

@@ -1,0 +1,264 @@
+/**
+ * Small dense factorizations in float64 on the host (row-major arrays): Householder QR, cyclic Jacobi
+ * eigen-decomposition, one-sided Jacobi SVD, and spectral functions of PSD matrices. They back the
+ * `qr` / `psdPow` kernels of the host backends and the host-side `softshare` linalg API; the heavy
+ * products around them (Gram matrices, sketches) run as ordinary `matmul` kernels.
+ */
+import type { HostKernel } from '../backend.ts'
+import type { ArrayCtor } from './backend.ts'
+
+type D = Float32Array | Float64Array
+
+/** Thin Householder QR of an m × n matrix (m ≥ n): Q is m × n with orthonormal columns, R is n × n upper triangular. */
+export const qrHouseholder = (a: ArrayLike<number>, m: number, n: number): { q: Float64Array; r: Float64Array } => {
+  if (m < n) throw new Error(`qr: needs rows ≥ columns, got ${m} × ${n}`)
+  const w = Float64Array.from(a)
+  const vs: Float64Array[] = []
+  const vn2: number[] = []
+  for (let j = 0; j < n; j++) {
+    let norm = 0
+    for (let i = j; i < m; i++) norm += w[i * n + j] * w[i * n + j]
+    norm = Math.sqrt(norm)
+    const v = new Float64Array(m)
+    // reflect onto −sign(x0)·‖x‖ e0 so that v never cancels
+    const alpha = w[j * n + j] >= 0 ? -norm : norm
+    for (let i = j; i < m; i++) v[i] = w[i * n + j]
+    v[j] -= alpha
+    let s2 = 0
+    for (let i = j; i < m; i++) s2 += v[i] * v[i]
+    vs.push(v)
+    vn2.push(s2)
+    if (s2 === 0) continue // zero column: H = I (Q stays orthonormal, R gets a zero on the diagonal)
+    for (let c = j; c < n; c++) {
+      let s = 0
+      for (let i = j; i < m; i++) s += v[i] * w[i * n + c]
+      const f = (2 * s) / s2
+      for (let i = j; i < m; i++) w[i * n + c] -= f * v[i]
+    }
+  }
+  const r = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) for (let c = i; c < n; c++) r[i * n + c] = w[i * n + c]
+  // Q = H0 H1 … H(n−1) [I; 0], applied right to left
+  const q = new Float64Array(m * n)
+  for (let i = 0; i < n; i++) q[i * n + i] = 1
+  for (let j = n - 1; j >= 0; j--) {
+    const v = vs[j]
+    if (vn2[j] === 0) continue
+    for (let c = 0; c < n; c++) {
+      let s = 0
+      for (let i = j; i < m; i++) s += v[i] * q[i * n + c]
+      const f = (2 * s) / vn2[j]
+      for (let i = j; i < m; i++) q[i * n + c] -= f * v[i]
+    }
+  }
+  return { q, r }
+}
+
+/**
+ * Eigen-decomposition of a symmetric n × n matrix by cyclic Jacobi rotations (robust and accurate for
+ * the few-hundred sizes used here). Values sorted descending; `vectors` is n × n with eigenvectors as columns.
+ */
+export const jacobiEigh = (a: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } => {
+  const A = new Float64Array(n * n)
+  // symmetrise: callers pass Gram matrices that are symmetric only up to rounding
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = 0.5 * (a[i * n + j] + a[j * n + i])
+  const V = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) V[i * n + i] = 1
+  let frob = 0
+  for (let i = 0; i < n * n; i++) frob += A[i] * A[i]
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += A[p * n + q] * A[p * n + q]
+    if (off <= 1e-30 * frob || off === 0) break
+    for (let p = 0; p < n - 1; p++)
+      for (let q = p + 1; q < n; q++) {
+        const apq = A[p * n + q]
+        if (apq === 0) continue
+        const app = A[p * n + p]
+        const aqq = A[q * n + q]
+        const theta = (aqq - app) / (2 * apq)
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1))
+        const c = 1 / Math.sqrt(t * t + 1)
+        const s = t * c
+        for (let k = 0; k < n; k++) {
+          const akp = A[k * n + p]
+          const akq = A[k * n + q]
+          A[k * n + p] = c * akp - s * akq
+          A[k * n + q] = s * akp + c * akq
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = A[p * n + k]
+          const aqk = A[q * n + k]
+          A[p * n + k] = c * apk - s * aqk
+          A[q * n + k] = s * apk + c * aqk
+        }
+        A[p * n + q] = 0
+        A[q * n + p] = 0
+        for (let k = 0; k < n; k++) {
+          const vkp = V[k * n + p]
+          const vkq = V[k * n + q]
+          V[k * n + p] = c * vkp - s * vkq
+          V[k * n + q] = s * vkp + c * vkq
+        }
+      }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => A[j * n + j] - A[i * n + i])
+  const values = Float64Array.from(order, (i) => A[i * n + i])
+  const vectors = new Float64Array(n * n)
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) vectors[r * n + c] = V[r * n + order[c]]
+  return { values, vectors }
+}
+
+/**
+ * Thin SVD of an m × n matrix by one-sided (Hestenes) Jacobi: A = U diag(s) Vᵀ with k = min(m, n),
+ * U m × k, V n × k, s descending ≥ 0. Columns of U for zero singular values are left zero.
+ */
+export const svdJacobi = (a: ArrayLike<number>, m: number, n: number): { u: Float64Array; s: Float64Array; v: Float64Array; k: number } => {
+  if (m < n) {
+    const at = new Float64Array(m * n)
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) at[j * m + i] = a[i * n + j]
+    const r = svdJacobi(at, n, m)
+    return { u: r.v, s: r.s, v: r.u, k: r.k }
+  }
+  // columns stored contiguously (column-major) so rotations stream through memory
+  const cols = Array.from({ length: n }, (_, j) => Float64Array.from({ length: m }, (_, i) => a[i * n + j]))
+  const vc = Array.from({ length: n }, (_, j) => Float64Array.from({ length: n }, (_, i) => (i === j ? 1 : 0)))
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let rotated = false
+    for (let p = 0; p < n - 1; p++)
+      for (let q = p + 1; q < n; q++) {
+        const up = cols[p]
+        const uq = cols[q]
+        let alpha = 0
+        let beta = 0
+        let gamma = 0
+        for (let i = 0; i < m; i++) {
+          alpha += up[i] * up[i]
+          beta += uq[i] * uq[i]
+          gamma += up[i] * uq[i]
+        }
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue
+        rotated = true
+        const zeta = (beta - alpha) / (2 * gamma)
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta))
+        const c = 1 / Math.sqrt(1 + t * t)
+        const s = c * t
+        for (let i = 0; i < m; i++) {
+          const x = up[i]
+          up[i] = c * x - s * uq[i]
+          uq[i] = s * x + c * uq[i]
+        }
+        const vp = vc[p]
+        const vq = vc[q]
+        for (let i = 0; i < n; i++) {
+          const x = vp[i]
+          vp[i] = c * x - s * vq[i]
+          vq[i] = s * x + c * vq[i]
+        }
+      }
+    if (!rotated) break
+  }
+  const norms = cols.map((c) => Math.sqrt(c.reduce((acc, x) => acc + x * x, 0)))
+  const order = norms.map((_, i) => i).sort((i, j) => norms[j] - norms[i])
+  const k = n
+  const s = Float64Array.from(order, (i) => norms[i])
+  const u = new Float64Array(m * k)
+  const v = new Float64Array(n * k)
+  order.forEach((j, c) => {
+    const inv = norms[j] > 0 ? 1 / norms[j] : 0
+    for (let i = 0; i < m; i++) u[i * k + c] = cols[j][i] * inv
+    for (let i = 0; i < n; i++) v[i * k + c] = vc[j][i]
+  })
+  return { u, s, v, k }
+}
+
+/**
+ * Spectral power of a symmetric PSD k × k matrix: Σ λᵢᵖ vᵢvᵢᵀ over the kept eigenpairs — at most `rank`
+ * of the largest, and only those with λᵢ > rcond²·λ₁ (rcond is relative to singular values σ = √λ).
+ * Dropped eigenvalues contribute 0, so negative powers act as pseudo-inverse powers (rank-deficient safe).
+ */
+export const psdPowHost = (g: ArrayLike<number>, k: number, power: number, rank: number, rcond: number): Float64Array => {
+  const { values, vectors } = jacobiEigh(g, k)
+  const lmax = Math.max(values[0] ?? 0, 0)
+  const out = new Float64Array(k * k)
+  for (let i = 0; i < Math.min(rank, k); i++) {
+    const l = values[i]
+    if (!(l > rcond * rcond * lmax) || l <= 0) break
+    const f = l ** power
+    for (let r = 0; r < k; r++) {
+      const vr = vectors[r * k + i] * f
+      if (vr === 0) continue
+      for (let c = 0; c < k; c++) out[r * k + c] += vr * vectors[c * k + i]
+    }
+  }
+  return out
+}
+
+/**
+ * VJP of `psdPowHost` (Daleckii–Krein): dG = V (L ∘ Vᵀ sym(D) V) Vᵀ with the Löwner matrix
+ * Lᵢⱼ = (f(λᵢ) − f(λⱼ)) / (λᵢ − λⱼ), or f'(λᵢ) when λᵢ ≈ λⱼ; f = λᵖ on kept eigenpairs and 0 on dropped ones.
+ */
+export const psdPowVjpHost = (g: ArrayLike<number>, d: ArrayLike<number>, k: number, power: number, rank: number, rcond: number): Float64Array => {
+  const { values, vectors: V } = jacobiEigh(g, k)
+  const lmax = Math.max(values[0] ?? 0, 0)
+  const kept = Array.from(values, (l, i) => i < rank && l > rcond * rcond * lmax && l > 0)
+  const f = Array.from(values, (l, i) => (kept[i] ? l ** power : 0))
+  // M = Vᵀ sym(D) V
+  const tmp = new Float64Array(k * k)
+  for (let r = 0; r < k; r++)
+    for (let c = 0; c < k; c++) {
+      let s = 0
+      for (let i = 0; i < k; i++) s += 0.5 * (d[r * k + i] + d[i * k + r]) * V[i * k + c]
+      tmp[r * k + c] = s
+    }
+  const M = new Float64Array(k * k)
+  for (let r = 0; r < k; r++)
+    for (let c = 0; c < k; c++) {
+      let s = 0
+      for (let i = 0; i < k; i++) s += V[i * k + r] * tmp[i * k + c]
+      const li = values[r]
+      const lj = values[c]
+      let L: number
+      if (Math.abs(li - lj) > 1e-9 * Math.max(lmax, 1e-300)) L = (f[r] - f[c]) / (li - lj)
+      else L = kept[r] && kept[c] ? power * ((li + lj) / 2) ** (power - 1) : 0
+      M[r * k + c] = s * L
+    }
+  // dG = V M Vᵀ
+  for (let r = 0; r < k; r++)
+    for (let c = 0; c < k; c++) {
+      let s = 0
+      for (let i = 0; i < k; i++) s += V[r * k + i] * M[i * k + c]
+      tmp[r * k + c] = s
+    }
+  const out = new Float64Array(k * k)
+  for (let r = 0; r < k; r++)
+    for (let c = 0; c < k; c++) {
+      let s = 0
+      for (let i = 0; i < k; i++) s += tmp[r * k + i] * V[c * k + i]
+      out[r * k + c] = s
+    }
+  return out
+}
+
+/**
+ * Kernels of the linalg primitives for a host backend. `rcond` is the default cut-off of `psdPow`:
+ * the relative singular value below which the Gram route of that precision cannot tell σ from 0.
+ */
+export const linalgKernels = <A extends D>(Ctor: ArrayCtor<A>, rcond: number): Record<string, HostKernel<A>> => ({
+  qr: ([x], call) => {
+    const [m, n] = call.inShapes[0]
+    return Ctor.from(qrHouseholder(x, m, n).q)
+  },
+  psdPow: ([x], call) => {
+    const k = call.inShapes[0][0]
+    const { power, rank } = call.attrs as { power: number; rank?: number }
+    const rc = (call.attrs.rcond as number | undefined) ?? rcond
+    return Ctor.from(psdPowHost(x, k, power, rank ?? k, rc))
+  },
+  psdPowVjp: ([x, dy], call) => {
+    const k = call.inShapes[0][0]
+    const { power, rank } = call.attrs as { power: number; rank?: number }
+    const rc = (call.attrs.rcond as number | undefined) ?? rcond
+    return Ctor.from(psdPowVjpHost(x, dy, k, power, rank ?? k, rc))
+  },
+})

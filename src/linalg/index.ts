@@ -1,0 +1,226 @@
+/**
+ * Linear algebra on traced tensors: polar factor U Vᵀ, nuclear norm ‖M‖* with the U Vᵀ subgradient,
+ * randomized range finding (Halko, Martinsson & Tropp 2011). Heavy products are `matmul` nodes (any
+ * backend); only k × k spectral functions (`psdPow`) and the m × l panel QR (`qr`) are host kernels.
+ *
+ * Subgradient choice: ∂‖M‖* = { U_r V_rᵀ + Z : U_rᵀZ = 0, Z V_r = 0, ‖Z‖₂ ≤ 1 } (r = rank). We return
+ * Z = 0, i.e. U_r V_rᵀ of the nonzero part: singular values σᵢ ≤ rcond·σ₁ contribute 0 (never NaN).
+ */
+import { bind, lift, type Primitive, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { runSync, run } from '../autodiff/run.ts'
+import type { Backend } from '../backend/backend.ts'
+import { jacobiEigh, qrHouseholder, svdJacobi } from '../backend/host/dense.ts'
+import { mul } from '../ops/elementwise.ts'
+import { psdPow, qr } from '../ops/linalg.ts'
+import { matmul } from '../ops/matmul.ts'
+import { sum } from '../ops/reduce.ts'
+import { fromData, type HostTensor } from '../tensor/host.ts'
+import { type Key, normal } from '../tensor/prng.ts'
+import { fmt, ShapeError } from '../tensor/shape.ts'
+
+/** How a nuclear norm / polar factor is computed. */
+export interface SvdOptions {
+  /**
+   * 'exact': Gram route on the smaller side, M (MᵀM)^{+½} — one pass over M plus a k × k eigen-decomposition,
+   * k = min(m, n); for k ≤ 8 (LAF's D × T) this is the thin fast path. 'randomized': Halko sketch truncated to
+   * `rank` (exact only when rank(M) ≤ rank). 'auto' (default): exact when min(m, n) ≤ thinMax or no `rank`
+   * is given, randomized otherwise.
+   */
+  readonly method?: 'auto' | 'exact' | 'randomized'
+  /** Target rank k of the randomized SVD. */
+  readonly rank?: number
+  /** Extra sketch columns (default 10). */
+  readonly oversampling?: number
+  /** Power iterations, each re-orthonormalised by QR (default 2). */
+  readonly powerIters?: number
+  /** PRNG key of the Gaussian sketch (required for the randomized method). */
+  readonly key?: Key
+  /** Singular values ≤ rcond·σ₁ count as zero (default: the backend's floor, see psdPow). */
+  readonly rcond?: number
+  /** Largest min(m, n) that 'auto' sends to the exact thin path (default 8). */
+  readonly thinMax?: number
+}
+
+const eye = (k: number): HostTensor => {
+  const d = new Float32Array(k * k)
+  for (let i = 0; i < k; i++) d[i * k + i] = 1
+  return fromData(d, [k, k])
+}
+/** trace of a square matrix (k × k, small). */
+const trace = (x: Tensor): Tensor => sum(mul(x, eye(x.shape[0])))
+
+const checkMatrix = (op: string, m: Tensor): void => {
+  if (m.shape.length !== 2 || m.shape[0] === 0 || m.shape[1] === 0)
+    throw new ShapeError(`${op}: expects a non-empty matrix, got ${fmt(m.shape)}`)
+}
+
+/** The pieces every route ends with: value Σσ and polar factor U Vᵀ (built lazily, shares the forward nodes). */
+interface Route {
+  readonly value: Tensor
+  readonly polar: () => Tensor
+}
+
+const exactRoute = (m: Tensor, rcond: number | undefined): Route => {
+  const [rows, cols] = m.shape
+  const tall = rows >= cols
+  // Gram of the smaller side: k × k with k = min(rows, cols)
+  const g = tall ? matmul(m, m, { transA: true }) : matmul(m, m, { transB: true })
+  const opt = rcond === undefined ? {} : { rcond }
+  return {
+    value: trace(psdPow(g, 0.5, opt)),
+    polar: () => {
+      const p = psdPow(g, -0.5, opt)
+      return tall ? matmul(m, p) : matmul(p, m)
+    },
+  }
+}
+
+/** Resolved randomized-SVD settings for an m × n matrix. */
+const sketchSize = (op: string, m: Tensor, opts: SvdOptions): { k: number; l: number } => {
+  const k = opts.rank
+  if (k === undefined || !Number.isInteger(k) || k < 1) throw new ShapeError(`${op}: randomized SVD needs a positive integer rank, got ${k}`)
+  const p = opts.oversampling ?? 10
+  if (!Number.isInteger(p) || p < 0) throw new ShapeError(`${op}: oversampling must be a non-negative integer, got ${p}`)
+  const q = opts.powerIters ?? 2
+  if (!Number.isInteger(q) || q < 0) throw new ShapeError(`${op}: powerIters must be a non-negative integer, got ${q}`)
+  if (!opts.key) throw new ShapeError(`${op}: randomized SVD needs an explicit PRNG key (opts.key) for its Gaussian sketch`)
+  return { k, l: Math.min(k + p, Math.min(...m.shape)) }
+}
+
+/**
+ * Randomized range finder for M (m × n): orthonormal Q (long side × l) and B = Qᵀ A (l × short side),
+ * where A = M if m ≥ n else Mᵀ, so that A ≈ Q B. Gaussian sketch from `key`, q power iterations with
+ * QR between them (unnormalised powers lose the small directions to rounding).
+ */
+export const randomizedRange = (
+  x: TensorLike,
+  opts: SvdOptions & { readonly rank: number; readonly key: Key },
+): { q: Tensor; b: Tensor; transposed: boolean } => {
+  const m = lift(x)
+  checkMatrix('randomizedRange', m)
+  const { l } = sketchSize('randomizedRange', m, opts)
+  const transposed = m.shape[0] < m.shape[1]
+  const n = Math.min(...m.shape)
+  // products with A = M or Mᵀ, without materialising the transpose
+  const aTimes = (y: Tensor) => matmul(m, y, { transA: transposed })
+  const aTTimes = (y: Tensor) => matmul(m, y, { transA: !transposed })
+  const omega = normal(opts.key, [n, l])
+  let q = qr(aTimes(lift(omega)))
+  for (let i = 0; i < (opts.powerIters ?? 2); i++) q = qr(aTimes(qr(aTTimes(q))))
+  // B = Qᵀ A, l × n
+  const b = transposed ? matmul(q, m, { transA: true, transB: true }) : matmul(q, m, { transA: true })
+  return { q, b, transposed }
+}
+
+const randomizedRoute = (m: Tensor, opts: SvdOptions): Route => {
+  const { k, l } = sketchSize('nuclearNorm', m, opts)
+  if (l >= Math.min(...m.shape)) return exactRoute(m, opts.rcond) // the sketch spans everything: be exact
+  const { q, b, transposed } = randomizedRange(m, { ...opts, rank: k, key: opts.key! })
+  const c = matmul(b, b, { transB: true }) // l × l, eigenvalues σᵢ² of B
+  const po = { rank: k, ...(opts.rcond === undefined ? {} : { rcond: opts.rcond }) }
+  return {
+    value: trace(psdPow(c, 0.5, po)),
+    polar: () => {
+      // Q C_k^{−½} B = Q U_k V_kᵀ (C = B Bᵀ = U Σ² Uᵀ)
+      const qp = matmul(q, psdPow(c, -0.5, po))
+      return transposed ? matmul(b, qp, { transA: true, transB: true }) : matmul(qp, b)
+    },
+  }
+}
+
+const route = (op: string, m: Tensor, opts: SvdOptions): Route => {
+  checkMatrix(op, m)
+  const method = opts.method ?? 'auto'
+  if (method !== 'auto' && method !== 'exact' && method !== 'randomized')
+    throw new ShapeError(`${op}: unknown method '${String(method)}' (expected 'auto', 'exact' or 'randomized')`)
+  const thin = Math.min(...m.shape) <= (opts.thinMax ?? 8)
+  const randomized = method === 'randomized' || (method === 'auto' && !thin && opts.rank !== undefined)
+  return randomized ? randomizedRoute(m, opts) : exactRoute(m, opts.rcond)
+}
+
+/**
+ * Polar factor U_r V_rᵀ of M ([m, n] → [m, n]) over its nonzero singular values (rank-truncated to
+ * `rank` with the randomized method). Differentiable on the exact route (Daleckii–Krein through psdPow).
+ */
+export const polar = (x: TensorLike, opts: SvdOptions = {}): Tensor => route('polar', lift(x), opts).polar()
+
+/**
+ * Nuclear norm ‖M‖* = Σσᵢ ([m, n] → []), with VJP dy · U Vᵀ (never differentiated through an SVD iteration).
+ * With the randomized method both are of the rank-k truncation: Σ_{i≤k} σᵢ and U_k V_kᵀ.
+ */
+export const nuclearNorm = (x: TensorLike, opts: SvdOptions = {}): Tensor => {
+  const m = lift(x)
+  const r = route('nuclearNorm', m, opts)
+  // a custom-VJP node: identity on the value, gradient U Vᵀ built from the forward's own Gram/sketch nodes
+  const prim: Primitive = {
+    name: 'custom:nuclearNorm',
+    alias: true,
+    shape: ([s]) => s,
+    vjp: (dy) => [null, mul(dy, r.polar())],
+  }
+  return bind(prim, [r.value, m])
+}
+
+/** Host thin SVD (one-sided Jacobi, float64): [m, n] → u [m, k], s [k] descending, v [n, k], k = min(m, n). */
+export const svd = (x: HostTensor): { u: HostTensor; s: HostTensor; v: HostTensor } => {
+  if (x.shape.length !== 2) throw new ShapeError(`svd: expects a matrix, got ${fmt(x.shape)}`)
+  const [m, n] = x.shape
+  const r = svdJacobi(x.data, m, n)
+  return { u: fromData(r.u, [m, r.k]), s: fromData(r.s, [r.k]), v: fromData(r.v, [n, r.k]) }
+}
+
+/** Host thin Householder QR (float64): [m, n] (m ≥ n) → q [m, n], r [n, n] upper triangular. */
+export const qrDecompose = (x: HostTensor): { q: HostTensor; r: HostTensor } => {
+  if (x.shape.length !== 2 || x.shape[0] < x.shape[1]) throw new ShapeError(`qrDecompose: expects an m × n matrix with m ≥ n, got ${fmt(x.shape)}`)
+  const [m, n] = x.shape
+  const r = qrHouseholder(x.data, m, n)
+  return { q: fromData(r.q, [m, n]), r: fromData(r.r, [n, n]) }
+}
+
+/** Host symmetric eigen-decomposition (Jacobi, float64): [k, k] → values [k] descending, vectors [k, k] (columns). */
+export const eigh = (x: HostTensor): { values: HostTensor; vectors: HostTensor } => {
+  if (x.shape.length !== 2 || x.shape[0] !== x.shape[1]) throw new ShapeError(`eigh: expects a square matrix, got ${fmt(x.shape)}`)
+  const k = x.shape[0]
+  const r = jacobiEigh(x.data, k)
+  return { values: fromData(r.values, [k]), vectors: fromData(r.vectors, [k, k]) }
+}
+
+/**
+ * Randomized SVD of M ([m, n]) truncated to `rank`: the sketch, power iterations and projections run on
+ * `backend`; the l × l eigen-problem on the host. Deterministic given `key`. Returns u [m, k], s [k], v [n, k].
+ */
+export const randomizedSvd = async (
+  x: TensorLike,
+  opts: SvdOptions & { readonly rank: number; readonly key: Key; readonly backend: Backend<any> },
+): Promise<{ u: HostTensor; s: HostTensor; v: HostTensor }> => {
+  const m = lift(x)
+  const { q, b, transposed } = randomizedRange(m, opts)
+  const c = matmul(b, b, { transB: true })
+  const out = { q, b, c }
+  const h = opts.backend.sync ? runSync(out, { backend: opts.backend }) : await run(out, { backend: opts.backend })
+  const l = c.shape[0]
+  const rows = q.shape[0]
+  const n = b.shape[1]
+  const k = Math.min(opts.rank, l)
+  const { values, vectors } = jacobiEigh(h.c.data, l)
+  const s = Float64Array.from({ length: k }, (_, i) => Math.sqrt(Math.max(values[i], 0)))
+  // U = Q U_B (rows × k); V = Bᵀ U_B Σ⁻¹ (n × k)
+  const u = new Float64Array(rows * k)
+  const v = new Float64Array(n * k)
+  for (let j = 0; j < k; j++) {
+    for (let i = 0; i < rows; i++) {
+      let acc = 0
+      for (let t = 0; t < l; t++) acc += h.q.data[i * l + t] * vectors[t * l + j]
+      u[i * k + j] = acc
+    }
+    const inv = s[j] > 0 ? 1 / s[j] : 0
+    for (let i = 0; i < n; i++) {
+      let acc = 0
+      for (let t = 0; t < l; t++) acc += h.b.data[t * n + i] * vectors[t * l + j]
+      v[i * k + j] = acc * inv
+    }
+  }
+  const U = fromData(u, [rows, k])
+  const V = fromData(v, [n, k])
+  return transposed ? { u: V, s: fromData(s, [k]), v: U } : { u: U, s: fromData(s, [k]), v: V }
+}

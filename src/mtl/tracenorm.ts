@@ -1,0 +1,64 @@
+/**
+ * Tensor trace norms of Hu et al. 2018 (Sec. 2.2) on stacked task weights: LAF (Eq. 1), Tucker (Eq. 2)
+ * and TT (Eq. 3), each a weighted sum of nuclear norms of unfoldings, so their gradients are sums of
+ * folded U Vᵀ subgradients. SVD options (exact / randomized) pass through to `nuclearNorm`.
+ */
+import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { nuclearNorm, type SvdOptions } from '../linalg/index.ts'
+import { add, mul } from '../ops/elementwise.ts'
+import { stack } from '../ops/shape.ts'
+import { split } from '../tensor/prng.ts'
+import { fmt, ShapeError } from '../tensor/shape.ts'
+import { modeUnfold, ttUnfold } from './unfold.ts'
+
+/** Stacks T same-shape task weights on a new last axis: T × [D…] → [D…, T] (conv HWIO → [kh, kw, cin, cout, T]). */
+export const stackTasks = (ws: readonly TensorLike[]): Tensor => {
+  if (ws.length === 0) throw new ShapeError('stackTasks: needs at least one task weight')
+  const ts = ws.map(lift)
+  ts.forEach((t) => {
+    if (t.shape.length !== ts[0].shape.length || t.shape.some((d, i) => d !== ts[0].shape[i]))
+      throw new ShapeError(`stackTasks: task weights differ in shape: ${ts.map((u) => fmt(u.shape)).join(' vs ')}`)
+  })
+  return stack(ts, ts[0].shape.length)
+}
+
+const weights = (op: string, gammas: number | readonly number[], n: number): number[] => {
+  const g = typeof gammas === 'number' ? new Array<number>(n).fill(gammas) : [...gammas]
+  if (g.length !== n || g.some((v) => !Number.isFinite(v)))
+    throw new ShapeError(`${op}: expected ${n} finite weights γ (or one number), got ${JSON.stringify(gammas)}`)
+  return g
+}
+
+/** Each unfolding gets its own sketch key (independent Gaussian sketches). */
+const keyed = (opts: SvdOptions, n: number): SvdOptions[] =>
+  opts.key ? split(opts.key, n).map((key) => ({ ...opts, key })) : new Array<SvdOptions>(n).fill(opts)
+
+const weightedSum = (terms: readonly Tensor[], g: readonly number[]): Tensor =>
+  terms.map((t, i) => mul(t, g[i])).reduce((acc, t) => add(acc, t))
+
+/** LAF (Eq. 1): γ‖W_(N)‖*, the last (task) axis against all others: [D…, T] → []. Exact thin path by default. */
+export const laf = (w: TensorLike, gamma = 1, opts: SvdOptions = {}): Tensor => {
+  const t = lift(w)
+  if (t.shape.length < 2) throw new ShapeError(`laf: expects a stacked tensor of rank ≥ 2, got ${fmt(t.shape)}`)
+  return mul(nuclearNorm(modeUnfold(t, t.shape.length - 1), opts), gamma)
+}
+
+/** Tucker (Eq. 2): Σᵢ γᵢ‖W_(i)‖* over all N mode flattenings: [D…] → []. */
+export const tucker = (w: TensorLike, gammas: number | readonly number[] = 1, opts: SvdOptions = {}): Tensor => {
+  const t = lift(w)
+  const n = t.shape.length
+  if (n < 2) throw new ShapeError(`tucker: expects a tensor of rank ≥ 2, got ${fmt(t.shape)}`)
+  const g = weights('tucker', gammas, n)
+  const o = keyed(opts, n)
+  return weightedSum(t.shape.map((_, i) => nuclearNorm(modeUnfold(t, i), o[i])), g)
+}
+
+/** TT (Eq. 3): Σ_{i<N} γᵢ‖W_[i]‖* over the N − 1 tensor-train unfoldings: [D…] → []. */
+export const tt = (w: TensorLike, gammas: number | readonly number[] = 1, opts: SvdOptions = {}): Tensor => {
+  const t = lift(w)
+  const n = t.shape.length
+  if (n < 2) throw new ShapeError(`tt: expects a tensor of rank ≥ 2, got ${fmt(t.shape)}`)
+  const g = weights('tt', gammas, n - 1)
+  const o = keyed(opts, n - 1)
+  return weightedSum(Array.from({ length: n - 1 }, (_, i) => nuclearNorm(ttUnfold(t, i + 1), o[i])), g)
+}
