@@ -5,6 +5,7 @@
  */
 import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
 import { add, maximum } from '../ops/elementwise.ts'
+import { conv2d } from '../ops/conv.ts'
 import { matmul } from '../ops/matmul.ts'
 import { concat, pad, reshape, slice } from '../ops/shape.ts'
 import type { HostTensor } from '../tensor/host.ts'
@@ -85,7 +86,7 @@ export const conv2dLayer = {
   },
   /** x `[N,H,W,in]` → `[N,OH,OW,out]`. */
   apply: (p: Conv2dParams, x: TensorLike, opts: { strides?: number; padding?: Padding } = {}): Tensor => {
-    const y = im2colConv2d(x, p.w, opts)
+    const y = conv2d(x, p.w, { strides: opts.strides ?? 1, padding: opts.padding ?? 'same' })
     return p.b ? add(y, p.b) : y
   },
 }

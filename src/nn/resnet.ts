@@ -54,7 +54,8 @@ export const resnetLayouts = {
   }),
 }
 
-interface ConvBn<L> {
+/** One conv and the batch norm after it: the unit that LAF stacks and hard sharing shares. */
+export interface ConvBn<L> {
   readonly conv: Conv2dParams<L>
   readonly bn: BatchNormParams<L>
 }
@@ -163,9 +164,22 @@ export const resnet = {
     return { features, out: dense.apply(p.head, features), state: { stem: stem.state, stages } }
   },
 
-  /** The conv filters `[k,k,in,out]` in network order (stem, then each block's a, b, down): the layers LAF stacks. */
-  convWeights: <L>(p: ResNetParams<L>): L[] => [
-    p.stem.conv.w,
-    ...p.stages.flatMap((blocks) => blocks.flatMap((b) => [b.a.conv.w, b.b.conv.w, ...(b.down ? [b.down.conv.w] : [])])),
-  ],
+  /** Rebuilds the parameters with every conv+BN unit mapped, in network order (stem, then each block's a, b, down). */
+  mapLayers: <L>(p: ResNetParams<L>, f: (layer: ConvBn<L>, index: number) => ConvBn<L>): ResNetParams<L> => {
+    let i = 0
+    const g = (l: ConvBn<L>) => f(l, i++)
+    const stem = g(p.stem)
+    const stages = p.stages.map((blocks) => blocks.map((b) => ({ a: g(b.a), b: g(b.b), ...(b.down ? { down: g(b.down) } : {}) })))
+    return { stem, stages, head: p.head }
+  },
+
+  /** The conv filters `[k,k,in,out]` in network order: the layers LAF stacks across tasks. */
+  convWeights: <L>(p: ResNetParams<L>): L[] => {
+    const ws: L[] = []
+    resnet.mapLayers(p, (l) => {
+      ws.push(l.conv.w)
+      return l
+    })
+    return ws
+  },
 }
