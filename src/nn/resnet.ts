@@ -89,8 +89,12 @@ const validate = (c: ResNetConfig): void => {
   posInt('stem.width', c.stem.width)
   if (c.widths.length === 0 || c.widths.length !== c.blocks.length)
     throw new RangeError(`resnet.init: widths [${c.widths.join(',')}] and blocks [${c.blocks.join(',')}] must be non-empty and of equal length`)
-  c.widths.forEach((w, i) => posInt(`widths[${i}]`, w))
-  c.blocks.forEach((b, i) => posInt(`blocks[${i}]`, b))
+  c.widths.forEach((w, i) => {
+    posInt(`widths[${i}]`, w)
+  })
+  c.blocks.forEach((b, i) => {
+    posInt(`blocks[${i}]`, b)
+  })
 }
 
 const convBnInit = (k: Key, cin: number, cout: number, kernel: number): { p: ConvBn<HostTensor>; s: BatchNormState<HostTensor> } => {

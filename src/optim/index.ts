@@ -8,7 +8,8 @@ import { add, div, mul, pow, sqrt, sub } from '../ops/elementwise.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { leaves, type Tree, treeMap, unflatten } from '../tensor/tree.ts'
 
-export type Params = Tree<TensorLike>
+/** A parameter tree (records/arrays of tensors); typed loosely so interfaces without index signatures fit. */
+export type Params = unknown
 
 /** A pure optimiser over trees; `S` is its state tree (leaves are host tensors after `run`). */
 export interface Optimizer<S> {
@@ -40,10 +41,10 @@ const checkHyper = (op: string, name: string, v: number | undefined, lo: number,
 }
 
 /** Zips three trees of one structure leaf by leaf (flattened, so params and grads may mix tensor kinds). */
-const zip3 = <A, B, C, R>(a: Tree<A>, b: Tree<B>, c: Tree<C>, f: (x: A, y: B, z: C) => R, op: string): R[] => {
-  const la = leaves(a)
-  const lb = leaves(b)
-  const lc = leaves(c)
+const zip3 = <R>(a: unknown, b: unknown, c: unknown, f: (x: TensorLike, y: TensorLike, z: TensorLike) => R, op: string): R[] => {
+  const la = leaves(a as Tree<TensorLike>)
+  const lb = leaves(b as Tree<TensorLike>)
+  const lc = leaves(c as Tree<TensorLike>)
   if (la.length !== lb.length || la.length !== lc.length)
     throw new TypeError(`${op}: trees differ: ${la.length} state leaves, ${lb.length} gradients, ${lc.length} parameters`)
   return la.map((x, i) => f(x, lb[i], lc[i]))
@@ -58,7 +59,7 @@ export const sgd = (c: SgdConfig): Optimizer<SgdState> => {
   const wd = c.weightDecay ?? 0
   return {
     name: 'sgd',
-    init: (params) => ({ velocity: treeMap(params, zerosOf) }),
+    init: (params) => ({ velocity: treeMap(params as Tree<TensorLike>, zerosOf) }),
     update: (state, grads, params, lr = c.lr) => {
       const out = zip3(state.velocity, grads, params, (v, g, w) => {
         const wt = lift(w)
@@ -68,8 +69,8 @@ export const sgd = (c: SgdConfig): Optimizer<SgdState> => {
         return [sub(wt, mul(step, lr)), vn] as const
       }, 'sgd.update')
       return {
-        params: unflatten(params, out.map((o) => o[0])),
-        state: { velocity: unflatten(params, out.map((o) => o[1])) },
+        params: unflatten(params as Tree<TensorLike>, out.map((o) => o[0])),
+        state: { velocity: unflatten(params as Tree<TensorLike>, out.map((o) => o[1])) },
       }
     },
   }
@@ -101,7 +102,7 @@ export const adam = (c: AdamConfig): Optimizer<AdamState> => {
   const wd = c.weightDecay ?? 0
   return {
     name: 'adam',
-    init: (params) => ({ m: treeMap(params, zerosOf), v: treeMap(params, zerosOf), count: fromData(new Float32Array([0]), []) }),
+    init: (params) => ({ m: treeMap(params as Tree<TensorLike>, zerosOf), v: treeMap(params as Tree<TensorLike>, zerosOf), count: fromData(new Float32Array([0]), []) }),
     update: (state, grads, params, lr = c.lr) => {
       const t = add(state.count, 1)
       const c1 = sub(1, pow(b1, t))
@@ -116,8 +117,8 @@ export const adam = (c: AdamConfig): Optimizer<AdamState> => {
         return [sub(decayed, mul(upd, lr)), m1, v1] as const
       })
       return {
-        params: unflatten(params, out.map((o) => o[0])),
-        state: { m: unflatten(params, out.map((o) => o[1])), v: unflatten(params, out.map((o) => o[2])), count: t },
+        params: unflatten(params as Tree<TensorLike>, out.map((o) => o[0])),
+        state: { m: unflatten(params as Tree<TensorLike>, out.map((o) => o[1])), v: unflatten(params as Tree<TensorLike>, out.map((o) => o[2])), count: t },
       }
     },
   }

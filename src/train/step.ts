@@ -12,7 +12,7 @@ import type { HostTensor } from '../tensor/host.ts'
 import type { Tree } from '../tensor/tree.ts'
 
 /** Everything a step carries from one batch to the next (host tensors between steps). */
-export interface TrainState<P = Tree<HostTensor>, S = Tree<HostTensor>, O = unknown> {
+export interface TrainState<P = unknown, S = unknown, O = unknown> {
   readonly params: P
   /** Non-trainable model state (batch-norm running statistics). */
   readonly modelState: S
@@ -35,7 +35,7 @@ export interface StepContext {
 
 export interface StepConfig<B, S> {
   /** Traced at the current parameters; must be pure. */
-  readonly loss: (params: any, batch: B, modelState: S, ctx: StepContext) => LossOutput<Tree<Tensor>>
+  readonly loss: (params: any, batch: B, modelState: S, ctx: StepContext) => LossOutput<unknown>
   readonly optimizer: Optimizer<any>
   readonly backend: Backend<any>
   /** Learning rate at a step (default: the optimiser's own). */
@@ -46,16 +46,16 @@ export type StepResult<P, S> = TrainState<P, S> & { readonly metrics: Readonly<R
 
 /** Builds the step function; metrics always include `loss`. */
 export const trainStep =
-  <B, P extends Tree<HostTensor>, S extends Tree<HostTensor>>(c: StepConfig<B, S>) =>
+  <B, P, S>(c: StepConfig<B, S>) =>
   async (state: TrainState<P, S>, batch: B): Promise<StepResult<P, S>> => {
-    let aux: LossOutput<Tree<Tensor>> | undefined
+    let aux: LossOutput<unknown> | undefined
     const { out, vjp: back } = vjp((p: any) => {
       aux = c.loss(p, batch, state.modelState, { step: state.step })
       return aux.loss
     }, state.params)
     if (out.shape.length !== 0) throw new TypeError(`trainStep: the loss must be a scalar, got shape [${out.shape.join(',')}]`)
     const grads = back(onesLike(out)) as Tree<Tensor>
-    const upd = c.optimizer.update(state.opt, grads, state.params as Tree<HostTensor>, c.lr?.(state.step))
+    const upd = c.optimizer.update(state.opt, grads, state.params, c.lr?.(state.step))
     const names = Object.keys(aux!.metrics ?? {})
     const outputs = {
       params: upd.params,
