@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { batchNorm } from '../../src/nn/batchnorm.ts'
 import { dense, mlp } from '../../src/nn/dense.ts'
 import { heNormal } from '../../src/nn/init.ts'
-import { key, normal, refBackend, runSync, split } from '../../src/index.ts'
+import { broadcastTo, cpuBackend, key, mul, normal, refBackend, runSync, split, sub } from '../../src/index.ts'
 
 const be = refBackend()
 const stats = (d: ArrayLike<number>) => {
@@ -69,4 +69,19 @@ test('batchNorm: train normalises with batch statistics and updates running stat
   assert.ok(Math.abs(ev.y.data[7] - want) < 1e-9)
   assert.notEqual(ev.y.data[7], tr.y.data[7])
   assert.throws(() => batchNorm.apply(params, normal(key(0), [2, 5]), state, { training: true }), /batchNorm.apply: input has 5 channels/)
+})
+
+test('cpu backend: repeated-block broadcasts (per-channel vectors, as in batch norm) match ref exactly', () => {
+  const x = normal(key(8), [2, 3, 4])
+  for (const s of [[4], [1, 4], [3, 4], [1, 1, 4], [1, 3, 4], [], [2, 1, 4], [2, 3, 1]]) {
+    const v = normal(key(9), s)
+    const build = () => [mul(x, v), sub(v, x), broadcastTo(v, [2, 3, 4])]
+    const want = runSync(build(), { backend: be })
+    const got = runSync(build(), { backend: cpuBackend() })
+    want.forEach((w, k) => {
+      w.data.forEach((a, i) => {
+        assert.ok(Math.abs(a - got[k].data[i]) < 1e-6, `shape [${s}] output ${k} at ${i}`)
+      })
+    })
+  }
 })
