@@ -2,3 +2,4 @@
 export * from './checkpoint.ts'
 export * from './loop.ts'
 export * from './step.ts'
+export * from './flags.ts'
