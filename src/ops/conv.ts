@@ -67,6 +67,7 @@ const convOutShape = (op: string, x: Shape, w: Shape, { strides: [sh, sw], pads:
   return [x[0], oh, ow, w[3]]
 }
 
+/** conv2d: inputs (x `[N,H,W,Cin]`, w `[KH,KW,Cin,Cout]`), attrs `{ strides, pads }` → `[N,OH,OW,Cout]`. */
 export const conv2dPrim: Primitive = {
   name: 'conv2d',
   shape: ([x, w], attrs) => convOutShape('conv2d', x, w, checkAttrs('conv2d', attrs)),

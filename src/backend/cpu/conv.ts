@@ -111,8 +111,8 @@ const conv2dBackFilter: HostKernel<F> = ([x, dy], call) => {
   const M = g.n * g.oh * g.ow
   const acc = new Float64Array(K * g.cout)
   const pointwise = isPointwise(g)
-  // small chunks: the transposed A walk touches one cache line per row, and they should stay in L1
-  const mc = Math.min(256, chunkRows(K))
+  // 256 rows whatever K: the transposed A walk touches one cache line per row (16 KB), which stays in L1
+  const mc = 256
   const col = pointwise ? x : new Float32Array(mc * K)
   let P: F | undefined
   for (let m0 = 0; m0 < M; m0 += mc) {

@@ -7,6 +7,8 @@ import type { HostKernel, KernelCall } from '../backend.ts'
 import type { ArrayCtor } from '../host/backend.ts'
 import { broadcastOffsets, walk } from '../host/index-math.ts'
 import { refConvKernels } from './conv.ts'
+import { refLossKernels } from './loss.ts'
+import { refPoolKernels } from './pool.ts'
 
 type D = Float32Array | Float64Array
 type Scalar = (a: number, b: number, c: number) => number
@@ -61,6 +63,8 @@ export const refKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, Host
   }
   return {
     ...refConvKernels(Ctor),
+    ...refPoolKernels(Ctor),
+    ...refLossKernels(Ctor),
     ...Object.fromEntries(
       ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'square', 'reciprocal'].map((k) => [k, elementwise]),
     ),

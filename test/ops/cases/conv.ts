@@ -61,7 +61,7 @@ export const convCases: PrimCase[] = [
   {
     prim: 'conv2d',
     label: 'second order: grad wrt w of Σ conv², differentiated in x and w',
-    arb: withInputs(arbConvConfig(), (a) => [a.inShape, a.filterShape]).map((v) => ({ ...v, inputs: v.inputs })),
+    arb: withInputs(arbConvConfig(), (a) => [a.inShape, a.filterShape]),
     f: ([x, w], a) => ops.grad((ww: ops.Tensor) => ops.sum(ops.square(ops.conv2d(x, ww, { strides: a.strides, padding: a.padding }))))(w),
     numRuns: 8,
   },
