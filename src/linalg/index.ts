@@ -9,7 +9,7 @@
 import { bind, lift, type Primitive, type Tensor, type TensorLike } from '../autodiff/graph.ts'
 import { runSync, run } from '../autodiff/run.ts'
 import type { Backend } from '../backend/backend.ts'
-import { jacobiEigh, qrHouseholder, svdJacobi } from '../backend/host/dense.ts'
+import { qrHouseholder, svdJacobi, symEigh } from '../backend/host/dense.ts'
 import { mul } from '../ops/elementwise.ts'
 import { psdPow, qr } from '../ops/linalg.ts'
 import { matmul } from '../ops/matmul.ts'
@@ -41,14 +41,6 @@ export interface SvdOptions {
   readonly thinMax?: number
 }
 
-const eye = (k: number): HostTensor => {
-  const d = new Float32Array(k * k)
-  for (let i = 0; i < k; i++) d[i * k + i] = 1
-  return fromData(d, [k, k])
-}
-/** trace of a square matrix (k × k, small). */
-const trace = (x: Tensor): Tensor => sum(mul(x, eye(x.shape[0])))
-
 const checkMatrix = (op: string, m: Tensor): void => {
   if (m.shape.length !== 2 || m.shape[0] === 0 || m.shape[1] === 0)
     throw new ShapeError(`${op}: expects a non-empty matrix, got ${fmt(m.shape)}`)
@@ -65,13 +57,11 @@ const exactRoute = (m: Tensor, rcond: number | undefined): Route => {
   const tall = rows >= cols
   // Gram of the smaller side: k × k with k = min(rows, cols)
   const g = tall ? matmul(m, m, { transA: true }) : matmul(m, m, { transB: true })
-  const opt = rcond === undefined ? {} : { rcond }
+  // one eigen-decomposition serves value and gradient: Σσ = tr(G^{½}) = ⟨G, G^{+½}⟩ with P = G^{+½} := (G^{−½} on the kept space)
+  const p = psdPow(g, -0.5, rcond === undefined ? {} : { rcond })
   return {
-    value: trace(psdPow(g, 0.5, opt)),
-    polar: () => {
-      const p = psdPow(g, -0.5, opt)
-      return tall ? matmul(m, p) : matmul(p, m)
-    },
+    value: sum(mul(g, p)),
+    polar: () => (tall ? matmul(m, p) : matmul(p, m)),
   }
 }
 
@@ -117,12 +107,13 @@ const randomizedRoute = (m: Tensor, opts: SvdOptions): Route => {
   if (l >= Math.min(...m.shape)) return exactRoute(m, opts.rcond) // the sketch spans everything: be exact
   const { q, b, transposed } = randomizedRange(m, { ...opts, rank: k, key: opts.key! })
   const c = matmul(b, b, { transB: true }) // l × l, eigenvalues σᵢ² of B
-  const po = { rank: k, ...(opts.rcond === undefined ? {} : { rcond: opts.rcond }) }
+  const p = psdPow(c, -0.5, { rank: k, ...(opts.rcond === undefined ? {} : { rcond: opts.rcond }) })
   return {
-    value: trace(psdPow(c, 0.5, po)),
+    // ⟨C, C_k^{−½}⟩ = Σ_{i≤k} σᵢ
+    value: sum(mul(c, p)),
     polar: () => {
       // Q C_k^{−½} B = Q U_k V_kᵀ (C = B Bᵀ = U Σ² Uᵀ)
-      const qp = matmul(q, psdPow(c, -0.5, po))
+      const qp = matmul(q, p)
       return transposed ? matmul(b, qp, { transA: true, transB: true }) : matmul(qp, b)
     },
   }
@@ -177,11 +168,11 @@ export const qrDecompose = (x: HostTensor): { q: HostTensor; r: HostTensor } => 
   return { q: fromData(r.q, [m, n]), r: fromData(r.r, [n, n]) }
 }
 
-/** Host symmetric eigen-decomposition (Jacobi, float64): [k, k] → values [k] descending, vectors [k, k] (columns). */
+/** Host symmetric eigen-decomposition (Jacobi up to 32, tridiagonal QL beyond; float64): [k, k] → values [k] descending, vectors [k, k] (columns). */
 export const eigh = (x: HostTensor): { values: HostTensor; vectors: HostTensor } => {
   if (x.shape.length !== 2 || x.shape[0] !== x.shape[1]) throw new ShapeError(`eigh: expects a square matrix, got ${fmt(x.shape)}`)
   const k = x.shape[0]
-  const r = jacobiEigh(x.data, k)
+  const r = symEigh(x.data, k)
   return { values: fromData(r.values, [k]), vectors: fromData(r.vectors, [k, k]) }
 }
 
@@ -202,7 +193,7 @@ export const randomizedSvd = async (
   const rows = q.shape[0]
   const n = b.shape[1]
   const k = Math.min(opts.rank, l)
-  const { values, vectors } = jacobiEigh(h.c.data, l)
+  const { values, vectors } = symEigh(h.c.data, l)
   const s = Float64Array.from({ length: k }, (_, i) => Math.sqrt(Math.max(values[i], 0)))
   // U = Q U_B (rows × k); V = Bᵀ U_B Σ⁻¹ (n × k)
   const u = new Float64Array(rows * k)

@@ -3,10 +3,11 @@
  * and TT (Eq. 3), each a weighted sum of nuclear norms of unfoldings, so their gradients are sums of
  * folded U Vᵀ subgradients. SVD options (exact / randomized) pass through to `nuclearNorm`.
  */
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { constant, lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
 import { nuclearNorm, type SvdOptions } from '../linalg/index.ts'
 import { add, mul } from '../ops/elementwise.ts'
 import { stack } from '../ops/shape.ts'
+import { fromData } from '../tensor/host.ts'
 import { split } from '../tensor/prng.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
 import { modeUnfold, ttUnfold } from './unfold.ts'
@@ -29,18 +30,27 @@ const weights = (op: string, gammas: number | readonly number[], n: number): num
   return g
 }
 
+/**
+ * A matrix with the nuclear norm of W_(i): the last axis's flattening is used transposed, W_(N)ᵀ =
+ * reshape(W, [∏others, D_N]), a free reshape instead of a data transpose (‖Xᵀ‖* = ‖X‖*, gradients fold back alike).
+ */
+const modeMatrix = (t: Tensor, i: number): Tensor => (i === t.shape.length - 1 ? ttUnfold(t, i) : modeUnfold(t, i))
+
 /** Each unfolding gets its own sketch key (independent Gaussian sketches). */
 const keyed = (opts: SvdOptions, n: number): SvdOptions[] =>
   opts.key ? split(opts.key, n).map((key) => ({ ...opts, key })) : new Array<SvdOptions>(n).fill(opts)
 
+/** γ as a float64 scalar: a plain number would be lifted to float32 and cost the ref oracle 7 digits. */
+const scalar = (g: number): Tensor => constant(fromData(new Float64Array([g]), []))
+
 const weightedSum = (terms: readonly Tensor[], g: readonly number[]): Tensor =>
-  terms.map((t, i) => mul(t, g[i])).reduce((acc, t) => add(acc, t))
+  terms.map((t, i) => mul(t, scalar(g[i]))).reduce((acc, t) => add(acc, t))
 
 /** LAF (Eq. 1): γ‖W_(N)‖*, the last (task) axis against all others: [D…, T] → []. Exact thin path by default. */
 export const laf = (w: TensorLike, gamma = 1, opts: SvdOptions = {}): Tensor => {
   const t = lift(w)
   if (t.shape.length < 2) throw new ShapeError(`laf: expects a stacked tensor of rank ≥ 2, got ${fmt(t.shape)}`)
-  return mul(nuclearNorm(modeUnfold(t, t.shape.length - 1), opts), gamma)
+  return mul(nuclearNorm(modeMatrix(t, t.shape.length - 1), opts), scalar(gamma))
 }
 
 /** Tucker (Eq. 2): Σᵢ γᵢ‖W_(i)‖* over all N mode flattenings: [D…] → []. */
@@ -50,7 +60,7 @@ export const tucker = (w: TensorLike, gammas: number | readonly number[] = 1, op
   if (n < 2) throw new ShapeError(`tucker: expects a tensor of rank ≥ 2, got ${fmt(t.shape)}`)
   const g = weights('tucker', gammas, n)
   const o = keyed(opts, n)
-  return weightedSum(t.shape.map((_, i) => nuclearNorm(modeUnfold(t, i), o[i])), g)
+  return weightedSum(t.shape.map((_, i) => nuclearNorm(modeMatrix(t, i), o[i])), g)
 }
 
 /** TT (Eq. 3): Σ_{i<N} γᵢ‖W_[i]‖* over the N − 1 tensor-train unfoldings: [D…] → []. */

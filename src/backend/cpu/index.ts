@@ -7,6 +7,7 @@ import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
 import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
 import { linalgKernels } from '../host/dense.ts'
+import { concatFast, sliceFast } from './movement.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
 import { refKernels } from '../ref/kernels.ts'
 import { cpuConvKernels } from './conv.ts'
@@ -139,14 +140,15 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
       B = bt
     }
     for (let i = 0; i < m; i++) {
-      row.fill(0)
+      for (let j = 0; j < n; j++) row[j] = 0 // plain loops: fill/set calls dominate skinny (n ≤ 8) products
       for (let p = 0; p < k; p++) {
         const av = a[ao + (transA ? p * m + i : i * k + p)]
         if (av === 0) continue
         const bo = p * n
         for (let j = 0; j < n; j++) row[j] += av * B[bo + j]
       }
-      out.set(row, t * m * n + i * n)
+      const o = t * m * n + i * n
+      for (let j = 0; j < n; j++) out[o + j] = row[j]
     }
   }
   void sb
@@ -155,7 +157,7 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
 // linalg kernels compute in float64 internally; rcond 1e-3 is the σ floor of a float32 Gram matrix
-const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, broadcastTo: broadcastToFast(base.broadcastTo), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
+const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), broadcastTo: broadcastToFast(base.broadcastTo), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
 
 /** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */
