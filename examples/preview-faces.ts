@@ -1,6 +1,7 @@
 /**
- * Writes examples/faces-preview.png: a contact sheet of synthetic faces, one row per expression pair, domain A
- * on the left and domain B on the right, each with its 68 landmarks overlaid (red) next to the plain face.
+ * Writes examples/faces-preview.png: a contact sheet of 24 synthetic faces, 12 of domain A (expression task) on
+ * the left and 12 of domain B (landmark task) on the right, with the 68 landmarks overlaid in red on the
+ * bottom row of each half (the top row is left plain, to judge the drawing).
  * Run: npx tsx examples/preview-faces.ts [out.png] [size]
  */
 import { writeFileSync } from 'node:fs'
@@ -11,13 +12,13 @@ import { key, split } from '../src/tensor/prng.ts'
 const out = process.argv[2] ?? 'examples/faces-preview.png'
 const size = Number(process.argv[3] ?? 48)
 const zoom = Math.max(1, Math.round(144 / size))
-const cols = 6 // A plain, A + landmarks, A, B plain, B + landmarks, B ...
-const rows = 4
+const cols = 6 // per domain
+const rows = 2
 const [kA, kB] = split(key(2018))
 const a = generateFaces(kA, { n: 12, size, domain: 'A', standardize: 'none' })
 const b = generateFaces(kB, { n: 12, size, domain: 'B', standardize: 'none' })
 const cell = size * zoom + 4
-const png = new PNG({ width: cols * 2 * cell, height: rows * cell })
+const png = new PNG({ width: cols * 2 * cell, height: rows * cell, colorType: 2 })
 png.data.fill(255)
 const put = (x: number, y: number, r: number, g: number, bl: number): void => {
   if (x < 0 || y < 0 || x >= png.width || y >= png.height) return
@@ -42,12 +43,10 @@ const draw = (set: typeof a, i: number, cx: number, cy: number, marks: boolean):
   }
 }
 for (let i = 0; i < 12; i++) {
-  const r = Math.floor(i / 3)
-  const c = (i % 3) * 2
-  draw(a, i, c * cell + 2, r * cell + 2, false)
-  draw(a, i, (c + 1) * cell + 2, r * cell + 2, true)
-  draw(b, i, (cols + c) * cell + 2, r * cell + 2, false)
-  draw(b, i, (cols + c + 1) * cell + 2, r * cell + 2, true)
+  const r = Math.floor(i / cols)
+  const c = i % cols
+  draw(a, i, c * cell + 2, r * cell + 2, r === 1)
+  draw(b, i, (cols + c) * cell + 2, r * cell + 2, r === 1)
 }
 writeFileSync(out, PNG.sync.write(png))
 const names = (s: typeof a) => Array.from(s.labels.data, (l) => expressionNames[l]).join(', ')

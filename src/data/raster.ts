@@ -56,8 +56,10 @@ export const polygon = (pts: readonly Pt[]): Shape2 => {
     const j = (i + n - 1) % n
     ex.set([pts[j][0], pts[j][1], pts[i][0], pts[i][1]], 4 * i)
   }
+  // memo of the row being painted: which edges lie within a pixel of it
   let rowY = Number.NaN
-  let active: number[] = []
+  const active = new Int32Array(n)
+  let count = 0
   return {
     x0,
     y0,
@@ -66,16 +68,17 @@ export const polygon = (pts: readonly Pt[]): Shape2 => {
     cov: (x, y) => {
       if (y !== rowY) {
         rowY = y
-        active = []
+        count = 0
         for (let i = 0; i < n; i++) {
           const ya = ex[4 * i + 1]
           const yb = ex[4 * i + 3]
-          if (Math.min(ya, yb) - 1 <= y && y <= Math.max(ya, yb) + 1) active.push(4 * i)
+          if (Math.min(ya, yb) - 1 <= y && y <= Math.max(ya, yb) + 1) active[count++] = 4 * i
         }
       }
       let inside = false
       let d = 1
-      for (const o of active) {
+      for (let k = 0; k < count; k++) {
+        const o = active[k]
         const xa = ex[o]
         const ya = ex[o + 1]
         const xb = ex[o + 2]
@@ -98,6 +101,8 @@ export const stroke = (pts: readonly Pt[], r0: number, r1 = r0, closed = false):
   const [x0, y0, x1, y1] = bounds(pts, Math.max(r0, r1) + 1)
   const path = closed ? [...pts, pts[0]] : pts
   const m = path.length - 1
+  const xy = new Float64Array(2 * path.length)
+  for (let i = 0; i < path.length; i++) xy.set(path[i], 2 * i)
   return {
     x0,
     y0,
@@ -106,16 +111,17 @@ export const stroke = (pts: readonly Pt[], r0: number, r1 = r0, closed = false):
     cov: (x, y) => {
       let best = 0
       for (let i = 0; i < m; i++) {
-        const [ax, ay] = path[i]
-        const [bx, by] = path[i + 1]
-        const dx = bx - ax
-        const dy = by - ay
+        const ax = xy[2 * i]
+        const ay = xy[2 * i + 1]
+        const dx = xy[2 * i + 2] - ax
+        const dy = xy[2 * i + 3] - ay
         const l2 = dx * dx + dy * dy
         let t = l2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / l2 : 0
         t = Math.max(0, Math.min(t, 1))
-        const d = Math.hypot(x - ax - t * dx, y - ay - t * dy)
+        const ex = x - ax - t * dx
+        const ey = y - ay - t * dy
         const r = r0 + ((r1 - r0) * (i + t)) / Math.max(1, m)
-        const c = clamp01(Math.min(r + 0.5 - d, 2 * r))
+        const c = clamp01(Math.min(r + 0.5 - Math.sqrt(ex * ex + ey * ey), 2 * r))
         if (c > best) best = c
       }
       return best
@@ -144,7 +150,7 @@ export const ellipse = (cx: number, cy: number, a: number, b: number, angle = 0)
   }
 }
 
-/** The intersection of two shapes (coverage product), e.g. an iris clipped by its eyelids. */
+/** The intersection of two shapes (coverage product), e.g. an iris clipped by its eyelids; put the cheaper shape first. */
 export const clip = (a: Shape2, b: Shape2): Shape2 => ({
   x0: Math.max(a.x0, b.x0),
   y0: Math.max(a.y0, b.y0),

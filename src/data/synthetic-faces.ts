@@ -69,8 +69,8 @@ interface DomainStyle {
 
 const styles: Record<Domain, DomainStyle> = {
   A: {
-    background: [0.62, 0.92],
-    skin: [0.45, 0.72],
+    background: [0.68, 0.95],
+    skin: [0.38, 0.66],
     hair: [0.05, 0.45],
     featureAlpha: 0.75,
     contrast: [0.7, 0.9],
@@ -210,7 +210,7 @@ const renderFace = (
   paint(img, size, ell(g.hairBack.c, g.hairBack.a, g.hairBack.b), hair)
   const face = polygon(g.outline.map(P))
   paint(img, size, face, skin)
-  if (id.hairline > 0.05) paint(img, size, clip(face, ell(g.fringe.c, g.fringe.a, g.fringe.b)), hair)
+  if (id.hairline > 0.05) paint(img, size, clip(ell(g.fringe.c, g.fringe.a, g.fringe.b), face), hair)
   // brows, thicker at the inner end
   const bt = id.browThick * unit
   paint(img, size, stroke(lm.slice(17, 22), 0.6 * bt, bt), skin * 0.3, fa)
@@ -222,7 +222,7 @@ const renderFace = (
   ] as const) {
     const eye = polygon(lm.slice(base, base + 6))
     paint(img, size, eye, skin + (1 - skin) * 0.55, fa)
-    paint(img, size, clip(eye, ell(iris, g.irisRadius, g.irisRadius)), skin * 0.2, fa)
+    paint(img, size, clip(ell(iris, g.irisRadius, g.irisRadius), eye), skin * 0.2, fa)
     paint(img, size, stroke(lm.slice(base, base + 4), 0.035 * unit), skin * 0.25, fa)
     paint(img, size, stroke([lm[base + 3], lm[base + 4], lm[base + 5], lm[base]], 0.02 * unit), skin * 0.45, fa)
   }
@@ -233,7 +233,7 @@ const renderFace = (
   paint(img, size, stroke(lm.slice(31, 36), 0.025 * unit), skin * 0.65, 0.7 * fa)
   for (const n of g.nostrils) paint(img, size, ell(n, 0.045, 0.028), skin * 0.4, fa)
   // mouth: lips, the dark opening, and the line where the lips meet
-  paint(img, size, polygon(lm.slice(48, 60)), skin * d.uniform([0.6, 0.8]), fa)
+  paint(img, size, polygon(lm.slice(48, 60)), skin * d.uniform([0.55, 0.75]), fa)
   paint(img, size, polygon(lm.slice(60, 68)), 0.08, fa)
   paint(img, size, stroke([lm[48], ...lm.slice(60, 65), lm[54]], 0.018 * unit), skin * 0.35, fa)
   // illumination gradient, then the domain's camera: contrast, gamma, blur, sensor noise
