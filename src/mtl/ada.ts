@@ -5,8 +5,9 @@
 import { customVjp } from '../autodiff/vjp.ts'
 import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
 import { concat } from '../ops/shape.ts'
-import { mul, neg, sub } from '../ops/elementwise.ts'
-import { logsumexp, mean, sum } from '../ops/reduce.ts'
+import { mul, neg } from '../ops/elementwise.ts'
+import { softmaxCrossEntropy } from '../ops/loss.ts'
+import { mean } from '../ops/reduce.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import type { Key } from '../tensor/prng.ts'
 import { mlp, type MlpParams } from '../nn/dense.ts'
@@ -64,8 +65,6 @@ export const adaLoss = (
     row += f.shape[0]
   })
   const labels = fromData(ys, [z.shape[0], d])
-  // softmax cross-entropy from ops available in the core: logsumexp(z) − ⟨y, z⟩
-  const ce = sub(logsumexp(logits, 1), sum(mul(logits, labels), 1))
-  return { loss: mean(ce), logits, labels }
+  return { loss: mean(softmaxCrossEntropy(logits, labels)), logits, labels }
 }
 

@@ -1,7 +1,8 @@
-/** Task losses as composites of core ops (a primitive softmax cross-entropy may replace the first). */
+/** Task losses: mean softmax cross-entropy (on the primitive) and mean absolute error. */
 import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
-import { abs, mul, sub } from '../ops/elementwise.ts'
-import { logsumexp, mean, sum } from '../ops/reduce.ts'
+import { abs, sub } from '../ops/elementwise.ts'
+import { softmaxCrossEntropy } from '../ops/loss.ts'
+import { mean } from '../ops/reduce.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { ShapeError } from '../tensor/shape.ts'
 
@@ -17,13 +18,13 @@ export const oneHotHost = (labels: HostTensor, classes: number): HostTensor => {
   return fromData(out, [n, classes])
 }
 
-/** Mean softmax cross-entropy: logits `[N, C]`, one-hot targets `[N, C]` → scalar (stable: logsumexp). */
+/** Mean softmax cross-entropy: logits `[N, C]`, one-hot targets `[N, C]` → scalar. */
 export const crossEntropy = (logits: TensorLike, targets: TensorLike): Tensor => {
   const z = lift(logits)
   const y = lift(targets)
   if (z.shape.length !== 2 || y.shape.join() !== z.shape.join())
     throw new ShapeError(`crossEntropy: logits [N,C] and targets must match: [${z.shape.join(',')}] vs [${y.shape.join(',')}]`)
-  return mean(sub(logsumexp(z, 1), sum(mul(z, y), 1)))
+  return mean(softmaxCrossEntropy(z, y))
 }
 
 /** Mean absolute error over all elements (the paper's landmark loss): pred and target of one shape → scalar. */

@@ -8,12 +8,13 @@
 import type { Tensor, TensorLike } from '../autodiff/graph.ts'
 import { lift } from '../autodiff/graph.ts'
 import { add, relu } from '../ops/elementwise.ts'
-import { mean } from '../ops/reduce.ts'
+import { avgPool, maxPool } from '../ops/pool.ts'
+import { reshape } from '../ops/shape.ts'
 import type { HostTensor } from '../tensor/host.ts'
 import { type Key, split } from '../tensor/prng.ts'
 import { ShapeError } from '../tensor/shape.ts'
 import { batchNorm, type BatchNormParams, type BatchNormState } from './batchnorm.ts'
-import { type Conv2dParams, conv2dLayer, maxPoolComposite } from './conv.ts'
+import { type Conv2dParams, conv2dLayer } from './conv.ts'
 import { dense, type DenseParams } from './dense.ts'
 
 export interface ResNetConfig {
@@ -152,7 +153,7 @@ export const resnet = {
     }
     const stem = convBn(p.stem, s.stem, xt, c.stem.strides)
     let h = relu(stem.y)
-    if (c.stem.maxPool) h = maxPoolComposite(h, 3, 2, 'same')
+    if (c.stem.maxPool) h = maxPool(h, { size: 3, strides: 2, padding: 'same' })
     const stages = p.stages.map((blocks, si) =>
       blocks.map((bp, bi) => {
         const bs = s.stages[si][bi]
@@ -164,7 +165,9 @@ export const resnet = {
         return { a: a.state, b: b.state, ...(skip ? { down: skip.state } : {}) } as BlockState<Tensor>
       }),
     )
-    const features = mean(h, [1, 2])
+    // the paper's head: average pool over the whole final map (3×3 for 96×96 inputs), then the dense layer
+    const [n, fh, fw, fc] = h.shape
+    const features = reshape(avgPool(h, { size: [fh, fw] }), [n, fc])
     return { features, out: dense.apply(p.head, features), state: { stem: stem.state, stages } }
   },
 
