@@ -30,6 +30,8 @@ export interface QuickstartConfig {
   readonly intensity: number
   /** JSONL metrics log path ('' = none). */
   readonly log: string
+  /** Directory for one checkpoint per run ('' = none). */
+  readonly out: string
 }
 
 const base: QuickstartConfig = {
@@ -49,6 +51,7 @@ const base: QuickstartConfig = {
   seed: 0,
   intensity: 1,
   log: '',
+  out: '',
 }
 
 export const presets: Readonly<Record<QuickstartConfig['preset'], QuickstartConfig>> = {
@@ -76,12 +79,13 @@ const spec = {
   seed: flag.int,
   intensity: flag.nonNegativeNumber,
   log: flag.string,
+  out: flag.string,
   help: flag.oneOf(['true'] as const),
 }
 
 export const usage = `usage: npm start -- [--preset default|small|paper] [--epochs N] [--train N] [--test N] [--batch N]
   [--size PX] [--arch small|resnet18|resnet34] [--width W] [--lr X] [--gamma X] [--ada-weight X]
-  [--hard-layers K] [--runs single,laf,laf+ada,hard] [--seed N] [--intensity X] [--log FILE.jsonl]`
+  [--hard-layers K] [--runs single,laf,laf+ada,hard] [--seed N] [--intensity X] [--log FILE.jsonl] [--out CHECKPOINT_DIR]`
 
 /** Preset first, then flags on top; Left with every bad flag's message. */
 export const parseQuickstart = (argv: readonly string[]): { ok: true; config: QuickstartConfig } | { ok: false; errors: string[] } => {
@@ -108,6 +112,7 @@ export const parseQuickstart = (argv: readonly string[]): { ok: true; config: Qu
     ...(f.seed !== undefined ? { seed: f.seed } : {}),
     ...(f.intensity !== undefined ? { intensity: f.intensity } : {}),
     ...(f.log !== undefined ? { log: f.log } : {}),
+    ...(f.out !== undefined ? { out: f.out } : {}),
   }
   const errors: string[] = []
   if (config.size < 16) errors.push(`--size: expected at least 16 pixels, got ${config.size}`)

@@ -6,8 +6,10 @@
  *
  *   npm start                      # default preset (a few minutes on 2 CPU cores)
  *   npm start -- --preset small    # one-minute smoke run
- *   npm start -- --epochs 10 --runs single,laf,laf+ada,hard --log runs/quickstart.jsonl
+ *   npm start -- --epochs 10 --runs single,laf,laf+ada,hard --log runs/quickstart.jsonl --out runs/ckpt
  */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   type Faces,
   NUM_EXPRESSIONS,
@@ -24,7 +26,7 @@ import { applyMultiTask, initMultiTask, layerTraceNorms, type MultiTaskConfig, t
 import { crossEntropy, l1 } from '../src/nn/losses.ts'
 import { resnetLayouts } from '../src/nn/resnet.ts'
 import { adam, schedules } from '../src/optim/index.ts'
-import { fit, trainStep } from '../src/train/index.ts'
+import { fit, saveCheckpoint, trainStep } from '../src/train/index.ts'
 import { parseQuickstart, type QuickstartConfig, type RunKind, usage } from './quickstart-config.ts'
 
 const be = cpuBackend()
@@ -148,6 +150,10 @@ const trainRun = async (kind: RunKind, c: QuickstartConfig, data: { a: ReturnTyp
   )
   const m = await evaluate(mc, state.params, state.modelState, data.a.test, data.b.test, data.norm)
   const tnEnd = await totalTraceNorm(state.params.tasks)
+  if (c.out) {
+    mkdirSync(c.out, { recursive: true })
+    saveCheckpoint(join(c.out, `${kind}.ckpt`), { params: state.params, modelState: state.modelState }, { run: kind, config: c, acc: m.acc, nme: m.nme })
+  }
   const secondsPerEpoch = history.reduce((s, h) => s + h.seconds, 0) / Math.max(1, history.length)
   return { run: kind, acc: m.acc, nme: m.nme, tnInit, tnEnd, secondsPerEpoch }
 }
