@@ -198,7 +198,14 @@ const main = async (): Promise<void> => {
   const results: Result[] = []
   for (const kind of c.runs) results.push(await trainRun(kind, c, data))
   console.log(`\n${table(results)}\n`)
-  console.log(`chance: ${(100 / NUM_EXPRESSIONS).toFixed(1)}% expression accuracy; total time ${((performance.now() - t0) / 1000).toFixed(0)}s`)
+  // reference points: chance accuracy, and the NME of always predicting the training set's mean shape
+  const nt = data.b.test.y.shape[0]
+  const meanShape = fromData(Float32Array.from({ length: nt * 136 }, (_, i) => norm.mean[i % 136]), [nt, 68, 2])
+  const target = fromData(unstandardise(data.b.test.y.data, norm), [nt, 68, 2])
+  console.log(
+    `baselines: chance ${(100 / NUM_EXPRESSIONS).toFixed(1)}% expression accuracy, mean-shape NME ${(100 * nme(meanShape, target).mean).toFixed(2)}%; ` +
+      `total time ${((performance.now() - t0) / 1000).toFixed(0)}s`,
+  )
 }
 
 main().catch((e) => {
