@@ -5,6 +5,8 @@
  * global average pool of the 3×3 map; for other input sizes the pool covers the whole final map too) and
  * ends in a dense layer.
  */
+import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
 import type { Tensor, TensorLike } from '../autodiff/graph.ts'
 import { lift } from '../autodiff/graph.ts'
 import { add, relu } from '../ops/elementwise.ts'
@@ -16,6 +18,36 @@ import { ShapeError } from '../tensor/shape.ts'
 import { batchNorm, type BatchNormParams, type BatchNormState } from './batchnorm.ts'
 import { type Conv2dParams, conv2dLayer } from './conv.ts'
 import { dense, type DenseParams } from './dense.ts'
+
+const PosInt = t.refinement(t.number, (v) => Number.isInteger(v) && v > 0, 'PositiveInteger')
+
+/** io-ts codec of `ResNetConfig` (same name as the type): validates configs read from files or flags. */
+export const ResNetConfig = t.readonly(
+  t.type({
+    inChannels: PosInt,
+    outputs: PosInt,
+    stem: t.readonly(t.type({ width: PosInt, kernel: PosInt, strides: PosInt, maxPool: t.boolean })),
+    widths: t.readonlyArray(PosInt),
+    blocks: t.readonlyArray(PosInt),
+  }),
+  'ResNetConfig',
+)
+
+/** Decodes an unknown value (parsed JSON) to a ResNetConfig; Left lists each bad field as `path: expected …, got …`. */
+export const decodeResNetConfig = (u: unknown): Either<string[], ResNetConfig> => {
+  const r = ResNetConfig.decode(u)
+  if (isLeft(r))
+    return left(
+      r.left.map((e) => {
+        const path = e.context
+          .slice(1)
+          .map((c) => c.key)
+          .join('.')
+        return `${path || '<root>'}: expected ${e.context[e.context.length - 1].type.name}, got ${JSON.stringify(e.value)}`
+      }),
+    )
+  return right(r.right)
+}
 
 export interface ResNetConfig {
   readonly inChannels: number

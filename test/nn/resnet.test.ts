@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { im2colConv2d, maxPoolComposite } from '../../src/nn/conv.ts'
 import { accuracyHost, crossEntropy, oneHotHost } from '../../src/nn/losses.ts'
-import { resnet, resnetLayouts } from '../../src/nn/resnet.ts'
+import { decodeResNetConfig, resnet, resnetLayouts } from '../../src/nn/resnet.ts'
 import { adam } from '../../src/optim/index.ts'
 import { trainStep } from '../../src/train/step.ts'
 import { conv2d, cpuBackend, fromData, key, normal, refBackend, run, runSync, split, tensor, type Tensor } from '../../src/index.ts'
@@ -72,4 +72,11 @@ test('a tiny ResNet overfits 16 examples to ≥ 95% training accuracy', async ()
   const logits = (await run(resnet.apply(st.params, x, st.modelState, { training: false, config: c }).out as Tensor, { backend: be })) as any
   const acc = accuracyHost(logits, labels)
   assert.ok(acc >= 0.95, `accuracy ${acc} (first loss ${first})`)
+})
+
+test('ResNetConfig codec: accepts the layouts, names each bad field', () => {
+  assert.equal(decodeResNetConfig(resnetLayouts.resnet34(3, 13))._tag, 'Right')
+  const r = decodeResNetConfig({ ...resnetLayouts.small(1, 13), widths: [8, -1, 32], stem: { width: 8, kernel: 3, strides: 'x', maxPool: false } })
+  assert.equal(r._tag, 'Left')
+  if (r._tag === 'Left') assert.deepEqual(r.left, ['stem.strides: expected PositiveInteger, got "x"', 'widths.1: expected PositiveInteger, got -1'])
 })
