@@ -164,3 +164,23 @@ test('tucker / tt with the randomized method: rank ≥ every unfolding rank repr
     opts(15),
   )
 })
+
+test('subgradient choice pinned: identical tasks (rank 1) give U₁V₁ᵀ per task, a zero stack gives 0, never NaN', () => {
+  const w = ss.tensor64([1, -2, 2, 0, 4, -1], [1, 2, 3])
+  const norm = Math.sqrt(26)
+  for (const be of [ref, cpu]) {
+    const { value, grad } = ss.valueAndGrad<ss.HostTensor[]>((ws) => ss.laf(ss.stackTasks(ws)))([w, w])
+    const [v, [g1, g2]] = ss.runSync([value, grad], { backend: be })
+    const tol = be === ref ? 1e-12 : 1e-5
+    // W_(N) = [w; w]: σ₁ = √2‖w‖ and U₁V₁ᵀ = [w; w] / (√2‖w‖)
+    assert.ok(Math.abs(v.data[0] - Math.SQRT2 * norm) < tol * 10)
+    for (let i = 0; i < 6; i++) {
+      assert.ok(Math.abs(g1.data[i] - w.data[i] / (Math.SQRT2 * norm)) < tol, `${be.name}: ${g1.data[i]}`)
+      assert.equal(g1.data[i], g2.data[i])
+    }
+    const z = ss.valueAndGrad<ss.HostTensor>((x) => ss.tucker(x))(ss.tensor64(new Array(12).fill(0), [2, 3, 2]))
+    const [zv, zg] = ss.runSync([z.value, z.grad], { backend: be })
+    assert.equal(zv.data[0], 0)
+    assert.ok(zg.data.every((x) => x === 0))
+  }
+})

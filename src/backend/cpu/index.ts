@@ -118,9 +118,13 @@ const reduceFast =
     return out
   }
 
-/** Blocked float32 GEMM in plain JS (row panel × k block, i-k-j order), batched. */
+/**
+ * float32 GEMM in plain JS, batched. Operands are first laid out so that the inner loop is contiguous:
+ * narrow outputs (n < 32, e.g. sketches and Gram panels) use dot-product order over k with A row-major and
+ * B as n × k; wide outputs use i-k-j order with B as k × n. Accumulation is in float64.
+ */
 const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
-  const [sa, sb] = call.inShapes
+  const sa = call.inShapes[0]
   const r = sa.length
   const transA = !!call.attrs.transA
   const transB = !!call.attrs.transB
@@ -129,29 +133,49 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
   const k = transA ? sa[r - 2] : sa[r - 1]
   const batch = sizeOf(sa.slice(0, -2))
   const out = new Float32Array(batch * m * n)
-  const bt = transB ? new Float32Array(k * n) : undefined
+  const dotOrder = n < 32
+  const at = transA ? new Float32Array(m * k) : undefined
+  // dot order wants B as n × k (the transB layout), i-k-j order wants k × n
+  const bt = dotOrder !== transB ? new Float32Array(k * n) : undefined
   const row = new Float64Array(n)
   for (let t = 0; t < batch; t++) {
-    const ao = t * m * k
+    let A = a.subarray(t * m * k, (t + 1) * m * k)
+    if (at) {
+      for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) at[i * k + p] = A[p * m + i]
+      A = at
+    }
     let B = b.subarray(t * k * n, (t + 1) * k * n)
     if (bt) {
-      // B stored n×k: transpose once per batch so the inner loop is contiguous
-      for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bt[p * n + j] = B[j * k + p]
+      if (dotOrder) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = B[p * n + j]
+      else for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bt[p * n + j] = B[j * k + p]
       B = bt
     }
+    const oo = t * m * n
+    if (dotOrder) {
+      for (let i = 0; i < m; i++) {
+        const ao = i * k
+        for (let j = 0; j < n; j++) {
+          const bo = j * k
+          let s = 0
+          for (let p = 0; p < k; p++) s += A[ao + p] * B[bo + p]
+          out[oo + i * n + j] = s
+        }
+      }
+      continue
+    }
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) row[j] = 0 // plain loops: fill/set calls dominate skinny (n ≤ 8) products
+      for (let j = 0; j < n; j++) row[j] = 0
+      const ao = i * k
       for (let p = 0; p < k; p++) {
-        const av = a[ao + (transA ? p * m + i : i * k + p)]
+        const av = A[ao + p]
         if (av === 0) continue
         const bo = p * n
         for (let j = 0; j < n; j++) row[j] += av * B[bo + j]
       }
-      const o = t * m * n + i * n
+      const o = oo + i * n
       for (let j = 0; j < n; j++) out[o + j] = row[j]
     }
   }
-  void sb
   return out
 }
 
