@@ -14,6 +14,7 @@ export interface FaceBatch {
   [field: string]: HostTensor | undefined
 }
 
+/** Options of `augment`. */
 export interface AugmentOptions {
   /** Probability of a horizontal flip per image (default 0.5). */
   flipProb?: number

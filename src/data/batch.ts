@@ -45,6 +45,7 @@ export const take = <D extends Dataset>(ds: D, indices: readonly number[]): D =>
   return out as D
 }
 
+/** Options of `batches` and `epochs`. */
 export interface BatchOptions {
   batchSize: number
   /** Drop the last batch when it is smaller than batchSize (default false). */

@@ -22,6 +22,7 @@ export const expressionNames = [
   'questioning',
 ] as const
 export type ExpressionName = (typeof expressionNames)[number]
+/** Number of expression classes (13). */
 export const NUM_EXPRESSIONS = expressionNames.length
 
 /** Action-unit-like expression parameters; 1 unit is a subtle but visible shift (see `landmarks3d`). */
@@ -40,6 +41,7 @@ export interface Expression {
   gazeY: number // + down, - up
 }
 export type ExpressionParam = keyof Expression
+/** The expression parameters, in a fixed order (the draw order of the generator: changing it changes every face). */
 export const expressionParams: readonly ExpressionParam[] = [
   'mouthCurve',
   'mouthOpen',

@@ -31,6 +31,7 @@ export const readGrayImage = (path: string): Either<string, GrayImage> => {
   return isLeft(bytes) ? bytes : decodeImage(bytes.right, path)
 }
 
+/** Options shared by the file loaders. */
 export interface LoadOptions {
   /** Output side in pixels (default 48). */
   size?: number

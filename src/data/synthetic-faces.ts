@@ -5,6 +5,7 @@
  * datasets as in Hu et al. 2018. Every face i is a pure function of (key, domain, i): the first m faces of a
  * set of n > m are the set of m.
  */
+import * as t from 'io-ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { foldIn, type Key, normalArray, split, uniformArray } from '../tensor/prng.ts'
 import {
@@ -23,21 +24,30 @@ import { blur121, clip, ellipse, type Pt, paint, polygon, stroke } from './raste
 
 export { expressionNames, NUM_EXPRESSIONS } from './face-model.ts'
 
-export type Domain = 'A' | 'B'
+/** Which of the two rendering domains: 'A' (expression task, LSEMSW-like) or 'B' (landmark task, 300-W-like). */
+export const Domain = t.keyof({ A: null, B: null })
+export type Domain = t.TypeOf<typeof Domain>
 
-/** Options of `generateFaces`. */
-export interface FaceOptions {
-  /** Number of faces. */
-  n: number
-  /** Side in pixels (default 48). */
-  size?: number
-  /** 'A': expression domain (light, soft, noisy); 'B': landmark domain (dark, hard, blurred). Default 'A'. */
-  domain?: Domain
-  /** Multiplies every expression shift (default 1): 0 makes all classes identical, 2 makes them easy. */
-  intensity?: number
-  /** 'fixed' (default): (v − 0.5) / 0.25, which keeps the domain shift; 'none': raw values in [0, 1]. */
-  standardize?: 'fixed' | 'none'
-}
+/**
+ * Options of `generateFaces` (io-ts codec of the same name, for presets and CLI flags; `generateFaces` checks
+ * ranges itself):
+ * - n: number of faces; size: side in pixels (default 48);
+ * - domain: 'A' (light, soft, noisy) or 'B' (dark, hard, blurred, wider pose range), default 'A';
+ * - intensity: multiplies every expression shift (default 1): 0 makes all classes identical; a nearest-class-mean
+ *   classifier on landmark geometry scores about 0.18 / 0.37 / 0.70 at 0.5 / 1 / 2 (chance 0.077);
+ * - standardize: 'fixed' (default) maps v in [0,1] to (v − 0.5) / 0.25, which keeps the domain shift;
+ *   'none' returns raw values in [0, 1].
+ */
+export const FaceOptions = t.intersection([
+  t.type({ n: t.number }),
+  t.partial({
+    size: t.number,
+    domain: Domain,
+    intensity: t.number,
+    standardize: t.keyof({ fixed: null, none: null }),
+  }),
+])
+export type FaceOptions = t.TypeOf<typeof FaceOptions>
 
 /** A generated data set; landmarks are (x, y) normalised to [0, 1] by the image side (pixel j spans [j, j+1)/S). */
 export interface Faces {
