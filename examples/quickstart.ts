@@ -22,7 +22,7 @@ import {
   take,
 } from '../src/data/index.ts'
 import { add, cpuBackend, equal, foldIn, fromData, type HostTensor, key, max, mean, mul, run, split, sum, type Tensor } from '../src/index.ts'
-import { applyMultiTask, initMultiTask, layerTraceNorms, type MultiTaskConfig, type Sharing } from '../src/mtl/multitask.ts'
+import { applyMultiTask, initMultiTask, layerTraceNorms, type MultiTaskConfig, type Sharing, shareFirstLayers } from '../src/mtl/multitask.ts'
 import { crossEntropy, l1 } from '../src/nn/losses.ts'
 import { resnetLayouts } from '../src/nn/resnet.ts'
 import { adam, schedules } from '../src/optim/index.ts'
@@ -55,6 +55,8 @@ interface Result {
   readonly nme: number
   readonly tnInit: number
   readonly tnEnd: number
+  /** Per conv layer, in network order: trace norm at the end over trace norm at init (the paper's Fig. 3b). */
+  readonly tndrLayers: readonly number[]
   readonly secondsPerEpoch: number
 }
 
@@ -74,10 +76,9 @@ const archOf = (c: QuickstartConfig, outputs: number) =>
 /** Training accuracy inside the graph (ties are measure-zero for float logits). */
 const batchAccuracy = (logits: Tensor, y: HostTensor): Tensor => mean(sum(mul(equal(logits, max(logits, 1, true)), y), 1))
 
-const totalTraceNorm = async (tasks: Parameters<typeof layerTraceNorms>[0]): Promise<number> => {
-  const norms = (await run(layerTraceNorms(tasks), { backend: be })) as HostTensor[]
-  return norms.reduce((s, t) => s + t.data[0], 0)
-}
+const traceNorms = async (tasks: Parameters<typeof layerTraceNorms>[0]): Promise<number[]> =>
+  ((await run(layerTraceNorms(tasks), { backend: be })) as HostTensor[]).map((t) => t.data[0])
+const total = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
 
 /** Test-set metrics in eval mode (running batch-norm statistics), in chunks to bound memory. */
 const evaluate = async (mc: MultiTaskConfig, params: any, state: any, a: TaskData, b: TaskData, norm: LandmarkNorm): Promise<{ acc: number; nme: number }> => {
@@ -111,17 +112,19 @@ const trainRun = async (kind: RunKind, c: QuickstartConfig, data: { a: ReturnTyp
   }
   const [kInit, kShuffle] = split(key(c.seed + 1), 2)
   const init = initMultiTask(kInit, mc)
-  const tnInit = await totalTraceNorm(init.params.tasks)
+  // trace norms of the weights the networks actually use (hard sharing substitutes task 0's first layers)
+  const effective = (tasks: any) => (mc.sharing.kind === 'hard' ? shareFirstLayers(tasks, mc.sharing.layers) : tasks)
+  const tnInit = await traceNorms(effective(init.params.tasks))
   const stepsPerEpoch = Math.floor(c.train / c.batch)
-  const total = stepsPerEpoch * c.epochs
+  const steps = stepsPerEpoch * c.epochs
   const lr = schedules.cosine(c.lr, 0.05)
   const opt = adam({ lr: c.lr })
   const step = trainStep<{ a: TaskData; b: TaskData }, any, any>({
     optimizer: opt,
     backend: be,
-    lr: (s) => lr(s, total),
+    lr: (s) => lr(s, steps),
     loss: (p, batch, s, ctx) => {
-      const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, progress: ctx.step / total })
+      const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, progress: ctx.step / steps })
       const ya = oneHot(batch.a.y, NUM_EXPRESSIONS)
       const ce = crossEntropy(f.outs[0], ya)
       const lb = l1(f.outs[1], batch.b.y)
@@ -149,13 +152,13 @@ const trainRun = async (kind: RunKind, c: QuickstartConfig, data: { a: ReturnTyp
     { epochs: c.epochs, batches: epochBatches, stepsPerEpoch, step, label: kind.padEnd(7), ...(c.log ? { logPath: c.log } : {}) },
   )
   const m = await evaluate(mc, state.params, state.modelState, data.a.test, data.b.test, data.norm)
-  const tnEnd = await totalTraceNorm(state.params.tasks)
+  const tnEnd = await traceNorms(effective(state.params.tasks))
   if (c.out) {
     mkdirSync(c.out, { recursive: true })
     saveCheckpoint(join(c.out, `${kind}.ckpt`), { params: state.params, modelState: state.modelState }, { run: kind, config: c, acc: m.acc, nme: m.nme })
   }
   const secondsPerEpoch = history.reduce((s, h) => s + h.seconds, 0) / Math.max(1, history.length)
-  return { run: kind, acc: m.acc, nme: m.nme, tnInit, tnEnd, secondsPerEpoch }
+  return { run: kind, acc: m.acc, nme: m.nme, tnInit: total(tnInit), tnEnd: total(tnEnd), tndrLayers: tnEnd.map((v, i) => v / tnInit[i]), secondsPerEpoch }
 }
 
 const table = (rs: readonly Result[]): string => {
@@ -198,6 +201,7 @@ const main = async (): Promise<void> => {
   const results: Result[] = []
   for (const kind of c.runs) results.push(await trainRun(kind, c, data))
   console.log(`\n${table(results)}\n`)
+  for (const r of results) console.log(`TNDR per conv layer (${r.run}): ${r.tndrLayers.map((v) => v.toFixed(2)).join(' ')}`)
   // reference points: chance accuracy, and the NME of always predicting the training set's mean shape
   const nt = data.b.test.y.shape[0]
   const meanShape = fromData(Float32Array.from({ length: nt * 136 }, (_, i) => norm.mean[i % 136]), [nt, 68, 2])

@@ -85,7 +85,7 @@ export interface MultiTaskForward {
   readonly outs: readonly Tensor[]
   readonly features: readonly Tensor[]
   readonly state: MultiTaskState<Tensor>
-  /** γ·ΣLAF (0-free: absent unless sharing is LAF). */
+  /** γ·Σ_layers LAF; present only when sharing is LAF with γ > 0. */
   readonly traceNorm?: Tensor
   readonly ada?: { readonly loss: Tensor; readonly logits: Tensor; readonly labels: HostTensor; readonly lambda: number }
 }

@@ -49,7 +49,7 @@ const bar = (done: number, total: number | undefined, metrics: Readonly<Record<s
 }
 
 /** Runs `epochs` epochs; resolves to the final state and one record per epoch (running means of step metrics). */
-export const fit = async <St, B>(initial: St, c: FitConfig<St, B>, ): Promise<{ state: St; history: EpochRecord[] }> => {
+export const fit = async <St, B>(initial: St, c: FitConfig<St, B>): Promise<{ state: St; history: EpochRecord[] }> => {
   if (!Number.isInteger(c.epochs) || c.epochs < 0) throw new RangeError(`fit: epochs must be a non-negative integer, got ${c.epochs}`)
   const print = c.print === undefined ? (l: string) => process.stdout.write(`${l}\n`) : c.print
   const live = c.progress ?? process.stderr.isTTY === true
