@@ -36,10 +36,10 @@ export interface QuickstartConfig {
 
 const base: QuickstartConfig = {
   preset: 'default',
-  train: 512,
+  train: 2048,
   test: 256,
   size: 48,
-  epochs: 6,
+  epochs: 3,
   batch: 32,
   arch: 'small',
   width: 8,
