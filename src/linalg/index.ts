@@ -1,7 +1,7 @@
 /**
  * Linear algebra on traced tensors: polar factor U Vᵀ, nuclear norm ‖M‖* with the U Vᵀ subgradient,
  * randomized range finding (Halko, Martinsson & Tropp 2011). Heavy products are `matmul` nodes (any
- * backend); only k × k spectral functions (`psdPow`) and the m × l panel QR (`qr`) are host kernels.
+ * backend); only the k × k eigen-decomposition (`eigh`, under `psdPow`) and the m × l panel QR (`qr`) are host kernels.
  *
  * Subgradient choice: ∂‖M‖* = { U_r V_rᵀ + Z : U_rᵀZ = 0, Z V_r = 0, ‖Z‖₂ ≤ 1 } (r = rank). We return
  * Z = 0, i.e. U_r V_rᵀ of the nonzero part: singular values σᵢ ≤ rcond·σ₁ contribute 0 (never NaN).
@@ -27,7 +27,7 @@ export interface SvdOptions {
    * is given, randomized otherwise.
    */
   readonly method?: 'auto' | 'exact' | 'randomized'
-  /** Target rank k of the randomized SVD. */
+  /** Target rank k of the randomized SVD (when k + oversampling ≥ min(m, n) the sketch would span everything: exact route, untruncated). */
   readonly rank?: number
   /** Extra sketch columns (default 10). */
   readonly oversampling?: number
@@ -35,7 +35,7 @@ export interface SvdOptions {
   readonly powerIters?: number
   /** PRNG key of the Gaussian sketch (required for the randomized method). */
   readonly key?: Key
-  /** Singular values ≤ rcond·σ₁ count as zero (default: the backend's floor, see psdPow). */
+  /** Singular values ≤ rcond·σ₁ count as zero (default 0; the backend's precision floor, 1e-6 ref / 1e-3 cpu, always applies: see eigh). */
   readonly rcond?: number
   /** Largest min(m, n) that 'auto' sends to the exact thin path (default 8). */
   readonly thinMax?: number
@@ -131,7 +131,7 @@ const route = (op: string, m: Tensor, opts: SvdOptions): Route => {
 
 /**
  * Polar factor U_r V_rᵀ of M ([m, n] → [m, n]) over its nonzero singular values (rank-truncated to
- * `rank` with the randomized method). Differentiable on the exact route (Daleckii–Krein through psdPow).
+ * `rank` with the randomized method). Differentiable on both routes: qr, eigh and psdPow (Daleckii–Krein) have VJPs written with ops.
  */
 export const polar = (x: TensorLike, opts: SvdOptions = {}): Tensor => route('polar', lift(x), opts).polar()
 

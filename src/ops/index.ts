@@ -3,7 +3,7 @@ import type { Primitive } from '../autodiff/graph.ts'
 import { conv2dBackFilterPrim, conv2dBackInputPrim, conv2dPrim } from './conv.ts'
 import { avgPoolBackPrim, avgPoolPrim, maxPoolBackPrim, maxPoolPrim, maxPoolSelectPrim } from './pool.ts'
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'
-import { psdPowPrim, psdPowVjpPrim, qrPrim } from './linalg.ts'
+import { eighPrim, qrPrim } from './linalg.ts'
 import { oneHotPrim, softmaxCrossEntropyPrim } from './loss.ts'
 import { matmulPrim } from './matmul.ts'
 import { maxPrim, sumPrim } from './reduce.ts'
@@ -24,12 +24,11 @@ export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntrie
     concatPrim,
     broadcastToPrim,
     matmulPrim,
+    qrPrim,
+    eighPrim,
     conv2dPrim,
     conv2dBackInputPrim,
     conv2dBackFilterPrim,
-    qrPrim,
-    psdPowPrim,
-    psdPowVjpPrim,
     maxPoolPrim,
     maxPoolBackPrim,
     maxPoolSelectPrim,

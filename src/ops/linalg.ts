@@ -1,12 +1,74 @@
 /**
  * Small dense factorization primitives (host kernels; k × k or m × l panels, never the big operands):
- * `qr` (thin Householder Q) and `psdPow` (spectral power of a symmetric PSD matrix, rank-truncated and
- * pseudo-inverse safe). The heavy products around them are `matmul` nodes, so they run on any backend.
+ * `qr` (thin Householder Q) and `eigh` (symmetric eigen-decomposition). Both VJPs are written with ops
+ * on the primitives' own outputs, so they are differentiable to any order. `psdPow` is a composite of
+ * `eigh`. The heavy products around them are `matmul` nodes, so they run on any backend.
  */
-import { bind, expectShape, lift, type Primitive, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { bind, constant, expectShape, lift, type Primitive, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { fromData } from '../tensor/host.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
+import { abs, add, div, greater, lessEqual, maximum, mul, neg, pow, reciprocal, relu, sub, where } from './elementwise.ts'
+import { matmul } from './matmul.ts'
+import { reshape, slice, transpose } from './shape.ts'
 
-/** Q of the thin QR of an m × n matrix (m ≥ n). Not differentiable (no VJP): used for range finding only. */
+/** A float64 constant (a plain number would be lifted to float32 and cost the ref oracle 7 digits). */
+const f64 = (v: number): Tensor => constant(fromData(new Float64Array([v]), []))
+
+/** A constant k × k 0/1 mask with entries pick(i, j). */
+const mask = (k: number, pick: (i: number, j: number) => boolean): Tensor =>
+  constant(fromData(Float64Array.from({ length: k * k }, (_, t) => (pick(Math.floor(t / k), t % k) ? 1 : 0)), [k, k]))
+
+/** ½ (X + Xᵀ) for a square X. */
+const sym = (x: Tensor): Tensor => mul(add(x, transpose(x)), f64(0.5))
+
+/** U X Uᵀ. */
+const sandwich = (u: Tensor, x: Tensor): Tensor => matmul(matmul(u, x), u, { transB: true })
+
+/**
+ * Symmetric eigen-decomposition, packed: [k, k] → [k + 1, k], row 0 the eigenvalues λ (descending), rows 1..k
+ * the eigenvectors U as columns (each signed so its largest-|·| entry is positive). The kernel reads
+ * ½(A + Aᵀ), and reports eigenvalues with |λ| ≤ floor²·max|λ| as exactly 0, floor being the backend's
+ * precision floor (1e-6 ref, 1e-3 cpu: below it a float32 Gram matrix cannot tell σ = √λ from 0).
+ * VJP (distinct eigenvalues): Ā = sym(U (diag(λ̄) + F ∘ UᵀŪ) Uᵀ), F_ij = 1/(λ_j − λ_i), F_ii = 0.
+ */
+export const eighPrim: Primitive = {
+  name: 'eigh',
+  shape: ([s]) => {
+    expectShape(s.length === 2 && s[0] === s[1], 'eigh', 'expects a square (symmetric) matrix', [s])
+    return [s[0] + 1, s[0]]
+  },
+  vjp: (dy, _inputs, y) => {
+    const k = y.shape[1]
+    const { values: lam, vectors: u } = unpackEigh(y)
+    const dLam = slice(dy, [0, 0], [1, k])
+    const dU = slice(dy, [1, 0], [k, k])
+    const off = mask(k, (i, j) => i !== j)
+    // λ_j − λ_i; the diagonal is replaced by 1 before the reciprocal so it never divides by 0
+    const gap = sub(lam, reshape(lam, [k, 1]))
+    const f = where(off, reciprocal(where(off, gap, f64(1))), f64(0))
+    const inner = add(mul(mask(k, (i, j) => i === j), dLam), mul(f, matmul(u, dU, { transA: true })))
+    return [sym(sandwich(u, inner))]
+  },
+}
+
+/** Splits eigh's packed [k + 1, k] output into values [1, k] (a row, for broadcasting) and vectors [k, k]. */
+const unpackEigh = (e: Tensor): { values: Tensor; vectors: Tensor } => {
+  const k = e.shape[1]
+  return { values: slice(e, [0, 0], [1, k]), vectors: slice(e, [1, 0], [k, k]) }
+}
+
+/** [k, k] → values [k] descending and vectors [k, k] (columns) of the symmetric part of x; differentiable (distinct λ). */
+export const symEig = (x: TensorLike): { values: Tensor; vectors: Tensor } => {
+  const e = bind(eighPrim, [x])
+  const { values, vectors } = unpackEigh(e)
+  return { values: reshape(values, [e.shape[1]]), vectors }
+}
+
+/**
+ * Q of the thin QR of an m × n matrix (m ≥ n, full column rank), Householder signs. VJP (Q only, with
+ * R = QᵀA, M = −Q̄ᵀQ): Ā = (Q̄ + Q copyltu(M)) R^{−ᵀ}, copyltu(M) = tril(M) + tril(M, −1)ᵀ, and
+ * R^{−ᵀ} = R (RᵀR)^{−1} with the inverse from `psdPow` (all ops, so differentiable again).
+ */
 export const qrPrim: Primitive = {
   name: 'qr',
   shape: ([s]) => {
@@ -14,55 +76,72 @@ export const qrPrim: Primitive = {
     expectShape(s[0] >= s[1], 'qr', 'needs rows ≥ columns (thin QR)', [s])
     return s
   },
+  vjp: (dq, [a], q) => {
+    const n = q.shape[1]
+    const r = matmul(q, a, { transA: true })
+    const m = neg(matmul(dq, q, { transA: true }))
+    const copyltu = add(mul(m, mask(n, (i, j) => i >= j)), transpose(mul(m, mask(n, (i, j) => i > j))))
+    const b = add(dq, matmul(q, copyltu))
+    const rInvT = matmul(r, psdPow(matmul(r, r, { transA: true }), -1))
+    return [matmul(b, rInvT)]
+  },
 }
 
 /** Thin QR: the m × n factor Q with orthonormal columns spanning the columns of x (m ≥ n). */
 export const qr = (x: TensorLike): Tensor => bind(qrPrim, [x])
 
-/** Attributes of psdPow: exponent, how many of the largest eigenpairs to keep, relative σ cut-off. */
+/** Attributes of psdPow: how many of the largest eigenpairs to keep, relative σ cut-off. */
 export interface PsdPowOptions {
   /** Keep at most this many of the largest eigenpairs (default all). */
   readonly rank?: number
-  /** Eigenvalues λ ≤ rcond²·λ₁ count as zero (default: the backend's precision floor, 1e-6 ref, 1e-3 cpu). */
+  /** Eigenvalues λ ≤ rcond²·λ₁ count as zero (default 0 on top of eigh's backend floor, 1e-6 ref, 1e-3 cpu). */
   readonly rcond?: number
 }
 
-const psdShape =
-  (name: string) =>
-  (shapes: readonly (readonly number[])[], attrs: Record<string, unknown>): readonly number[] => {
-    const [s] = shapes
-    expectShape(s.length === 2 && s[0] === s[1], name, 'expects a square (symmetric PSD) matrix', [s])
-    shapes.slice(1).forEach((t) => {
-      expectShape(t.length === 2 && t[0] === s[0] && t[1] === s[1], name, 'cotangent must match the input', shapes)
-    })
-    const p = attrs.power
-    if (typeof p !== 'number' || !Number.isFinite(p)) throw new ShapeError(`${name}: power must be a finite number, got ${String(p)}`)
-    return s
-  }
-
-/** VJP of psdPow (Daleckii–Krein): inputs g, dy; not itself differentiable. */
-export const psdPowVjpPrim: Primitive = { name: 'psdPowVjp', shape: psdShape('psdPowVjp') }
-
-/** G^p on the kept eigenspace of a symmetric PSD G (zero elsewhere); VJP by the Daleckii–Krein formula. */
-export const psdPowPrim: Primitive = {
-  name: 'psdPow',
-  shape: psdShape('psdPow'),
-  vjp: (dy, [g], _y, attrs) => [bind(psdPowVjpPrim, [g, dy], attrs)],
-}
-
 /**
- * [k, k] → [k, k]: Σᵢ λᵢᵖ vᵢvᵢᵀ over the kept eigenpairs of the symmetric PSD matrix g (see PsdPowOptions).
- * With p = −½ on a Gram matrix WᵀW this is the pseudo-inverse square root of the polar factor W (WᵀW)^{−½}.
+ * [k, k] → [k, k]: Σᵢ f(λᵢ) uᵢuᵢᵀ over the eigenpairs of the symmetric PSD matrix g, f(λ) = λᵖ on the kept
+ * pairs (the `rank` largest with λ > rcond²·λ₁ and λ > 0) and 0 on the rest, so negative powers are
+ * pseudo-inverse powers. With p = −½ on a Gram matrix WᵀW this gives the polar factor W (WᵀW)^{+½}.
+ * VJP (Daleckii–Krein, written with ops on eigh's outputs): Ḡ = U (L ∘ Uᵀ sym(Ȳ) U) Uᵀ with the Löwner
+ * matrix L_ij = (f(λᵢ) − f(λⱼ)) / (λᵢ − λⱼ), or f′ at (near-)ties: finite at repeated eigenvalues, unlike
+ * differentiating through eigh.
  */
 export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): Tensor => {
   const t = lift(g)
+  expectShape(t.shape.length === 2 && t.shape[0] === t.shape[1], 'psdPow', 'expects a square (symmetric PSD) matrix', [t.shape])
+  if (!Number.isFinite(power)) throw new ShapeError(`psdPow: power must be a finite number, got ${String(power)}`)
   if (opts.rank !== undefined && !(Number.isInteger(opts.rank) && opts.rank >= 1))
     throw new ShapeError(`psdPow: rank must be a positive integer, got ${opts.rank} (input ${fmt(t.shape)})`)
   if (opts.rcond !== undefined && !(opts.rcond >= 0 && opts.rcond < 1))
     throw new ShapeError(`psdPow: rcond must be in [0, 1), got ${opts.rcond}`)
-  return bind(psdPowPrim, [t], {
-    power,
-    ...(opts.rank !== undefined ? { rank: opts.rank } : {}),
-    ...(opts.rcond !== undefined ? { rcond: opts.rcond } : {}),
-  })
+  const k = t.shape[0]
+  const rank = Math.min(opts.rank ?? k, k)
+  const rc = opts.rcond ?? 0
+  const { values: lam, vectors: u } = unpackEigh(bind(eighPrim, [t]))
+  const top = relu(slice(lam, [0, 0], [1, 1]))
+  const inRank = constant(fromData(Float64Array.from({ length: k }, (_, i) => (i < rank ? 1 : 0)), [1, k]))
+  const kept = mul(inRank, greater(lam, mul(top, f64(rc * rc))))
+  // the power is taken on kept eigenvalues only (λᵖ of a dropped 0 or negative λ would be inf / NaN)
+  const safe = where(kept, lam, f64(1))
+  const p = f64(power)
+  const f = where(kept, pow(safe, p), f64(0))
+  // U diag(f) Uᵀ: scaling U's columns by the row f
+  const y = matmul(mul(u, f), u, { transB: true })
+  const prim: Primitive = {
+    name: 'custom:psdPow',
+    alias: true,
+    shape: ([s]) => s,
+    vjp: (dy) => {
+      const gapRaw = sub(reshape(lam, [k, 1]), lam) // λᵢ − λⱼ
+      const tie = lessEqual(abs(gapRaw), mul(maximum(top, f64(1e-300)), f64(1e-9)))
+      const quot = div(sub(reshape(f, [k, 1]), f), where(tie, f64(1), gapRaw))
+      const both = mul(reshape(kept, [k, 1]), kept)
+      const mid = where(both, mul(add(reshape(lam, [k, 1]), lam), f64(0.5)), f64(1))
+      const deriv = where(both, mul(p, pow(mid, f64(power - 1))), f64(0))
+      const l = where(tie, deriv, quot)
+      const inner = mul(l, matmul(matmul(u, sym(dy), { transA: true }), u))
+      return [null, sandwich(u, inner)]
+    },
+  }
+  return bind(prim, [y, t])
 }

@@ -190,3 +190,10 @@ test('nuclearNorm: bad arguments throw at trace time naming the op', () => {
   assert.throws(() => ss.nuclearNorm(w, { method: 'svd' as never }), /nuclearNorm: unknown method 'svd'/)
   assert.throws(() => ss.qr(ss.tensor64(new Array(6).fill(1), [2, 3])), /qr: needs rows ≥ columns/)
 })
+
+test('randomized route is a pure function of its key: same key, same bits; another key, another sketch', () => {
+  const a = host(withSpectrum(5, 30, 20, Array.from({ length: 20 }, (_, i) => 1 + 1 / (1 + i))))
+  const f = (k: number) => ss.runSync(ss.nuclearNorm(a, { method: 'randomized', rank: 4, oversampling: 2, powerIters: 0, key: ss.key(k) }), { backend: cpu }).data[0]
+  assert.equal(f(1), f(1))
+  assert.notEqual(f(1), f(2))
+})

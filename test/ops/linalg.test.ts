@@ -1,4 +1,5 @@
 import { primTests } from '../harness.ts'
-import { linalgCases } from './cases/linalg.ts'
+import { linalgCases, psdPowCases } from './cases/linalg.ts'
 
 primTests(linalgCases)
+primTests(psdPowCases)

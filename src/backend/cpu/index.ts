@@ -1,7 +1,9 @@
 /**
  * The float32 CPU backend. Elementwise kernels are generated from each op's formula into tight loops
  * (compiled once per formula and broadcast pattern); reductions and matmul have cache-friendly paths.
- * The WASM SIMD GEMM-class kernels plug in by overriding entries of this table.
+ * The GEMM-class kernels (matmul, conv2d and its gradients) run as WASM SIMD on a worker pool when the
+ * host has shared WebAssembly memory; the JS matmul stays as the fallback (e.g. browsers that are not
+ * cross-origin isolated).
  */
 import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
 import type { Backend, HostKernel, KernelCall } from '../backend.ts'
@@ -11,6 +13,8 @@ import { concatFast, sliceFast } from './movement.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
 import { refKernels } from '../ref/kernels.ts'
 import { cpuConvKernels } from './conv.ts'
+import { wasmAvailable } from './wasm/runtime.ts'
+import { wasmKernels } from './wasm/kernels.ts'
 
 type F = Float32Array
 type Loop = (out: F, x: F, y: F | undefined, z: F | undefined, n: number) => void
@@ -119,7 +123,7 @@ const reduceFast =
   }
 
 /**
- * float32 GEMM in plain JS, batched. Operands are first laid out so that the inner loop is contiguous:
+ * float32 GEMM in plain JS, batched (the fallback without shared WASM memory). Operands are first laid out so that the inner loop is contiguous:
  * narrow outputs (n < 32, e.g. sketches and Gram panels) use dot-product order over k with A row-major and
  * B as n × k; wide outputs use i-k-j order with B as k × n. Accumulation is in float64.
  */
@@ -183,6 +187,7 @@ const base = refKernels<F>(Float32Array as ArrayCtor<F>)
 // linalg kernels compute in float64 internally; rcond 1e-3 is the σ floor of a float32 Gram matrix
 const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), broadcastTo: broadcastToFast(base.broadcastTo), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
+if (wasmAvailable()) Object.assign(cpuKernels, wasmKernels)
 
 /** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */
 export const cpuBackend = (extra: Readonly<Record<string, HostKernel<F>>> = {}): Backend<F> =>

@@ -1,7 +1,7 @@
 /**
  * Small dense factorizations in float64 on the host (row-major arrays): Householder QR, one-sided Jacobi
  * SVD, and spectral functions of PSD matrices (eigen-solvers in eigh.ts). They back the
- * `qr` / `psdPow` kernels of the host backends and the host-side `softshare` linalg API; the heavy
+ * `qr` / `eigh` kernels of the host backends and the host-side `softshare` linalg API; the heavy
  * products around them (Gram matrices, sketches) run as ordinary `matmul` kernels.
  */
 import type { HostKernel } from '../backend.ts'
@@ -119,94 +119,35 @@ export const svdJacobi = (a: ArrayLike<number>, m: number, n: number): { u: Floa
 }
 
 /**
- * Spectral power of a symmetric PSD k × k matrix: Σ λᵢᵖ vᵢvᵢᵀ over the kept eigenpairs — at most `rank`
- * of the largest, and only those with λᵢ > rcond²·λ₁ (rcond is relative to singular values σ = √λ).
- * Dropped eigenvalues contribute 0, so negative powers act as pseudo-inverse powers (rank-deficient safe).
+ * Packed symmetric eigen-decomposition of ½(A + Aᵀ) (k × k) → (k + 1) × k: row 0 the eigenvalues
+ * (descending), rows 1..k the eigenvectors as columns. Each vector is signed so its largest-|·| entry is
+ * positive (a deterministic choice, locally constant, so finite differences and backends agree), and
+ * eigenvalues with |λ| ≤ floor²·max|λ| are reported as 0: below that the input's precision cannot resolve them.
  */
-export const psdPowHost = (g: ArrayLike<number>, k: number, power: number, rank: number, rcond: number): Float64Array => {
-  const { values, vectors } = symEigh(g, k)
-  const lmax = Math.max(values[0] ?? 0, 0)
-  const out = new Float64Array(k * k)
-  for (let i = 0; i < Math.min(rank, k); i++) {
-    const l = values[i]
-    if (!(l > rcond * rcond * lmax) || l <= 0) break
-    const f = l ** power
-    for (let r = 0; r < k; r++) {
-      const vr = vectors[r * k + i] * f
-      if (vr === 0) continue
-      for (let c = 0; c < k; c++) out[r * k + c] += vr * vectors[c * k + i]
-    }
+export const eighPackedHost = (a: ArrayLike<number>, k: number, floor: number): Float64Array => {
+  const { values, vectors } = symEigh(a, k)
+  const out = new Float64Array((k + 1) * k)
+  const top = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+  for (let j = 0; j < k; j++) {
+    out[j] = Math.abs(values[j]) <= floor * floor * top ? 0 : values[j]
+    let big = 0
+    for (let i = 1; i < k; i++) if (Math.abs(vectors[i * k + j]) > Math.abs(vectors[big * k + j])) big = i
+    const s = vectors[big * k + j] < 0 ? -1 : 1
+    for (let i = 0; i < k; i++) out[(i + 1) * k + j] = s * vectors[i * k + j]
   }
   return out
 }
 
 /**
- * VJP of `psdPowHost` (Daleckii–Krein): dG = V (L ∘ Vᵀ sym(D) V) Vᵀ with the Löwner matrix
- * Lᵢⱼ = (f(λᵢ) − f(λⱼ)) / (λᵢ − λⱼ), or f'(λᵢ) when λᵢ ≈ λⱼ; f = λᵖ on kept eigenpairs and 0 on dropped ones.
+ * Kernels of the linalg primitives for a host backend. `floor` is the relative singular value below which
+ * the Gram route of that precision cannot tell σ from 0 (eigh reports λ ≤ floor²·λ₁ as 0).
  */
-export const psdPowVjpHost = (g: ArrayLike<number>, d: ArrayLike<number>, k: number, power: number, rank: number, rcond: number): Float64Array => {
-  const { values, vectors: V } = symEigh(g, k)
-  const lmax = Math.max(values[0] ?? 0, 0)
-  const kept = Array.from(values, (l, i) => i < rank && l > rcond * rcond * lmax && l > 0)
-  const f = Array.from(values, (l, i) => (kept[i] ? l ** power : 0))
-  // M = Vᵀ sym(D) V
-  const tmp = new Float64Array(k * k)
-  for (let r = 0; r < k; r++)
-    for (let c = 0; c < k; c++) {
-      let s = 0
-      for (let i = 0; i < k; i++) s += 0.5 * (d[r * k + i] + d[i * k + r]) * V[i * k + c]
-      tmp[r * k + c] = s
-    }
-  const M = new Float64Array(k * k)
-  for (let r = 0; r < k; r++)
-    for (let c = 0; c < k; c++) {
-      let s = 0
-      for (let i = 0; i < k; i++) s += V[i * k + r] * tmp[i * k + c]
-      const li = values[r]
-      const lj = values[c]
-      let L: number
-      if (Math.abs(li - lj) > 1e-9 * Math.max(lmax, 1e-300)) L = (f[r] - f[c]) / (li - lj)
-      else L = kept[r] && kept[c] ? power * ((li + lj) / 2) ** (power - 1) : 0
-      M[r * k + c] = s * L
-    }
-  // dG = V M Vᵀ
-  for (let r = 0; r < k; r++)
-    for (let c = 0; c < k; c++) {
-      let s = 0
-      for (let i = 0; i < k; i++) s += V[r * k + i] * M[i * k + c]
-      tmp[r * k + c] = s
-    }
-  const out = new Float64Array(k * k)
-  for (let r = 0; r < k; r++)
-    for (let c = 0; c < k; c++) {
-      let s = 0
-      for (let i = 0; i < k; i++) s += tmp[r * k + i] * V[c * k + i]
-      out[r * k + c] = s
-    }
-  return out
-}
-
-/**
- * Kernels of the linalg primitives for a host backend. `rcond` is the default cut-off of `psdPow`:
- * the relative singular value below which the Gram route of that precision cannot tell σ from 0.
- */
-export const linalgKernels = <A extends D>(Ctor: ArrayCtor<A>, rcond: number): Record<string, HostKernel<A>> => ({
+export const linalgKernels = <A extends D>(Ctor: ArrayCtor<A>, floor: number): Record<string, HostKernel<A>> => ({
   qr: ([x], call) => {
     const [m, n] = call.inShapes[0]
     return Ctor.from(qrHouseholder(x, m, n).q)
   },
-  psdPow: ([x], call) => {
-    const k = call.inShapes[0][0]
-    const { power, rank } = call.attrs as { power: number; rank?: number }
-    const rc = (call.attrs.rcond as number | undefined) ?? rcond
-    return Ctor.from(psdPowHost(x, k, power, rank ?? k, rc))
-  },
-  psdPowVjp: ([x, dy], call) => {
-    const k = call.inShapes[0][0]
-    const { power, rank } = call.attrs as { power: number; rank?: number }
-    const rc = (call.attrs.rcond as number | undefined) ?? rcond
-    return Ctor.from(psdPowVjpHost(x, dy, k, power, rank ?? k, rc))
-  },
+  eigh: ([x], call) => Ctor.from(eighPackedHost(x, call.inShapes[0][0], floor)),
 })
 
 export { jacobiEigh, symEigh, tridiagEigh } from './eigh.ts'

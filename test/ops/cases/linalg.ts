@@ -28,20 +28,59 @@ const wellConditioned = (a: HostTensor): boolean => {
   return s[s.length - 1] > 0.1 * s[0]
 }
 
+/** Each eigenvector's largest |entry| clearly ahead of the runner-up (the kernel's sign choice is then locally constant). */
+const clearSigns = (g: HostTensor): boolean => {
+  const k = g.shape[0]
+  const v = ops.eigh(g).vectors.data
+  for (let j = 0; j < k; j++) {
+    const a = Array.from({ length: k }, (_, i) => Math.abs(v[i * k + j])).sort((x, y) => y - x)
+    if (k > 1 && a[0] - a[1] < 0.05) return false
+  }
+  return true
+}
+
+/** A symmetric k × k matrix Q diag(λ) Qᵀ (k in 1..4) with eigenvalues of either sign at least 0.3 apart. */
+const arbSym = fc.integer({ min: 1, max: 4 }).chain((k) =>
+  fc
+    .tuple(arbTensor([k, k]), fc.double({ min: -2, max: 2, noNaN: true }), fc.array(fc.double({ min: 0.3, max: 1, noNaN: true }), { minLength: k, maxLength: k }))
+    .map(([x, start, gaps]) => {
+      const q = ops.qrDecompose(x).q.data
+      const lam = gaps.map((_, i) => start + gaps.slice(0, i).reduce((acc, d) => acc + d, 0))
+      const g = new Float64Array(k * k)
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) for (let t = 0; t < k; t++) g[i * k + j] += q[i * k + t] * lam[t] * q[j * k + t]
+      return ops.fromData(g, [k, k])
+    }),
+)
+
+/** Eigenvalues away from 0 relative to the largest |λ| (eigh reports |λ| ≤ floor²·max|λ| as 0). */
+const offZero = (g: HostTensor): boolean => {
+  const l = Array.from(eigs(g), Math.abs)
+  return Math.min(...l) > 1e-2 * Math.max(...l)
+}
+
 export const linalgCases: PrimCase[] = [
   {
     prim: 'qr',
-    nondiff: true,
     arb: fc
       .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }))
       .chain(([n, extra]) => arbTensor([n + extra, n]).map((a) => ({ inputs: [a] }))),
     f: ([a]) => ops.qr(a),
     pre: ([a]) => wellConditioned(a),
   },
-  ...[0.5, -0.5, 1.5].map(
+  {
+    prim: 'eigh',
+    arb: arbSym.map((g) => ({ inputs: [g] })),
+    f: ([g]) => ops.bind(ops.eighPrim, [g]),
+    pre: ([g]) => clearSigns(g) && offZero(g),
+  },
+]
+
+/** psdPow is a composite of eigh (custom Löwner VJP): same VJP and parity properties, run by test/ops/linalg.test.ts. */
+export const psdPowCases: PrimCase[] = [
+  ...[0.5, -0.5, 1.5, -1].map(
     (power): PrimCase => ({
       prim: 'psdPow',
-      label: `power ${power}`,
+      label: `composite, power ${power}`,
       arb: arbPsd.map((g) => ({ inputs: [g], attrs: { power } })),
       f: ([g], { power: p }) => ops.psdPow(g, p),
       pre: ([g]) => wellSeparated(g),
@@ -49,16 +88,9 @@ export const linalgCases: PrimCase[] = [
   ),
   {
     prim: 'psdPow',
-    label: 'rank-truncated, power −0.5',
+    label: 'composite, rank-truncated, power −0.5',
     arb: arbPsd.chain((g) => fc.integer({ min: 1, max: g.shape[0] }).map((rank) => ({ inputs: [g], attrs: { rank } }))),
     f: ([g], { rank }) => ops.psdPow(g, -0.5, { rank }),
     pre: ([g], { rank }) => wellSeparated(g, rank),
-  },
-  {
-    prim: 'psdPowVjp',
-    nondiff: true,
-    arb: arbPsd.chain((g) => arbTensor(g.shape).map((d) => ({ inputs: [g, d] }))),
-    f: ([g, d]) => ops.bind(ops.psdPowVjpPrim, [g, d], { power: -0.5 }),
-    pre: ([g]) => wellSeparated(g),
   },
 ]

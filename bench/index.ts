@@ -1,0 +1,31 @@
+/**
+ * Benchmarks. `npm run bench -- cpu`: GEMM-class kernels and a ResNet-18 training step, softshare's cpu
+ * backend side by side with TensorFlow.js (wasm backend), gpu.js (webasm mode) and plain JS, in one process.
+ */
+import { availableParallelism, cpus, loadavg } from 'node:os'
+import { wasmRuntime } from '../src/backend/cpu/wasm/runtime.ts'
+import { benchKernels, benchOneCore, kernelTable } from './cpu/kernels.ts'
+import { benchResNet, resnetTable } from './cpu/resnet.ts'
+import { loadTfjsWasm } from './cpu/tfjs.ts'
+
+const which = process.argv[2] ?? 'cpu'
+if (which !== 'cpu') {
+  console.error(`bench: unknown suite '${which}' (available: cpu)`)
+  process.exit(2)
+}
+const t0 = performance.now()
+const log = (s: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${s}`)
+const rt = wasmRuntime()
+for (let i = 0; i < 300 && rt.threads() < availableParallelism(); i++) await new Promise((r) => setTimeout(r, 10))
+const tf = await loadTfjsWasm()
+console.log(`# softshare cpu benchmark, ${new Date().toISOString()}`)
+console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}; softshare threads ${rt.threads()}; tfjs ${tf.version_core} wasm (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`)
+console.log()
+const rows = await benchKernels(tf, log)
+console.log(kernelTable(rows))
+console.log()
+if (!process.env.BENCH_ONLY) console.log(resnetTable(await benchResNet(tf, log)))
+console.log()
+console.log(await benchOneCore(tf, log))
+log(`done (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`)
+process.exit(0)

@@ -1,0 +1,192 @@
+/**
+ * The WASM SIMD runtime of the cpu backend: one shared WebAssembly.Memory, the kernel instance of the
+ * calling thread, and (in Node) a pool of worker threads that instantiate the same module over the same
+ * memory. Dispatch is synchronous (Atomics.wait on the calling thread), so `runSync` stays sync.
+ *
+ * The runtime is a process resource (threads, like a BLAS thread pool), created lazily once and shared by
+ * every cpu backend; it holds no tensor state between calls (each kernel call copies in, runs, copies out).
+ */
+import { kernelsWasmBase64 } from './kernels.wasm.ts'
+import { workerSource } from './worker-source.ts'
+
+/** The kernel module's exports (pointers are byte offsets into the shared memory). */
+export interface KernelExports {
+  gemmScratchBytes(): number
+  gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, scratch: number): void
+  im2col(...args: number[]): void
+  col2im(...args: number[]): void
+  convRows(...args: number[]): void
+  dwPart(...args: number[]): void
+  convImplicit(...args: number[]): void
+  sumParts(...args: number[]): void
+}
+
+/** Kernel op codes shared with the worker source. */
+export const OP = { gemm: 1, im2col: 2, col2im: 3, convRows: 4, dwPart: 5, sumParts: 6, convImplicit: 7 } as const
+/** One kernel invocation: op code and its integer arguments (gemm/convRows: without scratch, the thread adds its own). */
+export type Job = readonly [op: number, ...args: number[]]
+
+export interface WasmRuntime {
+  readonly exports: KernelExports
+  /** Threads including the caller (1 when workers are unavailable or not started yet). */
+  readonly threads: () => number
+  /** Reserves `bytes` (16-aligned) of call-local memory after the scratch areas; `reset` frees all of it. */
+  readonly alloc: (bytes: number) => number
+  readonly reset: () => void
+  /** A Float32Array view of `n` floats at byte offset `ptr` (valid until the next alloc). */
+  readonly f32: (ptr: number, n: number) => Float32Array
+  /**
+   * Runs jobs on the caller and the ready workers (each claims the next unclaimed job) and waits for all.
+   * `localBytes`: a private buffer per thread for this call (dwPart's im2col slice).
+   */
+  readonly parallel: (jobs: readonly Job[], localBytes?: number) => void
+}
+
+const PAGE = 65536
+const BASE = 1 << 16 // AssemblyScript's own (unused: runtime stub, no statics) low memory
+/**
+ * Control words (shared with the worker source): a round number, the next-job word (round << 20 | index,
+ * claimed by compare-and-swap so a thread still in an old round can never claim a new round's job), job
+ * count, jobs done, error flag, the per-thread local buffers of this call (thread k: base + k · bytes),
+ * per-worker ready flags, then a job table of JOB_INTS words per job.
+ */
+export const CTRL = { seq: 0, next: 1, count: 2, done: 3, err: 4, localBase: 5, localBytes: 6, ready: 8, jobs: 16, jobInts: 32, maxJobs: 64 } as const
+
+const decode = (b64: string): Uint8Array => {
+  const g = globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }
+  if (g.Buffer) return new Uint8Array(g.Buffer.from(b64, 'base64'))
+  const s = atob(b64)
+  const u = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i)
+  return u
+}
+
+const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number, local: number): void => {
+  const op = ctrl[b]
+  const a = Array.from(ctrl.subarray(b + 1, b + CTRL.jobInts))
+  if (op === OP.gemm) e.gemm(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], scratch)
+  else if (op === OP.im2col) e.im2col(...a.slice(0, 15))
+  else if (op === OP.col2im) e.col2im(...a.slice(0, 15))
+  else if (op === OP.convRows) e.convRows(...a.slice(0, 19), scratch)
+  else if (op === OP.dwPart) e.dwPart(...a.slice(0, 17), local, scratch)
+  else if (op === OP.sumParts) e.sumParts(...a.slice(0, 6))
+  else if (op === OP.convImplicit) e.convImplicit(...a.slice(0, 17), scratch)
+  else throw new Error(`wasm runtime: unknown op ${op}`)
+}
+
+/** Claims and runs jobs of `round` until none is left (the same loop runs in every worker). */
+const drain = (e: KernelExports, ctrl: Int32Array, round: number, scratch: number): void => {
+  for (;;) {
+    const w = Atomics.load(ctrl, CTRL.next)
+    if (w >>> 20 !== round) return
+    const i = w & 0xfffff
+    const n = Atomics.load(ctrl, CTRL.count)
+    if (i >= n) return
+    if (Atomics.compareExchange(ctrl, CTRL.next, w, w + 1) !== w) continue
+    try {
+      callJob(e, ctrl, CTRL.jobs + i * CTRL.jobInts, scratch, ctrl[CTRL.localBase])
+    } finally {
+      if (Atomics.add(ctrl, CTRL.done, 1) + 1 === n) Atomics.notify(ctrl, CTRL.done)
+    }
+  }
+}
+
+type WorkerCtor = new (src: string, opts: object) => { unref(): void; on(ev: string, f: (...a: unknown[]) => void): void }
+
+/** Node's Worker constructor, without a static import (the browser bundle must not see node:). */
+const nodeWorker = (): WorkerCtor | undefined => {
+  const p = (globalThis as { process?: { getBuiltinModule?: (m: string) => { Worker?: WorkerCtor } } }).process
+  return p?.getBuiltinModule?.('node:worker_threads')?.Worker
+}
+
+/** Creates a runtime with up to `threads` threads (default: available parallelism, at most 8). */
+export const createWasmRuntime = (threads?: number): WasmRuntime => {
+  const module = new WebAssembly.Module(decode(kernelsWasmBase64) as BufferSource)
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 32768, shared: true })
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports
+  const scratchBytes = (exports.gemmScratchBytes() + 63) & ~63
+  const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => { availableParallelism?: () => number } } }).process?.getBuiltinModule?.('node:os')
+  const Worker = nodeWorker()
+  const want = Math.max(1, Math.min(8, threads ?? os?.availableParallelism?.() ?? 1))
+  const nWorkers = Worker ? want - 1 : 0
+  const ctrl = new Int32Array(new SharedArrayBuffer((CTRL.jobs + CTRL.maxJobs * CTRL.jobInts) * 4))
+  const heap0 = BASE + want * scratchBytes
+  let top = heap0
+  const ensure = (end: number) => {
+    const have = memory.buffer.byteLength
+    if (end > have) memory.grow(Math.ceil((end - have) / PAGE))
+  }
+  ensure(heap0)
+  let dead = false
+  for (let w = 0; w < nWorkers; w++) {
+    const scratch = BASE + (w + 1) * scratchBytes
+    const worker = new Worker!(workerSource, { eval: true, execArgv: [], workerData: { module, memory, ctrl: ctrl.buffer, id: w, scratch } })
+    worker.unref()
+    worker.on('error', () => {
+      dead = true
+    })
+  }
+  const ready = () => {
+    if (dead) return 0
+    let n = 0
+    for (let w = 0; w < nWorkers; w++) n += Atomics.load(ctrl, CTRL.ready + w)
+    return n
+  }
+  const alloc = (bytes: number) => {
+    const p = top
+    top = (top + bytes + 15) & ~15
+    ensure(top)
+    return p
+  }
+  let round = 0
+  const parallel = (jobs: readonly Job[], localBytes = 0) => {
+    const lb = (localBytes + 63) & ~63
+    ctrl[CTRL.localBase] = lb ? alloc(want * lb) : 0
+    ctrl[CTRL.localBytes] = lb
+    for (let j0 = 0; j0 < jobs.length; j0 += CTRL.maxJobs) {
+      const batch = jobs.slice(j0, j0 + CTRL.maxJobs)
+      batch.forEach((job, i) => {
+        const b = CTRL.jobs + i * CTRL.jobInts
+        for (let k = 0; k < job.length; k++) ctrl[b + k] = job[k]
+      })
+      Atomics.store(ctrl, CTRL.done, 0)
+      Atomics.store(ctrl, CTRL.err, 0)
+      Atomics.store(ctrl, CTRL.count, batch.length)
+      round = (round + 1) & 0x7ff
+      Atomics.store(ctrl, CTRL.next, round << 20)
+      if (batch.length > 1 && ready() > 0) {
+        Atomics.store(ctrl, CTRL.seq, round)
+        Atomics.notify(ctrl, CTRL.seq)
+      }
+      drain(exports, ctrl, round, BASE)
+      for (let d = Atomics.load(ctrl, CTRL.done); d < batch.length; d = Atomics.load(ctrl, CTRL.done)) Atomics.wait(ctrl, CTRL.done, d, 100)
+      if (Atomics.load(ctrl, CTRL.err) !== 0) throw new Error('wasm runtime: a worker failed running a kernel')
+    }
+  }
+  return {
+    exports,
+    threads: () => 1 + ready(),
+    alloc,
+    reset: () => {
+      top = heap0
+    },
+    f32: (ptr, n) => new Float32Array(memory.buffer, ptr, n),
+    parallel,
+  }
+}
+
+/** Whether this host can run the kernels: shared WebAssembly memory (SharedArrayBuffer) and SIMD. */
+export const wasmAvailable = (): boolean => {
+  try {
+    return typeof SharedArrayBuffer === 'function' && WebAssembly.validate(decode(kernelsWasmBase64) as BufferSource)
+  } catch {
+    return false
+  }
+}
+
+let shared: WasmRuntime | undefined
+/** The process-wide runtime (created on first use). */
+export const wasmRuntime = (): WasmRuntime => {
+  shared ??= createWasmRuntime()
+  return shared
+}

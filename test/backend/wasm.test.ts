@@ -1,0 +1,167 @@
+/** WASM SIMD kernels vs plain-JS float64 references (odd sizes, transposes, strides, pads), split determinism, build freshness. */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { conv2dBackFilterWasm, conv2dBackInputWasm, conv2dWasm, matmulWasm } from '../../src/backend/cpu/wasm/kernels.ts'
+import { createWasmRuntime, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
+import { fc } from '../../src/testing/index.ts'
+import { convDwRef, convDxRef, convRef, matmulRef } from './wasm-ref.ts'
+
+const opts = { numRuns: 40, seed: Number(process.env.FC_SEED ?? 42), endOnFailure: false }
+const vals = (n: number) => fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: n, maxLength: n }).map((a) => Float32Array.from(a, (v) => v / 1000))
+const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5)
+
+/** max |a − b| ≤ tol · (1 + max |b|) · √k (float32 sums of k terms vs float64). */
+const close = (a: Float32Array, b: Float32Array, k: number, what: string) => {
+  assert.equal(a.length, b.length, `${what}: length`)
+  let e = 0
+  let s = 0
+  for (let i = 0; i < a.length; i++) {
+    e = Math.max(e, Math.abs(a[i] - b[i]))
+    s = Math.max(s, Math.abs(b[i]))
+  }
+  assert.ok(e <= 1e-5 * (1 + s) * Math.sqrt(Math.max(1, k)), `${what}: max error ${e} (scale ${s})`)
+}
+
+/** A runtime with `t` threads whose workers are all up (results must not depend on this, speed does). */
+const runtime = async (t: number): Promise<WasmRuntime> => {
+  const rt = createWasmRuntime(t)
+  for (let i = 0; i < 200 && rt.threads() < t; i++) await new Promise((r) => setTimeout(r, 10))
+  return rt
+}
+
+const mmArb = fc.record({ batch: fc.integer({ min: 1, max: 3 }), m: fc.integer({ min: 1, max: 37 }), n: fc.integer({ min: 1, max: 37 }), k: fc.integer({ min: 0, max: 41 }), tA: fc.boolean(), tB: fc.boolean() })
+  .chain((d) => fc.record({ d: fc.constant(d), a: vals(d.batch * d.m * d.k), b: vals(d.batch * d.k * d.n) }))
+
+test('wasm matmul matches the reference (odd sizes, k = 0, transposes, batches)', () => {
+  fc.assert(
+    fc.property(mmArb, ({ d: { batch, m, n, k, tA, tB }, a, b }) => {
+      const got = matmulWasm(a, b, tA ? [batch, k, m] : [batch, m, k], tA, tB, [batch, m, n])
+      close(got, matmulRef(a, b, batch, m, n, k, tA, tB), k, `matmul ${JSON.stringify({ batch, m, n, k, tA, tB })}`)
+    }),
+    opts,
+  )
+})
+
+const convArb = fc
+  .record({
+    N: fc.integer({ min: 1, max: 2 }),
+    H: fc.integer({ min: 1, max: 9 }),
+    W: fc.integer({ min: 1, max: 9 }),
+    C: fc.integer({ min: 1, max: 6 }),
+    kh: fc.integer({ min: 1, max: 3 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    co: fc.integer({ min: 1, max: 9 }),
+    sh: fc.integer({ min: 1, max: 2 }),
+    sw: fc.integer({ min: 1, max: 2 }),
+    same: fc.boolean(),
+  })
+  .filter(({ H, W, kh, kw, same }) => same || (H >= kh && W >= kw))
+
+/** TF padding and output size for a geometry. */
+const geom = ({ N, H, W, C, kh, kw, co, sh, sw, same }: { N: number; H: number; W: number; C: number; kh: number; kw: number; co: number; sh: number; sw: number; same: boolean }) => {
+  const pad = (n: number, k: number, s: number) => (same ? Math.max((Math.ceil(n / s) - 1) * s + k - n, 0) : 0)
+  const th = pad(H, kh, sh)
+  const tw = pad(W, kw, sw)
+  const pads = [th >> 1, th - (th >> 1), tw >> 1, tw - (tw >> 1)]
+  const OH = Math.floor((H + th - kh) / sh) + 1
+  const OW = Math.floor((W + tw - kw) / sw) + 1
+  return { x: [N, H, W, C], w: [kh, kw, C, co], y: [N, OH, OW, co], strides: [sh, sw], pads }
+}
+
+test('wasm conv2d, input and filter gradients match the reference (strides 1/2, same/valid, 1×1 direct path)', () => {
+  fc.assert(
+    fc.property(convArb, fc.integer(), (d, seed) => {
+      const g = geom(d)
+      const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1)
+      const x = rand(size(g.x), seed)
+      const w = rand(size(g.w), seed + 1)
+      const dy = rand(size(g.y), seed + 2)
+      const label = JSON.stringify(d)
+      close(conv2dWasm(x, w, g), convRef(x, w, g), d.kh * d.kw * d.C, `conv2d ${label}`)
+      close(conv2dBackInputWasm(dy, w, g), convDxRef(dy, w, g), d.kh * d.kw * d.co, `conv2dBackInput ${label}`)
+      close(conv2dBackFilterWasm(x, dy, g), convDwRef(x, dy, g), d.N * g.y[1] * g.y[2], `conv2dBackFilter ${label}`)
+    }),
+    opts,
+  )
+})
+
+test('wasm conv2d input gradient as a flipped forward conv (stride 1, ≥ 256 input pixels) matches the reference', () => {
+  const big = fc.record({
+    N: fc.integer({ min: 3, max: 4 }),
+    H: fc.integer({ min: 9, max: 12 }),
+    W: fc.integer({ min: 9, max: 12 }),
+    C: fc.integer({ min: 1, max: 5 }),
+    kh: fc.integer({ min: 1, max: 4 }),
+    kw: fc.integer({ min: 1, max: 4 }),
+    co: fc.integer({ min: 1, max: 7 }),
+    sh: fc.constant(1),
+    sw: fc.constant(1),
+    same: fc.boolean(),
+  })
+  fc.assert(
+    fc.property(big, fc.integer(), (d, seed) => {
+      const g = geom(d)
+      const w = rand(d.kh * d.kw * d.C * d.co, seed)
+      const dy = rand(g.y.reduce((a, b) => a * b, 1), seed + 1)
+      close(conv2dBackInputWasm(dy, w, g), convDxRef(dy, w, g), d.kh * d.kw * d.co, `conv2dBackInput ${JSON.stringify(d)}`)
+    }),
+    { ...opts, numRuns: 15 },
+  )
+})
+
+test('wasm conv2d with more than 4096 input channels (explicit im2col chunks) matches the reference', () => {
+  for (const same of [false, true]) {
+    const g = geom({ N: 2, H: 3, W: 2, C: 4099, kh: 2, kw: 2, co: 3, sh: 1, sw: 1, same })
+    const x = rand(2 * 3 * 2 * 4099, 8)
+    const w = rand(2 * 2 * 4099 * 3, 9)
+    close(conv2dWasm(x, w, g), convRef(x, w, g), 4 * 4099, `conv2d C=4099 same=${same}`)
+  }
+})
+
+test('large kernels split over threads give bitwise the results of one thread, and match the reference', async () => {
+  const one = await runtime(1)
+  const three = await runtime(3)
+  const [m, n, k] = [131, 77, 301]
+  const a = rand(m * k, 1)
+  const b = rand(k * n, 2)
+  const wide = [matmulWasm(a, b, [m, k], false, false, [m, n], one), matmulWasm(a, b, [m, k], false, false, [m, n], three)]
+  assert.deepEqual(wide[0], wide[1])
+  close(wide[1], matmulRef(a, b, 1, m, n, k, false, false), k, 'split matmul')
+  const at = rand(5 * 700, 3)
+  const bt = rand(3000 * 700, 4)
+  const short = [matmulWasm(at, bt, [5, 700], false, true, [5, 3000], one), matmulWasm(at, bt, [5, 700], false, true, [5, 3000], three)]
+  assert.deepEqual(short[0], short[1])
+  close(short[1], matmulRef(at, bt, 1, 5, 3000, 700, false, true), 700, 'column-split matmul')
+  for (const [sh, sw] of [[2, 1], [1, 1]]) {
+    // above the parallel threshold (2·P·Kc·co ≥ 2^22 flops), so both runtimes really differ in split
+    const g = geom({ N: 4, H: 21, W: 19, C: 13, kh: 3, kw: 3, co: 37, sh, sw, same: true })
+    const x = rand(4 * 21 * 19 * 13, 5)
+    const w = rand(9 * 13 * 37, 6)
+    const dy = rand(g.y.reduce((p, q) => p * q, 1), 7)
+    for (const [name, f, ref, kk] of [
+      ['conv2d', (rt: WasmRuntime) => conv2dWasm(x, w, g, rt), () => convRef(x, w, g), 117],
+      ['conv2dBackInput', (rt: WasmRuntime) => conv2dBackInputWasm(dy, w, g, rt), () => convDxRef(dy, w, g), 9 * 37],
+      ['conv2dBackFilter', (rt: WasmRuntime) => conv2dBackFilterWasm(x, dy, g, rt), () => convDwRef(x, dy, g), 4 * g.y[1] * g.y[2]],
+    ] as const) {
+      const r1 = f(one)
+      assert.deepEqual(r1, f(three), `${name} strides ${sh},${sw}: 1 vs 3 threads`)
+      close(r1, ref(), kk, `${name} strides ${sh},${sw}`)
+    }
+  }
+})
+
+test('the committed kernels.wasm.ts is what asm/kernels.ts builds to', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softshare-wasm-test-'))
+  try {
+    const out = join(dir, 'kernels.wasm.ts')
+    execFileSync(process.execPath, ['scripts/build-wasm.mjs', out], { stdio: 'pipe' })
+    const committed = readFileSync('src/backend/cpu/wasm/kernels.wasm.ts', 'utf8')
+    assert.ok(readFileSync(out, 'utf8') === committed, 'src/backend/cpu/wasm/kernels.wasm.ts is out of date: run npm run build:wasm')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
