@@ -39,7 +39,7 @@ const base: QuickstartConfig = {
   train: 2048,
   test: 256,
   size: 48,
-  epochs: 3,
+  epochs: 6,
   batch: 32,
   arch: 'small',
   width: 8,
