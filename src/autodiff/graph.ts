@@ -55,7 +55,8 @@ export const constPrim: Primitive = {
 /** Lifts host data or a number to a `const` node; tensors pass through. */
 export const lift = (x: TensorLike): Tensor => {
   if (isTensor(x)) return x
-  if (typeof x === 'number') return constant(fromData(new Float32Array([x]), []))
+  // float64 so scalars stay exact on the float64 ref backend (float32 backends convert on upload)
+  if (typeof x === 'number') return constant(fromData(new Float64Array([x]), []))
   if (isHost(x)) return constant(x)
   throw new TypeError(`expected a tensor, host tensor or number, got ${describe(x)}`)
 }

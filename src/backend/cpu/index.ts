@@ -36,6 +36,32 @@ const compiledLoop = (expr: string, scalarMask: readonly boolean[]): Loop => {
   return f
 }
 
+/** Period m when `s` broadcast to `out` repeats one contiguous block (s minus leading 1s = out's trailing dims). */
+const suffixPeriod = (s: Shape, out: Shape): number | undefined => {
+  let k = 0
+  while (k < s.length && s[k] === 1) k++
+  const t = s.slice(k)
+  if (t.length > out.length) return undefined
+  const tail = out.slice(out.length - t.length)
+  return t.every((d, i) => d === tail[i]) ? sizeOf(t) : undefined
+}
+
+/** Repeats the first m values of x to fill n (n a multiple of m). */
+const tile = (x: F, m: number, n: number): F => {
+  const g = new Float32Array(n)
+  const block = x.subarray(0, m)
+  for (let o = 0; o < n; o += m) g.set(block, o)
+  return g
+}
+
+/** broadcastTo: memcpy tiling for the repeated-block pattern, the generic kernel otherwise. */
+const broadcastToFast =
+  (fallback: HostKernel<F>): HostKernel<F> =>
+  (ins, call) => {
+    const m = suffixPeriod(call.inShapes[0], call.outShape)
+    return m === undefined ? fallback(ins, call) : tile(ins[0], m, sizeOf(call.outShape))
+  }
+
 const elementwise: HostKernel<F> = (ins, call) => {
   const n = sizeOf(call.outShape)
   const out = new Float32Array(n)
@@ -43,6 +69,13 @@ const elementwise: HostKernel<F> = (ins, call) => {
   const fast = call.inShapes.every((s) => shapesEqual(s, call.outShape) || sizeOf(s) === 1)
   if (fast) {
     compiledLoop(expr, call.inShapes.map((s) => sizeOf(s) === 1 && n !== 1))(out, ins[0], ins[1], ins[2], n)
+    return out
+  }
+  // an operand that repeats a contiguous block (per-channel vectors against NHWC) is tiled by memcpy
+  const periods = call.inShapes.map((s) => suffixPeriod(s, call.outShape))
+  if (periods.every((m) => m !== undefined)) {
+    const dense = ins.map((x, j) => (periods[j] === n || periods[j] === 1 ? x : tile(x, periods[j]!, n)))
+    compiledLoop(expr, periods.map((m) => m === 1 && n !== 1))(out, dense[0], dense[1], dense[2], n)
     return out
   }
   // general broadcast: gather operands into contiguous buffers once, then the fast loop
@@ -152,7 +185,7 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
 // linalg kernels compute in float64 internally; rcond 1e-3 is the σ floor of a float32 Gram matrix
-const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
+const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), broadcastTo: broadcastToFast(base.broadcastTo), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwise
 if (wasmAvailable()) Object.assign(cpuKernels, wasmKernels)
 

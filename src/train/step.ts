@@ -1,0 +1,73 @@
+/**
+ * A training step as a pure async function `(state, batch) → state & metrics`: trace the loss, differentiate,
+ * emit the optimiser update as graph ops, and evaluate everything in one `run` on the backend.
+ */
+import type { Tensor } from '../autodiff/graph.ts'
+import { run } from '../autodiff/run.ts'
+import { vjp } from '../autodiff/vjp.ts'
+import type { Backend } from '../backend/backend.ts'
+import { onesLike } from '../ops/elementwise.ts'
+import type { Optimizer } from '../optim/index.ts'
+import type { HostTensor } from '../tensor/host.ts'
+import type { Tree } from '../tensor/tree.ts'
+
+/** Everything a step carries from one batch to the next (host tensors between steps). */
+export interface TrainState<P = unknown, S = unknown, O = unknown> {
+  readonly params: P
+  /** Non-trainable model state (batch-norm running statistics). */
+  readonly modelState: S
+  readonly opt: O
+  /** Steps taken so far. */
+  readonly step: number
+}
+
+/** What the user's loss function returns: the scalar to minimise, scalar metrics, and the next model state. */
+export interface LossOutput<S> {
+  readonly loss: Tensor
+  readonly metrics?: Readonly<Record<string, Tensor>>
+  readonly modelState?: S
+}
+
+/** Per-step context: the step index, so schedules (learning rate, ADA λ) are functions of progress. */
+export interface StepContext {
+  readonly step: number
+}
+
+export interface StepConfig<B, S> {
+  /** Traced at the current parameters; must be pure. */
+  readonly loss: (params: any, batch: B, modelState: S, ctx: StepContext) => LossOutput<unknown>
+  readonly optimizer: Optimizer<any>
+  readonly backend: Backend<any>
+  /** Learning rate at a step (default: the optimiser's own). */
+  readonly lr?: (step: number) => number
+}
+
+export type StepResult<P, S> = TrainState<P, S> & { readonly metrics: Readonly<Record<string, number>> }
+
+/** Builds the step function; metrics always include `loss`. */
+export const trainStep =
+  <B, P, S>(c: StepConfig<B, S>) =>
+  async (state: TrainState<P, S>, batch: B): Promise<StepResult<P, S>> => {
+    let aux: LossOutput<unknown> | undefined
+    const { out, vjp: back } = vjp((p: any) => {
+      aux = c.loss(p, batch, state.modelState, { step: state.step })
+      return aux.loss
+    }, state.params)
+    if (out.shape.length !== 0) throw new TypeError(`trainStep: the loss must be a scalar, got shape [${out.shape.join(',')}]`)
+    const grads = back(onesLike(out)) as Tree<Tensor>
+    const upd = c.optimizer.update(state.opt, grads, state.params, c.lr?.(state.step))
+    const names = Object.keys(aux!.metrics ?? {})
+    const outputs = {
+      params: upd.params,
+      opt: upd.state,
+      modelState: aux!.modelState ?? state.modelState,
+      metrics: [out, ...names.map((n) => aux!.metrics![n])],
+    }
+    const r = (await run(outputs, { backend: c.backend })) as any
+    const values = (r.metrics as HostTensor[]).map((m) => m.data[0])
+    const metrics: Record<string, number> = { loss: values[0] }
+    names.forEach((n, i) => {
+      metrics[n] = values[i + 1]
+    })
+    return { params: r.params as P, modelState: r.modelState as S, opt: r.opt, step: state.step + 1, metrics }
+  }
