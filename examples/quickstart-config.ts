@@ -43,7 +43,7 @@ const base: QuickstartConfig = {
   batch: 32,
   arch: 'small',
   width: 8,
-  lr: 2e-3,
+  lr: 6e-3,
   gamma: 1e-2,
   adaWeight: 0.1,
   hardLayers: 3,

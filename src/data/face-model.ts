@@ -137,7 +137,7 @@ const depth = (x: number, w: number): number => 0.6 * Math.sqrt(Math.max(0, 1 - 
  */
 export const faceGeometry = (id: Identity, e: Expression, side: number): FaceGeometry => {
   const lm: Vec3[] = new Array(68)
-  const gap = Math.max(0, id.restOpen + 0.09 * e.mouthOpen) * Math.max(0, 1 - e.lipPress)
+  const gap = Math.max(0, id.restOpen + 0.2 * e.mouthOpen) * Math.max(0, 1 - e.lipPress)
   // jaw: lower half ellipse; the chin follows the opening mouth
   for (let i = 0; i <= 16; i++) {
     const t = (Math.PI * i) / 16
@@ -154,15 +154,15 @@ export const faceGeometry = (id: Identity, e: Expression, side: number): FaceGeo
     for (let j = 0; j < 5; j++) {
       const u = j / 4 // 0 outer, 1 inner
       const inner = u * u
-      const x = outerX + (innerX - outerX) * u - sd * 0.04 * e.browFurrow * inner
+      const x = outerX + (innerX - outerX) * u - sd * 0.08 * e.browFurrow * inner
       const y =
         id.eyeY -
         id.browGap -
         id.browArch * Math.sin(Math.PI * (0.15 + 0.7 * u)) -
-        0.07 * e.browRaise -
-        0.08 * e.browInner * inner +
-        0.06 * e.browFurrow * inner -
-        0.08 * asym
+        0.14 * e.browRaise -
+        0.16 * e.browInner * inner +
+        0.12 * e.browFurrow * inner -
+        0.16 * asym
       const idx = sd < 0 ? 17 + j : 26 - j
       lm[idx] = [x, y, depth(x, id.jawWidth) + 0.05]
     }
@@ -176,8 +176,8 @@ export const faceGeometry = (id: Identity, e: Expression, side: number): FaceGeo
   const baseX = [-1, -0.5, 0, 0.5, 1]
   for (let k = 0; k < 5; k++) lm[31 + k] = [baseX[k] * id.noseW, id.noseTip + baseY[k], 0.75 - 0.1 * Math.abs(baseX[k])]
   // eyes: 36-41 image-left, 42-47 image-right; corners, then upper lid left->right, lower lid right->left
-  const openU = Math.max(0.15, 1 + 0.5 * e.eyeOpen + 0.1 * e.browRaise)
-  const openL = Math.max(0.3, 1 + 0.3 * e.eyeOpen)
+  const openU = Math.max(0.15, 1 + 0.8 * e.eyeOpen + 0.1 * e.browRaise)
+  const openL = Math.max(0.3, 1 + 0.5 * e.eyeOpen)
   for (const sd of [-1, 1]) {
     const cx = sd * id.eyeSep
     const z = depth(cx, id.jawWidth)
@@ -202,14 +202,14 @@ export const faceGeometry = (id: Identity, e: Expression, side: number): FaceGeo
     for (let k = 0; k < 6; k++) lm[base + k] = pts[k]
   }
   // mouth: outer 48-59 (corner 48 image-left, clockwise), inner 60-67
-  const mw = id.mouthW + 0.04 * e.mouthWidth + 0.015 * e.mouthCurve
+  const mw = id.mouthW + 0.08 * e.mouthWidth + 0.03 * e.mouthCurve
   const ul = id.upperLip * (1 - 0.45 * Math.max(0, e.lipPress))
   const ll = id.lowerLip * (1 - 0.45 * Math.max(0, e.lipPress))
   const my = id.mouthY - 0.015 * e.lipPress
   const lift = (x: number): number => {
     const u = x / mw
     const a = Math.max(0, u * side)
-    return -(0.07 * e.mouthCurve * u * u + 0.07 * e.smileAsym * a * a)
+    return -(0.14 * e.mouthCurve * u * u + 0.14 * e.smileAsym * a * a)
   }
   const mp = (x: number, y: number): Vec3 => [x, y + lift(x), depth(x, id.jawWidth) + 0.08]
   const outerUp = [0.6, 1, 0.85, 1, 0.6]
