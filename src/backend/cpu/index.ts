@@ -5,6 +5,7 @@
  * host has shared WebAssembly memory; the JS matmul stays as the fallback (e.g. browsers that are not
  * cross-origin isolated).
  */
+import { matmulDims } from '../geometry.ts'
 import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
 import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
@@ -128,14 +129,7 @@ const reduceFast =
  * B as n × k; wide outputs use i-k-j order with B as k × n. Accumulation is in float64.
  */
 const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
-  const sa = call.inShapes[0]
-  const r = sa.length
-  const transA = !!call.attrs.transA
-  const transB = !!call.attrs.transB
-  const m = call.outShape[r - 2]
-  const n = call.outShape[r - 1]
-  const k = transA ? sa[r - 2] : sa[r - 1]
-  const batch = sizeOf(sa.slice(0, -2))
+  const { m, n, k, batch, transA, transB } = matmulDims(call)
   const out = new Float32Array(batch * m * n)
   const dotOrder = n < 32
   const at = transA ? new Float32Array(m * k) : undefined

@@ -4,6 +4,7 @@
  * (and fused chains of them) are generated from their scalar formulas, so a new elementwise primitive
  * needs no entry here.
  */
+import { matmulDims } from '../geometry.ts'
 import type { FusedStep } from '../../autodiff/fuse.ts'
 import { type Shape, sizeOf, stridesOf } from '../../tensor/shape.ts'
 import type { KernelCall } from '../backend.ts'
@@ -221,21 +222,6 @@ const concat: SourceGen = (call, ctx) => {
   return { source: kernelOf(call.inShapes.map((_, j) => `x${j}`), t.dims, body), size: sizeOf(out), views: views(call.inShapes, ctx), ...(t.dims ? { dims: t.dims } : {}) }
 }
 
-/** Operand geometry of a (batched, optionally transposed) matmul. */
-export const matmulDims = (call: KernelCall) => {
-  const [sa] = call.inShapes
-  const r = sa.length
-  const transA = !!call.attrs.transA
-  const transB = !!call.attrs.transB
-  const m = call.outShape[r - 2]
-  const n = call.outShape[r - 1]
-  const k = transA ? sa[r - 2] : sa[r - 1]
-  const batch = sizeOf(sa.slice(0, -2))
-  // strides of A over (row, p) and of B over (p, col)
-  const [ai, ap] = transA ? [1, m] : [k, 1]
-  const [bp, bj] = transB ? [1, k] : [n, 1]
-  return { m, n, k, batch, ai, ap, bp, bj }
-}
 
 /** One output element per thread; the k loop reads a row of A (broadcast in a workgroup) and a column of B (coalesced). */
 const matmul: SourceGen = (call) => {

@@ -2,6 +2,7 @@
  * Reference kernels: the plainest correct loops, generic over the array type. `ref` runs them in float64
  * as the oracle for every test; `cpu` starts from them and overrides the hot ones.
  */
+import { matmulDims } from '../geometry.ts'
 import { type Shape, sizeOf, stridesOf } from '../../tensor/shape.ts'
 import type { HostKernel, KernelCall } from '../backend.ts'
 import type { ArrayCtor } from '../host/backend.ts'
@@ -115,13 +116,7 @@ export const refKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, Host
       return out
     },
     matmul: ([a, b], call: KernelCall) => {
-      const [sa, _sb] = call.inShapes
-      const { transA, transB } = call.attrs
-      const r = sa.length
-      const m = call.outShape[r - 2]
-      const n = call.outShape[r - 1]
-      const k = transA ? sa[r - 2] : sa[r - 1]
-      const batch = sizeOf(sa.slice(0, -2))
+      const { m, n, k, batch, transA, transB } = matmulDims(call)
       const out = new Ctor(batch * m * n)
       for (let bt = 0; bt < batch; bt++) {
         const ao = bt * m * k
