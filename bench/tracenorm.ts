@@ -9,6 +9,7 @@
  */
 import os from 'node:os'
 import * as ss from '../src/index.ts'
+import { fmtMs, type Norm, normName, norms, padTable, pct, timeSync } from './lib/tracenorm.ts'
 
 const args = process.argv.slice(2)
 const withExact = !args.includes('--no-exact')
@@ -42,22 +43,7 @@ const layers: readonly Layer[] = [
 ]
 
 const cpu = ss.cpuBackend()
-const now = () => performance.now()
-
-/**
- * Fastest of `n` runs after one warm-up (skipped for runs of seconds, where the JIT warm-up is noise), and the last result. The minimum, not the median: this 2-core VM is
- * shared with other jobs, and interference only ever adds time.
- */
-const time = <R>(f: () => R, n = reps, warm = true): { ms: number; out: R } => {
-  let out = warm ? f() : (undefined as R)
-  let best = Infinity
-  for (let i = 0; i < n; i++) {
-    const t0 = now()
-    out = f()
-    best = Math.min(best, now() - t0)
-  }
-  return { ms: best, out }
-}
+const time = <R>(f: () => R, n = reps, warm = true) => timeSync(f, n, warm)
 
 /** im2col GEMMs of one conv layer's forward + backward (y = X W, dX = dY Wᵀ, dW = Xᵀ dY) for `images` images. */
 const convGemmMs = (l: Layer, images: number): number => {
@@ -82,7 +68,6 @@ const convMs = (l: Layer, images: number): number => {
   return time(() => ss.runSync(outs, { backend: cpu })).ms
 }
 
-type Norm = 'laf' | 'tucker' | 'tt'
 interface Method {
   readonly label: string
   readonly opts: ss.SvdOptions
@@ -101,12 +86,6 @@ const methods: Record<Norm, readonly Method[]> = {
     { label: 'auto: thin ≤ 8, randomized k=32', opts: { rank: 32, key: ss.key(7) } },
   ],
 }
-const norms: Record<Norm, (w: ss.Tensor, o: ss.SvdOptions) => ss.Tensor> = {
-  laf: (w, o) => ss.laf(w, 1, o),
-  tucker: (w, o) => ss.tucker(w, 1, o),
-  tt: (w, o) => ss.tt(w, 1, o),
-}
-
 /** Value + subgradient of a norm of the stacked task weights (stacking included: a step stacks per-task params). */
 const regulariser = (norm: Norm, l: Layer, o: ss.SvdOptions) => {
   const ws = [ss.normal(ss.key(11), [...l.shape], 0, 0.05), ss.normal(ss.key(12), [...l.shape], 0, 0.05)]
@@ -116,8 +95,6 @@ const regulariser = (norm: Norm, l: Layer, o: ss.SvdOptions) => {
   return time(() => ss.runSync({ value, grad }, { backend: cpu }), slow ? 1 : reps, !slow)
 }
 
-const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`)
-const pct = (x: number) => (x >= 10 ? `${x.toFixed(0)}%` : x >= 0.1 ? `${x.toFixed(2)}%` : `${x.toFixed(4)}%`)
 const sqnorm = (a: ArrayLike<number>, b?: ArrayLike<number>) => {
   let s = 0
   for (let i = 0; i < a.length; i++) s += (a[i] - (b ? b[i] : 0)) ** 2
@@ -170,7 +147,7 @@ const main = (): void => {
   console.log(`  same FLOPs as im2col matmul GEMMs: ${fmtMs(gemm1)} (${(flops / gemm1 / 1e6).toFixed(2)} GFLOP/s)`)
   console.log(`  at the paper's batch ${PAPER_BATCH} per task: ${fmtMs(convPaper)} (linear extrapolation of the measured convs)\n`)
   const rows = stats.map((st) => [
-    st.norm === 'tucker' ? 'Tucker' : st.norm.toUpperCase(),
+    normName(st.norm),
     st.m.label,
     fmtMs(st.total),
     pct((100 * st.total) / conv1),
@@ -179,11 +156,7 @@ const main = (): void => {
     st.g0 > 0 ? Math.sqrt(st.dg / st.g0).toExponential(1) : 'n/a',
   ])
   const head = ['norm', 'SVD route', 'value+grad, 36 convs', '% of conv fwd+bwd, 1 img/task', `% of conv fwd+bwd, ${PAPER_BATCH} img/task`, 'value rel. err', 'grad rel. err']
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`
-  console.log(line(head))
-  console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`)
-  for (const r of rows) console.log(line(r))
+  console.log(padTable(head, rows))
   console.log('\nerrors are relative to the exact route (Σ|Δvalue| / Σvalue, ‖Δgrad‖_F / ‖grad‖_F over all layers)')
 }
 
