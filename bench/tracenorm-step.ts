@@ -6,8 +6,8 @@
  * over the same 36 conv stacks ([kh, kw, cin, cout, 2], stacking included) of the same initial parameters.
  * Everything is timed in one process and interleaved round by round (a shared VM drifts); best of N rounds.
  *
- * Run: npx tsx bench/tracenorm-step.ts [--reps N] [--no-randomized] [--rank K]
- *      (N timed rounds, default 3, after one warm-up round; K: rank of the randomized Tucker/TT SVDs, default 8)
+ * Run: npx tsx bench/tracenorm-step.ts [--reps N] [--no-randomized] [--rank K] [--batches 1,4[,16…]]
+ *      (every item is timed in N rounds, default 3, after one warm-up round; K: rank of the randomized Tucker/TT SVDs, default 8)
  */
 import os from 'node:os'
 import * as ss from '../src/index.ts'
@@ -24,7 +24,8 @@ const rank = args.includes('--rank') ? Number(args[args.indexOf('--rank') + 1]) 
 const withRandomized = !args.includes('--no-randomized')
 const INPUT = 96 // the paper's 96 × 96 crops
 const PAPER_BATCH = 256 // per task (paper, Sec. 4)
-const BATCHES = [1, 4] // per task
+// images per task; the first two give the linear extrapolation, any further ones check it
+const BATCHES = args.includes('--batches') ? args[args.indexOf('--batches') + 1].split(',').map(Number) : [1, 4]
 const CLASSES = 13
 const LANDMARKS = 136
 
@@ -63,19 +64,23 @@ const step = trainStep<Batch, any, any>({
 const state0 = { params: init.params, modelState: init.state, opt: opt.init(init.params), step: 0 }
 
 const convs = init.params.tasks.map((p) => resnet.convWeights(p))
-/** Trace + run of Σ_layers norm(stack of the T tasks' conv weights) and its gradient w.r.t. every conv weight. */
-const regulariser = async (norm: Norm, o: ss.SvdOptions): Promise<void> => {
+/** Trace + run of Σ_layers norm(stack of the T tasks' conv weights) and its gradient w.r.t. every conv weight; returns the trace time (ms). */
+const regulariser = async (norm: Norm, o: ss.SvdOptions): Promise<number> => {
+  const t0 = performance.now()
   const { value, grad } = ss.valueAndGrad((ws: ss.Tensor[][]) => ws[0].map((_, l) => norms[norm](ss.stackTasks(ws.map((t) => t[l])), o)).reduce((a, b) => ss.add(a, b)))(convs)
+  const traced = performance.now() - t0
   await ss.run({ value, grad }, { backend: cpu })
+  return traced
 }
 
 interface Item {
   readonly label: string
   readonly route: string
+  /** Resolves to the trace time (ms) where the item measures it. */
   readonly f: () => Promise<unknown>
-  /** Timed in every round (false: slow items run once, in the last round, without warm-up). */
-  readonly everyRound: boolean
   best: number
+  /** Trace time in the best round. */
+  traceMs: number
 }
 
 const main = async (): Promise<void> => {
@@ -85,43 +90,50 @@ const main = async (): Promise<void> => {
   console.log(`load average at start: ${load0.map((l) => l.toFixed(2)).join(' ')}\n`)
   const batches = new Map(BATCHES.map((n) => [n, batchOf(n)]))
   const items: Item[] = [
-    ...BATCHES.map((n) => ({ label: `step, ${n} img/task`, route: 'fwd+bwd+Adam', f: () => step(state0, batches.get(n)!), everyRound: true, best: Infinity })),
-    { label: 'LAF', route: 'exact = thin W(WᵀW)^{+½}', f: () => regulariser('laf', { method: 'exact' }), everyRound: true, best: Infinity },
+    ...BATCHES.map((n) => ({ label: `step, ${n} img/task`, route: 'fwd+bwd+Adam', f: () => step(state0, batches.get(n)!), best: Infinity, traceMs: Number.NaN })),
+    { label: 'LAF', route: 'exact = thin W(WᵀW)^{+½}', f: () => regulariser('laf', { method: 'exact' }), best: Infinity, traceMs: Number.NaN },
     ...(withRandomized
       ? (['tucker', 'tt'] as const).map((n) => ({
           label: normName(n),
           route: `auto: thin ≤ 8, randomized k=${rank}`,
           f: () => regulariser(n, { rank, key: ss.key(7) }),
-          everyRound: false,
           best: Infinity,
+          traceMs: Number.NaN,
         }))
       : []),
   ]
   for (let r = 0; r <= reps; r++) {
     for (const it of items) {
-      if (!it.everyRound && r < reps) continue
       const t0 = performance.now()
-      await it.f()
+      const traced = await it.f()
       const ms = performance.now() - t0
-      if (r > 0 || !it.everyRound) it.best = Math.min(it.best, ms)
+      if (r > 0 && ms < it.best) {
+        it.best = ms
+        it.traceMs = typeof traced === 'number' ? traced : Number.NaN
+      }
       console.error(`round ${r}: ${it.label} ${fmtMs(ms)}`)
     }
   }
-  const [t1, t4] = BATCHES.map((n) => items.find((it) => it.label === `step, ${n} img/task`)!.best)
-  const perImage = (t4 - t1) / (BATCHES[1] - BATCHES[0])
-  const tPaper = t1 + perImage * (PAPER_BATCH - BATCHES[0])
-  console.log(`training step (2 tasks, fwd + bwd + Adam, no regulariser): ${BATCHES.map((n, i) => `${fmtMs([t1, t4][i])} at ${n} img/task`).join(', ')}`)
-  console.log(`  marginal cost ${fmtMs(perImage)} per image per task; at the paper's ${PAPER_BATCH} img/task: ${fmtMs(tPaper)} (linear extrapolation, not measured)\n`)
+  const ts = BATCHES.map((n) => items.find((it) => it.label === `step, ${n} img/task`)!.best)
+  const perImage = (ts[1] - ts[0]) / (BATCHES[1] - BATCHES[0])
+  const linear = (n: number) => ts[0] + perImage * (n - BATCHES[0])
+  const tPaper = linear(PAPER_BATCH)
+  console.log(`training step (2 tasks, fwd + bwd + Adam, no regulariser): ${BATCHES.map((n, i) => `${fmtMs(ts[i])} at ${n} img/task`).join(', ')}`)
+  console.log(`  marginal cost ${fmtMs(perImage)} per image per task (from ${BATCHES[0]} and ${BATCHES[1]}); at the paper's ${PAPER_BATCH} img/task: ${fmtMs(tPaper)} (linear extrapolation, not measured)`)
+  BATCHES.slice(2).forEach((n, i) => {
+    console.log(`  check at ${n} img/task: linear ${fmtMs(linear(n))}, measured ${fmtMs(ts[i + 2])}`)
+  })
+  console.log('')
   const regs = items.filter((it) => !it.label.startsWith('step'))
   const rows = regs.map((it) => [
     it.label,
     it.route,
-    it.everyRound ? `${fmtMs(it.best)}` : `${fmtMs(it.best)} (1 run)`,
-    pct((100 * it.best) / t1),
-    pct((100 * it.best) / t4),
+    fmtMs(it.best),
+    fmtMs(it.traceMs),
+    ...ts.map((t) => pct((100 * it.best) / t)),
     pct((100 * it.best) / tPaper),
   ])
-  const head = ['norm', 'SVD route', 'value+grad, 36 convs', '% of step, 1 img/task', '% of step, 4 img/task', `% of step, ${PAPER_BATCH} img/task (extrap.)`]
+  const head = ['norm', 'SVD route', 'value+grad, 36 convs', 'of which trace', ...BATCHES.map((n) => `% of step, ${n} img/task`), `% of step, ${PAPER_BATCH} img/task (extrap.)`]
   console.log(padTable(head, rows))
   if (!withRandomized) console.log('\nrandomized Tucker/TT skipped (--no-randomized)')
   console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
