@@ -26,6 +26,8 @@ const INPUT = 96 // the paper's 96 × 96 crops
 const PAPER_BATCH = 256 // per task (paper, Sec. 4)
 // images per task; the first two give the linear extrapolation, any further ones check it
 const BATCHES = args.includes('--batches') ? args[args.indexOf('--batches') + 1].split(',').map(Number) : [1, 4]
+if (BATCHES.length < 2 || !BATCHES.every((n) => Number.isInteger(n) && n > 0) || BATCHES[0] === BATCHES[1])
+  throw new RangeError(`tracenorm-step: --batches needs at least two positive integers, the first two distinct, got ${BATCHES.join(',')}`)
 const CLASSES = 13
 const LANDMARKS = 136
 
@@ -115,13 +117,17 @@ const main = async (): Promise<void> => {
     }
   }
   const ts = BATCHES.map((n) => items.find((it) => it.label === `step, ${n} img/task`)!.best)
-  const perImage = (ts[1] - ts[0]) / (BATCHES[1] - BATCHES[0])
-  const linear = (n: number) => ts[0] + perImage * (n - BATCHES[0])
-  const tPaper = linear(PAPER_BATCH)
+  /** Line through the step times at batches i and j, evaluated at n images per task. */
+  const linear = (i: number, j: number) => (n: number) => ts[i] + ((ts[j] - ts[i]) / (BATCHES[j] - BATCHES[i])) * (n - BATCHES[i])
+  const last = BATCHES.length - 1
+  // the first two batches give the headline extrapolation; with more, the last two give a second one (closer to linear)
+  const fits = last > 1 ? [[0, 1], [last - 1, last]] : [[0, 1]]
+  const paper = fits.map(([i, j]) => ({ i, j, t: linear(i, j)(PAPER_BATCH), perImage: linear(i, j)(1) - linear(i, j)(0) }))
   console.log(`training step (2 tasks, fwd + bwd + Adam, no regulariser): ${BATCHES.map((n, i) => `${fmtMs(ts[i])} at ${n} img/task`).join(', ')}`)
-  console.log(`  marginal cost ${fmtMs(perImage)} per image per task (from ${BATCHES[0]} and ${BATCHES[1]}); at the paper's ${PAPER_BATCH} img/task: ${fmtMs(tPaper)} (linear extrapolation, not measured)`)
+  for (const f of paper)
+    console.log(`  from ${BATCHES[f.i]} and ${BATCHES[f.j]} img/task: marginal ${fmtMs(f.perImage)} per image per task; at the paper's ${PAPER_BATCH} img/task ${fmtMs(f.t)} (linear extrapolation, not measured)`)
   BATCHES.slice(2).forEach((n, i) => {
-    console.log(`  check at ${n} img/task: linear ${fmtMs(linear(n))}, measured ${fmtMs(ts[i + 2])}`)
+    console.log(`  check at ${n} img/task: line through ${BATCHES[0]} and ${BATCHES[1]} predicts ${fmtMs(linear(0, 1)(n))}, measured ${fmtMs(ts[i + 2])}`)
   })
   console.log('')
   const regs = items.filter((it) => !it.label.startsWith('step'))
@@ -131,9 +137,9 @@ const main = async (): Promise<void> => {
     fmtMs(it.best),
     fmtMs(it.traceMs),
     ...ts.map((t) => pct((100 * it.best) / t)),
-    pct((100 * it.best) / tPaper),
+    ...paper.map((f) => pct((100 * it.best) / f.t)),
   ])
-  const head = ['norm', 'SVD route', 'value+grad, 36 convs', 'of which trace', ...BATCHES.map((n) => `% of step, ${n} img/task`), `% of step, ${PAPER_BATCH} img/task (extrap.)`]
+  const head = ['norm', 'SVD route', 'value+grad, 36 convs', 'of which trace', ...BATCHES.map((n) => `% of step, ${n} img/task`), ...paper.map((f) => `% of step, ${PAPER_BATCH} img/task (extrap. ${BATCHES[f.i]},${BATCHES[f.j]})`)]
   console.log(padTable(head, rows))
   if (!withRandomized) console.log('\nrandomized Tucker/TT skipped (--no-randomized)')
   console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
