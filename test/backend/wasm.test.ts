@@ -154,11 +154,11 @@ test('large kernels split over threads give bitwise the results of one thread, a
   }
 })
 
-test('the committed kernels.wasm.ts is what asm/kernels.ts builds to', () => {
+test('the committed kernels.wasm.ts is what src/backend/cpu/wasm/asm/kernels.ts builds to', () => {
   const dir = mkdtempSync(join(tmpdir(), 'softshare-wasm-test-'))
   try {
     const out = join(dir, 'kernels.wasm.ts')
-    execFileSync(process.execPath, ['scripts/build-wasm.mjs', out], { stdio: 'pipe' })
+    execFileSync(process.execPath, ['src/backend/cpu/wasm/build.mjs', out], { stdio: 'pipe' })
     const committed = readFileSync('src/backend/cpu/wasm/kernels.wasm.ts', 'utf8')
     assert.ok(readFileSync(out, 'utf8') === committed, 'src/backend/cpu/wasm/kernels.wasm.ts is out of date: run npm run build:wasm')
   } finally {

@@ -1,4 +1,4 @@
-// Packed f32x4 GEMM (and its implicit-GEMM variant for conv) for asm/kernels.ts. See the header there.
+// Packed f32x4 GEMM (and its implicit-GEMM variant for conv) for ./kernels.ts. See the header there.
 
 // Register tile MR × NR (4 rows × two f32x4 columns: 8 accumulators + 2 B vectors + 1 A broadcast fits
 // the 16 xmm registers V8 uses). KC × NR packed B micro-panels stay in L1, MC × KC packed A in L2.

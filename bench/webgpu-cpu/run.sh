@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs a Node command with a software WebGPU adapter (Dawn → OpenGL ES → Mesa llvmpipe), so the gpu
 # backend's WebGPU path runs on a CPU-only machine:
-#   bash scripts/webgpu-cpu.sh node --import tsx bench/gpu-check.ts --small
-#   SOFTSHARE_GPU_MODE=webgpu bash scripts/webgpu-cpu.sh node --import tsx --test test/ops/*.test.ts
+#   bash bench/webgpu-cpu/run.sh node --import tsx bench/gpu-check.ts --small
+#   SOFTSHARE_GPU_MODE=webgpu bash bench/webgpu-cpu/run.sh node --import tsx --test test/ops/*.test.ts
 # Mesa's EGL/GLES packages are fetched once with `apt-get download` (Debian bookworm) into ~/.cache.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/softshare-webgpu-cpu
 lib=$cache/root/usr/lib/x86_64-linux-gnu
 if [ ! -e "$lib/libEGL_mesa.so.0" ]; then
@@ -23,4 +23,4 @@ export __EGL_VENDOR_LIBRARY_DIRS=$cache/root/usr/share/glvnd/egl_vendor.d
 export LIBGL_DRIVERS_PATH=$lib/dri
 export EGL_PLATFORM=surfaceless
 cmd=$1; shift
-exec "$cmd" --import "$root/scripts/webgpu-compat-preload.mjs" "$@"
+exec "$cmd" --import "$root/bench/webgpu-cpu/preload.mjs" "$@"

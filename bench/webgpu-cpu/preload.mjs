@@ -1,5 +1,5 @@
 // Preload (node --import) that gives this process a WebGPU adapter on a machine without a GPU: Dawn's
-// OpenGL ES backend over Mesa's llvmpipe, in WebGPU compatibility mode (see scripts/webgpu-cpu.sh).
+// OpenGL ES backend over Mesa's llvmpipe, in WebGPU compatibility mode (see bench/webgpu-cpu/run.sh).
 // Only for testing the WebGPU code path (WGSL, buffers, dispatch); its timings mean nothing.
 import { create, globals } from 'webgpu'
 

@@ -1,5 +1,5 @@
 // WASM SIMD (f32x4) GEMM-class kernels for softshare's cpu backend, in AssemblyScript.
-// Built by scripts/build-wasm.mjs into src/backend/cpu/wasm/kernels.wasm.ts (base64).
+// Built by src/backend/cpu/wasm/build.mjs into src/backend/cpu/wasm/kernels.wasm.ts (base64).
 //
 // Memory is imported (one shared WebAssembly.Memory for the calling thread and every worker); the
 // kernels allocate nothing: every buffer, including per-thread packing scratch, is a byte offset chosen
