@@ -2,7 +2,8 @@
 import { isLeft } from 'fp-ts/lib/Either.js'
 import { flag, parseFlags } from '../src/train/flags.ts'
 
-export const runKinds = ['single', 'laf', 'laf+ada', 'hard'] as const
+/** The paper's Table 4 comparison set: baselines, the three trace norms, and each trace norm with ADA. */
+export const runKinds = ['single', 'hard', 'cross-stitch', 'laf', 'laf+ada', 'tucker', 'tucker+ada', 'tt', 'tt+ada'] as const
 export type RunKind = (typeof runKinds)[number]
 
 export interface QuickstartConfig {
@@ -18,8 +19,10 @@ export interface QuickstartConfig {
   readonly arch: 'small' | 'resnet18' | 'resnet34'
   readonly width: number
   readonly lr: number
-  /** LAF strength γ (one for all conv layers). */
+  /** Trace-norm strength γ (one for all conv layers and, for Tucker/TT, all unfoldings). */
   readonly gamma: number
+  /** Randomized-SVD rank k for Tucker/TT unfoldings with min side > k + 10 (smaller ones are exact). */
+  readonly svdRank: number
   /** ADA loss weight (λ follows the 2/(1+e^{−10p}) − 1 schedule). */
   readonly adaWeight: number
   /** Conv layers shared by the 'hard' baseline. */
@@ -45,6 +48,7 @@ const base: QuickstartConfig = {
   width: 8,
   lr: 6e-3,
   gamma: 1e-2,
+  svdRank: 16,
   adaWeight: 0.1,
   hardLayers: 3,
   runs: ['single', 'laf', 'laf+ada'],
@@ -73,6 +77,7 @@ const spec = {
   width: flag.positiveInt,
   lr: flag.positiveNumber,
   gamma: flag.nonNegativeNumber,
+  'svd-rank': flag.positiveInt,
   'ada-weight': flag.nonNegativeNumber,
   'hard-layers': flag.nonNegativeInt,
   runs: flag.listOf(runKinds),
@@ -84,8 +89,8 @@ const spec = {
 }
 
 export const usage = `usage: npm start -- [--preset default|small|paper] [--epochs N] [--train N] [--test N] [--batch N]
-  [--size PX] [--arch small|resnet18|resnet34] [--width W] [--lr X] [--gamma X] [--ada-weight X]
-  [--hard-layers K] [--runs single,laf,laf+ada,hard] [--seed N] [--intensity X] [--log FILE.jsonl] [--out CHECKPOINT_DIR]`
+  [--size PX] [--arch small|resnet18|resnet34] [--width W] [--lr X] [--gamma X] [--svd-rank K]
+  [--ada-weight X] [--hard-layers K] [--runs ${runKinds.join(',')}] [--seed N] [--intensity X] [--log FILE.jsonl] [--out CHECKPOINT_DIR]`
 
 /** Preset first, then flags on top; Left with every bad flag's message. */
 export const parseQuickstart = (argv: readonly string[]): { ok: true; config: QuickstartConfig } | { ok: false; errors: string[] } => {
@@ -106,6 +111,7 @@ export const parseQuickstart = (argv: readonly string[]): { ok: true; config: Qu
     ...(f.width !== undefined ? { width: f.width } : {}),
     ...(f.lr !== undefined ? { lr: f.lr } : {}),
     ...(f.gamma !== undefined ? { gamma: f.gamma } : {}),
+    ...(f['svd-rank'] !== undefined ? { svdRank: f['svd-rank'] } : {}),
     ...(f['ada-weight'] !== undefined ? { adaWeight: f['ada-weight'] } : {}),
     ...(f['hard-layers'] !== undefined ? { hardLayers: f['hard-layers'] } : {}),
     ...(f.runs !== undefined ? { runs: f.runs } : {}),

@@ -1,19 +1,35 @@
 /**
  * Deep multi-task learning after Hu et al. 2018: T task networks of one ResNet architecture, coupled by
- * the LAF trace norm over every conv layer's stacked weights (soft sharing), or by hard sharing of the first
- * k conv layers, or not at all (single-task baselines); optional ADA on the pooled features.
+ * a tensor trace norm (LAF, Tucker or TT) over every conv layer's stacked weights (soft sharing), by hard
+ * sharing of the first k conv layers, by cross-stitch units between stages, or not at all (single-task
+ * baselines); optional ADA on the pooled features, orthogonal to the sharing.
  */
 import type { Tensor, TensorLike } from '../autodiff/graph.ts'
 import { add, mul } from '../ops/elementwise.ts'
 import type { HostTensor } from '../tensor/host.ts'
 import { type Key, split } from '../tensor/prng.ts'
 import type { MlpParams } from '../nn/dense.ts'
-import { type ConvBn, resnet, type ResNetConfig, type ResNetParams, type ResNetState } from '../nn/resnet.ts'
+import { type BlockState, type ConvBn, resnet, type ResNetConfig, type ResNetParams, type ResNetState } from '../nn/resnet.ts'
+import type { SvdOptions } from '../linalg/index.ts'
 import { adaLambda, adaLoss, initDomainClassifier } from './ada.ts'
-import { laf, stackTasks } from './tracenorm.ts'
+import { crossStitch, initCrossStitch } from './crossstitch.ts'
+import { laf, stackTasks, tt, tucker } from './tracenorm.ts'
 
-/** How the T networks share: none, LAF trace norm with strength γ, or hard sharing of the first k conv layers. */
-export type Sharing = { readonly kind: 'single' } | { readonly kind: 'laf'; readonly gamma: number } | { readonly kind: 'hard'; readonly layers: number }
+/** The paper's three tensor trace norms, by name: each maps a stacked weight [D…, T], γ and SVD options to a scalar. */
+export const traceNormsByKind = { laf, tucker, tt } as const
+export type TraceNormKind = keyof typeof traceNormsByKind
+const isTraceNorm = (k: string): k is TraceNormKind => k in traceNormsByKind
+
+/**
+ * How the T networks share: none; a trace norm with strength γ (one γ for all layers and all unfoldings; `svd`
+ * without a key: the sketch key comes per step, see applyMultiTask); hard sharing of the first k conv layers;
+ * or cross-stitch units after the stem and every stage (α per channel, `self` on the diagonal at init, default 0.9).
+ */
+export type Sharing =
+  | { readonly kind: 'single' }
+  | { readonly kind: TraceNormKind; readonly gamma: number; readonly svd?: Omit<SvdOptions, 'key'> }
+  | { readonly kind: 'hard'; readonly layers: number }
+  | { readonly kind: 'cross-stitch'; readonly self?: number }
 
 export interface AdaConfig {
   /** Weight of the domain loss in the total. */
@@ -32,6 +48,8 @@ export interface MultiTaskConfig {
 export interface MultiTaskParams<L = TensorLike> {
   readonly tasks: readonly ResNetParams<L>[]
   readonly domain?: MlpParams<L>
+  /** Cross-stitch α `[T, T, C]` after the stem and after each stage (cross-stitch sharing only). */
+  readonly stitch?: readonly L[]
 }
 export interface MultiTaskState<L = TensorLike> {
   readonly tasks: readonly ResNetState<L>[]
@@ -46,15 +64,19 @@ export const initMultiTask = (k: Key, c: MultiTaskConfig): { params: MultiTaskPa
   c.tasks.forEach((t, i) => {
     if (!sameLayout(t, c.tasks[0])) throw new RangeError(`initMultiTask: task ${i} has a different architecture from task 0 (only outputs may differ)`)
   })
-  if (c.sharing.kind === 'laf' && !(Number.isFinite(c.sharing.gamma) && c.sharing.gamma >= 0))
-    throw new RangeError(`initMultiTask: LAF gamma must be a non-negative number, got ${c.sharing.gamma}`)
+  const sh = c.sharing
+  if (isTraceNorm(sh.kind) && 'gamma' in sh && !(Number.isFinite(sh.gamma) && sh.gamma >= 0))
+    throw new RangeError(`initMultiTask: ${sh.kind} gamma must be a non-negative number, got ${sh.gamma}`)
   if (c.ada && c.tasks.length < 2) throw new RangeError('initMultiTask: ADA needs at least 2 tasks')
   const ks = split(k, c.tasks.length + 1)
   const nets = c.tasks.map((t, i) => resnet.init(ks[i], t))
   const features = c.tasks[0].widths[c.tasks[0].widths.length - 1]
   const domain = c.ada ? initDomainClassifier(ks[c.tasks.length], { features, domains: c.tasks.length }) : undefined
+  const t0 = c.tasks[0]
+  const stitch =
+    sh.kind === 'cross-stitch' ? [t0.stem.width, ...t0.widths].map((channels) => initCrossStitch({ tasks: c.tasks.length, channels, self: sh.self })) : undefined
   return {
-    params: { tasks: nets.map((n) => n.params), ...(domain ? { domain } : {}) },
+    params: { tasks: nets.map((n) => n.params), ...(domain ? { domain } : {}), ...(stitch ? { stitch } : {}) },
     state: { tasks: nets.map((n) => n.state) },
   }
 }
@@ -70,41 +92,80 @@ export const shareFirstLayers = <L>(tasks: readonly ResNetParams<L>[], k: number
   return tasks.map((p, t) => (t === 0 ? p : resnet.mapLayers(p, (l, i) => (i < k ? src[i] : l))))
 }
 
-/** The LAF trace norm of each conv layer's stacked weights `[k,k,in,out,T]` (γ = 1): one scalar per layer. */
-export const layerTraceNorms = (tasks: readonly ResNetParams[]): Tensor[] => {
+/**
+ * A trace norm (γ = 1) of each conv layer's stacked weights `[k,k,in,out,T]`: one scalar per layer. LAF by default;
+ * Tucker/TT take SVD options, and a randomized route needs `svd.key` (split into one key per layer).
+ */
+export const layerTraceNorms = (tasks: readonly ResNetParams[], norm: TraceNormKind = 'laf', svd: SvdOptions = {}): Tensor[] => {
   const per = tasks.map((p) => resnet.convWeights(p))
-  return per[0].map((_, l) => laf(stackTasks(per.map((ws) => ws[l])), 1))
+  const keys = svd.key ? split(svd.key, per[0].length) : undefined
+  return per[0].map((_, l) => traceNormsByKind[norm](stackTasks(per.map((ws) => ws[l])), 1, keys ? { ...svd, key: keys[l] } : svd))
 }
 
 /** γ · Σ_layers ‖W_(N)‖* over every conv layer (the paper's regulariser, one strength for all layers). */
-export const lafPenalty = (tasks: readonly ResNetParams[], gamma: number): Tensor =>
-  mul(layerTraceNorms(tasks).reduce((a, b) => add(a, b)), gamma)
+export const lafPenalty = (tasks: readonly ResNetParams[], gamma: number): Tensor => traceNormPenalty(tasks, 'laf', gamma)
+
+/** γ · Σ_layers norm(W_layer) for any of the three trace norms (one γ for all layers and unfoldings). */
+export const traceNormPenalty = (tasks: readonly ResNetParams[], norm: TraceNormKind, gamma: number, svd: SvdOptions = {}): Tensor =>
+  mul(layerTraceNorms(tasks, norm, svd).reduce((a, b) => add(a, b)), gamma)
+
+/** The T networks run stage by stage with a cross-stitch unit after the stem and after every stage (all batches of one size). */
+const applyStitched = (
+  c: MultiTaskConfig,
+  nets: readonly ResNetParams[],
+  alphas: readonly TensorLike[],
+  xs: readonly TensorLike[],
+  s: MultiTaskState,
+  training: boolean,
+): { features: Tensor; out: Tensor; state: ResNetState<Tensor> }[] => {
+  const stems = nets.map((p, t) => resnet.applyStem(p, xs[t], s.tasks[t], { training, config: c.tasks[t] }))
+  let hs = crossStitch(alphas[0], stems.map((r) => r.h))
+  const stageStates: BlockState<Tensor>[][][] = nets.map(() => [])
+  nets[0].stages.forEach((_, si) => {
+    const rs = nets.map((p, t) => resnet.applyStage(p, si, hs[t], s.tasks[t], { training }))
+    rs.forEach((r, t) => {
+      stageStates[t].push(r.state)
+    })
+    hs = crossStitch(alphas[si + 1], rs.map((r) => r.h))
+  })
+  return nets.map((p, t) => ({ ...resnet.applyHead(p, hs[t]), state: { stem: stems[t].state, stages: stageStates[t] } }))
+}
 
 /** Per-task forward results and the coupling terms, for a loss to combine. */
 export interface MultiTaskForward {
   readonly outs: readonly Tensor[]
   readonly features: readonly Tensor[]
   readonly state: MultiTaskState<Tensor>
-  /** γ·Σ_layers LAF; present only when sharing is LAF with γ > 0. */
+  /** γ·Σ_layers norm; present only when training with a trace-norm sharing of γ > 0. */
   readonly traceNorm?: Tensor
   readonly ada?: { readonly loss: Tensor; readonly logits: Tensor; readonly labels: HostTensor; readonly lambda: number }
 }
 
 /**
- * Runs every task network on its own batch x_t `[N_t,H,W,C]` and builds the coupling terms.
- * `progress` ∈ [0, 1] drives the ADA λ schedule.
+ * Runs every task network on its own batch x_t `[N_t,H,W,C]` (cross-stitch: one N for all) and builds the coupling
+ * terms. `progress` ∈ [0, 1] drives the ADA λ schedule; `key` seeds the randomized SVD sketches of Tucker/TT
+ * (pass a fresh one per step, e.g. foldIn(k, step), so the truncation error does not repeat).
  */
 export const applyMultiTask = (
   c: MultiTaskConfig,
   p: MultiTaskParams,
   xs: readonly TensorLike[],
   s: MultiTaskState,
-  opts: { training: boolean; progress?: number },
+  opts: { training: boolean; progress?: number; key?: Key },
 ): MultiTaskForward => {
   if (xs.length !== c.tasks.length) throw new RangeError(`applyMultiTask: ${xs.length} input batches for ${c.tasks.length} tasks`)
   const nets = c.sharing.kind === 'hard' ? shareFirstLayers(p.tasks, c.sharing.layers) : p.tasks
-  const rs = nets.map((np, t) => resnet.apply(np, xs[t], s.tasks[t], { training: opts.training, config: c.tasks[t] }))
-  const traceNorm = c.sharing.kind === 'laf' && c.sharing.gamma > 0 ? lafPenalty(p.tasks, c.sharing.gamma) : undefined
+  const sh = c.sharing
+  let rs: { features: Tensor; out: Tensor; state: ResNetState<Tensor> }[]
+  if (sh.kind === 'cross-stitch') {
+    if (!p.stitch) throw new RangeError('applyMultiTask: cross-stitch sharing needs params.stitch (from initMultiTask)')
+    rs = applyStitched(c, nets, p.stitch, xs, s, opts.training)
+  } else rs = nets.map((np, t) => resnet.apply(np, xs[t], s.tasks[t], { training: opts.training, config: c.tasks[t] }))
+  const traceNorm =
+    // a training-loss term: evaluation skips it (and needs no sketch key)
+    opts.training && isTraceNorm(sh.kind) && 'gamma' in sh && sh.gamma > 0
+      ? traceNormPenalty(p.tasks, sh.kind, sh.gamma, { ...sh.svd, ...(opts.key ? { key: opts.key } : {}) })
+      : undefined
   let ada: MultiTaskForward['ada']
   if (c.ada && p.domain) {
     const lambda = c.ada.lambda === 'schedule' ? adaLambda(opts.progress ?? 1) : c.ada.lambda

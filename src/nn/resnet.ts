@@ -135,6 +135,9 @@ const convBnInit = (k: Key, cin: number, cout: number, kernel: number): { p: Con
   return { p: { conv: conv2dLayer.init(k, { inChannels: cin, outChannels: cout, kernel }), bn: bn.params }, s: bn.state }
 }
 
+const convBnApply = (q: ConvBn<TensorLike>, st: BatchNormState, h: Tensor, strides: number, training: boolean) =>
+  batchNorm.apply(q.bn, conv2dLayer.apply(q.conv, h, { strides, padding: 'same' }), st, { training })
+
 /** Block stride: the first block of every stage after the first downsamples. */
 const strideOf = (stage: number, block: number): number => (stage > 0 && block === 0 ? 2 : 1)
 
@@ -174,33 +177,58 @@ export const resnet = {
     s: ResNetState,
     opts: { training: boolean; config: ResNetConfig },
   ): { features: Tensor; out: Tensor; state: ResNetState<Tensor> } => {
+    const stem = resnet.applyStem(p, x, s, opts)
+    let h = stem.h
+    const stages = p.stages.map((_, si) => {
+      const r = resnet.applyStage(p, si, h, s, opts)
+      h = r.h
+      return r.state
+    })
+    return { ...resnet.applyHead(p, h), state: { stem: stem.state, stages } }
+  },
+
+  /** The stem alone (conv, BN, relu, optional max pool): x `[N,H,W,in]` → h `[N,H',W',stem.width]`; for models that act between stages (cross-stitch). */
+  applyStem: (
+    p: ResNetParams,
+    x: TensorLike,
+    s: ResNetState,
+    opts: { training: boolean; config: ResNetConfig },
+  ): { h: Tensor; state: BatchNormState<Tensor> } => {
     const c = opts.config
     const xt = lift(x)
     if (xt.shape.length !== 4 || xt.shape[3] !== c.inChannels)
       throw new ShapeError(`resnet.apply: expected x [N,H,W,${c.inChannels}], got [${xt.shape.join(',')}]`)
-    const bnOpts = { training: opts.training }
-    const convBn = (q: ConvBn<TensorLike>, st: BatchNormState, h: Tensor, strides: number) => {
-      const r = batchNorm.apply(q.bn, conv2dLayer.apply(q.conv, h, { strides, padding: 'same' }), st, bnOpts)
-      return { y: r.y, state: r.state }
-    }
-    const stem = convBn(p.stem, s.stem, xt, c.stem.strides)
-    let h = relu(stem.y)
-    if (c.stem.maxPool) h = maxPool(h, { size: 3, strides: 2, padding: 'same' })
-    const stages = p.stages.map((blocks, si) =>
-      blocks.map((bp, bi) => {
-        const bs = s.stages[si][bi]
-        const stride = strideOf(si, bi)
-        const a = convBn(bp.a, bs.a, h, stride)
-        const b = convBn(bp.b, bs.b, relu(a.y), 1)
-        const skip = bp.down && bs.down ? convBn(bp.down, bs.down, h, stride) : undefined
-        h = relu(add(b.y, skip ? skip.y : h))
-        return { a: a.state, b: b.state, ...(skip ? { down: skip.state } : {}) } as BlockState<Tensor>
-      }),
-    )
-    // the paper's head: average pool over the whole final map (3×3 for 96×96 inputs), then the dense layer
+    const stem = convBnApply(p.stem, s.stem, xt, c.stem.strides, opts.training)
+    const h = relu(stem.y)
+    return { h: c.stem.maxPool ? maxPool(h, { size: 3, strides: 2, padding: 'same' }) : h, state: stem.state }
+  },
+
+  /** Residual stage `si`: h `[N,H,W,C]` → h `[N,H',W',widths[si]]` and that stage's batch-norm states. */
+  applyStage: (
+    p: ResNetParams,
+    si: number,
+    x: Tensor,
+    s: ResNetState,
+    opts: { training: boolean },
+  ): { h: Tensor; state: BlockState<Tensor>[] } => {
+    let h = x
+    const state = p.stages[si].map((bp, bi) => {
+      const bs = s.stages[si][bi]
+      const stride = strideOf(si, bi)
+      const a = convBnApply(bp.a, bs.a, h, stride, opts.training)
+      const b = convBnApply(bp.b, bs.b, relu(a.y), 1, opts.training)
+      const skip = bp.down && bs.down ? convBnApply(bp.down, bs.down, h, stride, opts.training) : undefined
+      h = relu(add(b.y, skip ? skip.y : h))
+      return { a: a.state, b: b.state, ...(skip ? { down: skip.state } : {}) } as BlockState<Tensor>
+    })
+    return { h, state }
+  },
+
+  /** The head: the final map `[N,H,W,C]` average-pooled to features `[N,C]` (the paper's pool over the whole map), then the dense layer → `[N, outputs]`. */
+  applyHead: (p: ResNetParams, h: Tensor): { features: Tensor; out: Tensor } => {
     const [n, fh, fw, fc] = h.shape
     const features = reshape(avgPool(h, { size: [fh, fw] }), [n, fc])
-    return { features, out: dense.apply(p.head, features), state: { stem: stem.state, stages } }
+    return { features, out: dense.apply(p.head, features) }
   },
 
   /** Rebuilds the parameters with every conv+BN unit mapped, in network order (stem, then each block's a, b, down). */
