@@ -2,7 +2,8 @@
  * Quickstart: the paper's method end to end on synthetic faces. Task A (13-class subtle expression
  * recognition) lives on domain A, task B (68-point landmark regression, l1 loss) on a disjoint, shifted
  * domain B. Trains single-task networks, two-task LAF trace-norm sharing, and LAF + ADA with a small ResNet
- * (or any of the paper's Table 4 set: hard, cross-stitch, tucker, tt and their +ada variants), then prints expression accuracy, landmark NME, trace norm at init and end (TNDR) and time per epoch.
+ * (or, with --runs, the paper's Table 4 set: hard, cross-stitch, tucker, tt and each trace norm + ada), then
+ * prints expression accuracy, landmark NME, the LAF trace norm at init and end (TNDR) and time per epoch.
  *
  *   npm start                      # default preset (a few minutes on 2 CPU cores)
  *   npm start -- --preset small    # one-minute smoke run
