@@ -49,10 +49,25 @@ const reduceFast =
     const acc = new Float64Array(inner)
     for (let o = 0; o < outer; o++) {
       acc.fill(isMax ? -Infinity : 0)
-      for (let k = 0; k < r; k++) {
-        const base = (o * r + k) * inner
-        if (isMax) for (let i = 0; i < inner; i++) acc[i] = Math.max(x[base + i] , acc[i])
-        else for (let i = 0; i < inner; i++) acc[i] += x[base + i]
+      if (isMax)
+        for (let k = 0; k < r; k++) {
+          const base = (o * r + k) * inner
+          for (let i = 0; i < inner; i++) acc[i] = Math.max(x[base + i], acc[i])
+        }
+      else {
+        // four rows per pass: a quarter of the accumulator loads and stores (batch norm's N·H·W sums)
+        let k = 0
+        for (; k + 4 <= r; k += 4) {
+          const b0 = (o * r + k) * inner
+          const b1 = b0 + inner
+          const b2 = b1 + inner
+          const b3 = b2 + inner
+          for (let i = 0; i < inner; i++) acc[i] += x[b0 + i] + x[b1 + i] + (x[b2 + i] + x[b3 + i])
+        }
+        for (; k < r; k++) {
+          const base = (o * r + k) * inner
+          for (let i = 0; i < inner; i++) acc[i] += x[base + i]
+        }
       }
       for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i]
     }
