@@ -26,9 +26,12 @@ const backend = profile
   : base
 let p: any = initResNet18(1)
 const { x, labels } = batch(2)
+let traceMs = 0
 const step = (): number => {
+  const t0 = performance.now()
   const { value, grad } = valueAndGrad((q: any) => softshareLossForProfile(q, x, labels))(p)
   const next = treeZip(p, grad as any, (w: any, g: any) => sub(w, mul(g, 0.05)))
+  traceMs += performance.now() - t0
   const r = runSync({ loss: value, params: next }, { backend: backend as any }) as any
   p = r.params
   return r.loss.data[0]
@@ -37,6 +40,7 @@ console.log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 step()
 opTime.clear()
 opElems.clear()
+traceMs = 0
 let best = Infinity
 let bestCpu = Infinity
 const losses: number[] = []
@@ -52,6 +56,8 @@ for (let i = 0; i < steps; i++) {
   console.log(`step ${i}: wall ${wall.toFixed(3)} s, cpu ${cpu.toFixed(3)} s, loss ${losses[losses.length - 1].toFixed(4)}`)
 }
 console.log(`best wall ${best.toFixed(3)} s, best cpu ${bestCpu.toFixed(3)} s; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+if (profile)
+  console.log(`trace+differentiate ${(traceMs / steps).toFixed(1)} ms/step, kernels ${([...opTime.values()].reduce((a, b) => a + b, 0) / steps).toFixed(1)} ms/step`)
 if (profile)
   for (const [k, v] of [...opTime].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${k.padEnd(24)} ${(v / steps).toFixed(1)} ms/step, ${((opElems.get(k) ?? 0) / steps / 1e6).toFixed(1)} M elements in+out, ${((v * 1e6) / (opElems.get(k) ?? 1)).toFixed(2)} ns/element`)
 process.exit(0)

@@ -84,3 +84,44 @@ test('cpu maxPool forward and backward match ref, ties and padding included', ()
     close(got.dx.data, want.dx.data)
   }
 })
+
+test('cpu buffer pool: reruns on one backend give equal results and never overwrite results already read', () => {
+  const [k1, k2] = keys(2)
+  const x = ops.normal(k1, [4, 6, 6, 8])
+  const c = ops.normal(k2, [8])
+  const f = (t: Tensor) => ops.sum(ops.relu(ops.mul(ops.add(t, c), ops.maxPool(t, { size: 3, strides: 1, padding: 'same' }))))
+  const { out, vjp } = ops.vjp(f, x)
+  const g = vjp(ops.onesLike(out))
+  const mid = ops.relu(ops.add(x, c)) // a requested elementwise output: read, so it must stay ours
+  const be = ops.cpuBackend()
+  const first = ops.runSync({ out, g, mid }, { backend: be }) as any
+  const snapshot = { g: Float32Array.from(first.g.data), mid: Float32Array.from(first.mid.data) }
+  for (let i = 0; i < 3; i++) {
+    const again = ops.runSync({ out, g, mid }, { backend: be }) as any
+    assert.deepEqual(Float32Array.from(again.g.data), snapshot.g)
+    assert.deepEqual(Float32Array.from(again.mid.data), snapshot.mid)
+  }
+  assert.deepEqual(Float32Array.from(first.g.data), snapshot.g)
+  assert.deepEqual(Float32Array.from(first.mid.data), snapshot.mid)
+  const want = ops.runSync({ out, g }, { backend: ops.refBackend() }) as any
+  close(first.g.data, want.g.data, 1e-4)
+})
+
+test('bufferPool recycles only its own, unexported buffers, within its cap', async () => {
+  const { bufferPool } = await import('../../src/backend/cpu/pool-alloc.ts')
+  const p = bufferPool(64)
+  const a = p.alloc(8)
+  p.release(a)
+  assert.equal(p.alloc(8), a)
+  const b = p.alloc(8)
+  p.exported(b)
+  p.release(b)
+  assert.notEqual(p.alloc(8), b)
+  const foreign = new Float32Array(8)
+  p.release(foreign)
+  assert.notEqual(p.alloc(8), foreign)
+  const big = p.alloc(32) // 128 bytes: over the 64-byte cap, dropped
+  p.release(big)
+  assert.notEqual(p.alloc(32), big)
+  assert.deepEqual(p.stats().freeBytes, 0)
+})

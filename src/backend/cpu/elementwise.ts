@@ -7,8 +7,9 @@
  */
 import type { FusedStep } from '../../autodiff/fuse.ts'
 import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
-import type { HostKernel, KernelCall } from '../backend.ts'
+import type { KernelCall } from '../backend.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
+import { type Alloc, freshAlloc } from './pool-alloc.ts'
 
 type F = Float32Array
 type Loop = (out: F, xs: readonly F[], n: number, m: number) => void
@@ -49,18 +50,18 @@ const compiledLoop = (steps: readonly FusedStep[], kinds: readonly Kind[]): Loop
 }
 
 /** Repeats the first m values of x to fill n (n a multiple of m). */
-export const tile = (x: F, m: number, n: number): F => {
-  const g = new Float32Array(n)
+export const tile = (x: F, m: number, n: number, alloc: Alloc = freshAlloc): F => {
+  const g = alloc(n)
   const block = x.subarray(0, m)
   for (let o = 0; o < n; o += m) g.set(block, o)
   return g
 }
 
 /** Evaluates `steps` over inputs broadcast to `call.outShape` into a fresh float32 buffer. */
-const evaluate = (ins: readonly F[], call: KernelCall, steps: readonly FusedStep[]): F => {
+const evaluate = (ins: readonly F[], call: KernelCall, steps: readonly FusedStep[], alloc: Alloc): F => {
   const out = call.outShape
   const n = sizeOf(out)
-  const res = new Float32Array(n)
+  const res = alloc(n) // every element is written below
   const xs = ins.slice()
   const kinds: Kind[] = []
   let m = 0
@@ -96,8 +97,8 @@ const evaluate = (ins: readonly F[], call: KernelCall, steps: readonly FusedStep
 }
 
 /** One elementwise primitive (its formula over inputs x0, x1, x2). */
-export const elementwiseKernel: HostKernel<F> = (ins, call) =>
-  evaluate(ins, call, [{ expr: call.elementwise!.expr, args: ins.map((_, j) => `x${j}`) }])
+export const elementwiseKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc): F =>
+  evaluate(ins, call, [{ expr: call.elementwise!.expr, args: ins.map((_, j) => `x${j}`) }], alloc)
 
 /** A chain fused by the executor (`attrs.steps`, see autodiff/fuse.ts). */
-export const fusedKernel: HostKernel<F> = (ins, call) => evaluate(ins, call, call.attrs.steps as FusedStep[])
+export const fusedKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc): F => evaluate(ins, call, call.attrs.steps as FusedStep[], alloc)

@@ -15,6 +15,7 @@ import { elementwiseKernel, fusedKernel, suffixPeriod, tile } from './elementwis
 import { refKernels } from '../ref/kernels.ts'
 import { cpuConvKernels } from './conv.ts'
 import { cpuPoolKernels } from './pool.ts'
+import { type Alloc, bufferPool, freshAlloc } from './pool-alloc.ts'
 import { wasmAvailable } from './wasm/runtime.ts'
 import { wasmKernels } from './wasm/kernels.ts'
 
@@ -22,10 +23,10 @@ type F = Float32Array
 
 /** broadcastTo: memcpy tiling for the repeated-block pattern, the generic kernel otherwise. */
 const broadcastToFast =
-  (fallback: HostKernel<F>): HostKernel<F> =>
-  (ins, call) => {
+  (fallback: HostKernel<F>) =>
+  (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc): F => {
     const m = suffixPeriod(call.inShapes[0], call.outShape)
-    return m === undefined ? fallback(ins, call) : tile(ins[0], m, sizeOf(call.outShape))
+    return m === undefined ? fallback(ins, call) : tile(ins[0], m, sizeOf(call.outShape), alloc)
   }
 
 /** [outer, r, inner] view of a reduction over contiguous axes, or undefined. */
@@ -129,11 +130,32 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 }
 
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
+/** Kernels that take their output buffer from the backend's pool (each writes every output element). */
+type PooledKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc) => F
+const pooledKernels: Record<string, PooledKernel> = { ...cpuPoolKernels, broadcastTo: broadcastToFast(base.broadcastTo), fused: fusedKernel }
+for (const [k, f] of Object.entries(base)) if (f === base.add) pooledKernels[k] = elementwiseKernel
 // linalg kernels compute in float64 internally; rcond 1e-3 is the σ floor of a float32 Gram matrix
-const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...cpuPoolKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), broadcastTo: broadcastToFast(base.broadcastTo), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max), fused: fusedKernel }
-for (const [k, f] of Object.entries(base)) if (f === base.add) cpuKernels[k] = elementwiseKernel
+const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
 if (wasmAvailable()) Object.assign(cpuKernels, wasmKernels)
 
-/** The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). */
-export const cpuBackend = (extra: Readonly<Record<string, HostKernel<F>>> = {}): Backend<F> =>
-  hostBackend('cpu', Float32Array, { ...cpuKernels, ...extra })
+/**
+ * The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). Each instance
+ * recycles the output buffers of its elementwise, fused, broadcast and pooling kernels once the executor
+ * releases them (see pool-alloc.ts); buffers handed out by `read` are never reused.
+ */
+export const cpuBackend = (extra: Readonly<Record<string, HostKernel<F>>> = {}): Backend<F> => {
+  const pool = bufferPool()
+  const pooled = Object.fromEntries(Object.entries(pooledKernels).map(([k, f]) => [k, (ins: readonly F[], call: KernelCall) => f(ins, call, pool.alloc)]))
+  const be = hostBackend('cpu', Float32Array, { ...cpuKernels, ...pooled, ...extra })
+  return {
+    ...be,
+    read: (b: F, shape: Shape) => {
+      pool.exported(b)
+      return be.read(b, shape)
+    },
+    release: (b: F) => {
+      be.release(b)
+      pool.release(b)
+    },
+  }
+}

@@ -4,7 +4,8 @@
  * first maximum of the window in row-major order wins, and a NaN seed stays.
  */
 import type { Shape } from '../../tensor/shape.ts'
-import type { HostKernel, KernelCall } from '../backend.ts'
+import type { KernelCall } from '../backend.ts'
+import { type Alloc, freshAlloc } from './pool-alloc.ts'
 
 type F = Float32Array
 
@@ -55,16 +56,19 @@ const maxWindows = (x: F, call: KernelCall, shape: Shape, y: F | undefined, arg:
 
 const outSize = (call: KernelCall): number => call.outShape.reduce((a, b) => a * b, 1)
 
-export const cpuPoolKernels: Record<string, HostKernel<F>> = {
-  maxPool: ([x], call) => {
-    const y = new Float32Array(outSize(call))
+type PooledKernel = (ins: readonly F[], call: KernelCall, alloc?: Alloc) => F
+
+export const cpuPoolKernels: Record<string, PooledKernel> = {
+  // every output element is written (windows of padding only included)
+  maxPool: ([x], call, alloc = freshAlloc) => {
+    const y = alloc(outSize(call))
     maxWindows(x, call, call.inShapes[0], y, undefined)
     return y
   },
-  maxPoolBack: ([x, dy], call) => {
+  maxPoolBack: ([x, dy], call, alloc = freshAlloc) => {
     const arg = new Int32Array(dy.length)
     maxWindows(x, call, call.inShapes[0], undefined, arg)
-    const dx = new Float32Array(x.length)
+    const dx = alloc(x.length).fill(0)
     for (let i = 0; i < arg.length; i++) dx[arg[i]] += dy[i]
     return dx
   },
