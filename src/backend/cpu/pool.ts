@@ -40,13 +40,21 @@ const maxWindows = (x: F, call: KernelCall, shape: Shape, y: F | undefined, arg:
         for (let ih = h0; ih < h1; ih++)
           for (let iw = ih === h0 ? w0 + 1 : w0; iw < w1; iw++) {
             const s = ((b * h + ih) * w + iw) * c
-            for (let ch = 0; ch < c; ch++) {
-              const v = x[s + ch]
-              if (v > best[ch]) {
-                best[ch] = v
-                at[ch] = s + ch
+            if (arg)
+              for (let ch = 0; ch < c; ch++) {
+                const v = x[s + ch]
+                if (v > best[ch]) {
+                  best[ch] = v
+                  at[ch] = s + ch
+                }
               }
-            }
+            // values only: a select, no data-dependent branch (same rule: a NaN never replaces, a NaN seed stays)
+            else
+              for (let ch = 0; ch < c; ch++) {
+                const v = x[s + ch]
+                const b0 = best[ch]
+                best[ch] = v > b0 ? v : b0
+              }
           }
         if (y) y.set(best, o)
         if (arg) arg.set(at, o)
