@@ -134,5 +134,7 @@ test('cpu relu and comparisons (branch-free forms) keep the edge values of ref',
   const got = ops.runSync(outs, { backend: ops.cpuBackend() }) as any
   const want = ops.runSync(outs, { backend: ops.refBackend() }) as any
   for (const k of Object.keys(outs))
-    got[k].data.forEach((v: number, i: number) => assert.ok(Object.is(v, want[k].data[i]), `${k}[${i}]: ${v} vs ${want[k].data[i]}`))
+    got[k].data.forEach((v: number, i: number) => {
+      assert.ok(Object.is(v, want[k].data[i]), `${k}[${i}]: ${v} vs ${want[k].data[i]}`)
+    })
 })

@@ -53,6 +53,7 @@ const maxWindows = (x: F, call: KernelCall, shape: Shape, y: F | undefined, arg:
               for (let ch = 0; ch < c; ch++) {
                 const v = x[s + ch]
                 const b0 = best[ch]
+                // biome-ignore lint/complexity/useMathMinMax: Math.max would let a later NaN win (ref keeps the first maximum)
                 best[ch] = v > b0 ? v : b0
               }
           }
