@@ -61,7 +61,8 @@ const cmp = (name: string, op: string): Primitive =>
 
 export const binaryPrims = {
   add: binaryPrim('add', 'a + b', (dy) => [dy, dy]),
-  sub: binaryPrim('sub', 'a - b', (dy) => [dy, neg(dy)]),
+  // negate after summing down to b's shape: a broadcast b (batch norm's mean) then costs a sum, not a full-size neg
+  sub: binaryPrim('sub', 'a - b', (dy, _a, b) => [dy, neg(unbroadcast(dy, b.shape))]),
   mul: binaryPrim('mul', 'a * b', (dy, a, b) => [mul(dy, b), mul(dy, a)]),
   div: binaryPrim('div', 'a / b', (dy, _a, b, y) => [div(dy, b), neg(div(mul(dy, y), b))]),
   pow: binaryPrim('pow', 'Math.pow(a, b)', (dy, a, b, y) => [
