@@ -18,3 +18,14 @@ export const matmulDims = (call: KernelCall) => {
   const [bp, bj] = transB ? [1, k] : [n, 1]
   return { m, n, k, batch, transA, transB, ai, ap, bp, bj }
 }
+
+/** Window geometry of a pooling call over NHWC input `x` (attrs `size`, `strides`, `pads` = [t, b, l, r]). */
+export const poolDims = (call: KernelCall, x: readonly number[]) => {
+  const [kh, kw] = call.attrs.size as number[]
+  const [sh, sw] = call.attrs.strides as number[]
+  const [pt, pb, pl, pr] = call.attrs.pads as number[]
+  const [n, h, w, c] = x
+  const oh = Math.floor((h + pt + pb - kh) / sh) + 1
+  const ow = Math.floor((w + pl + pr - kw) / sw) + 1
+  return { kh, kw, sh, sw, pt, pb, pl, pr, n, h, w, c, oh, ow }
+}

@@ -3,6 +3,7 @@
  * window element seeding the maximum (no per-element branch on it), same tie and NaN rule as ref: the
  * first maximum of the window in row-major order wins, and a NaN seed stays.
  */
+import { poolDims } from '../geometry.ts'
 import type { Shape } from '../../tensor/shape.ts'
 import type { KernelCall } from '../backend.ts'
 import { type Alloc, freshAlloc } from './pool-alloc.ts'
@@ -11,12 +12,7 @@ type F = Float32Array
 
 /** Window maxima of x into `y` (when given) and their flat input indices into `arg` (when given). */
 const maxWindows = (x: F, call: KernelCall, shape: Shape, y: F | undefined, arg: Int32Array | undefined): void => {
-  const [kh, kw] = call.attrs.size as number[]
-  const [sh, sw] = call.attrs.strides as number[]
-  const [pt, pb, pl, pr] = call.attrs.pads as number[]
-  const [n, h, w, c] = shape
-  const oh = Math.floor((h + pt + pb - kh) / sh) + 1
-  const ow = Math.floor((w + pl + pr - kw) / sw) + 1
+  const { kh, kw, sh, sw, pt, pl, n, h, w, c, oh, ow } = poolDims(call, shape)
   const best = new Float32Array(c)
   const at = new Int32Array(c)
   for (let b = 0; b < n; b++)

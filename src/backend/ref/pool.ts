@@ -2,6 +2,7 @@
  * Pooling kernels (NHWC), generic over the array type. The loops run channels innermost over
  * contiguous memory, so the cpu backend uses them as they are (in float32).
  */
+import { poolDims } from '../geometry.ts'
 import type { Shape } from '../../tensor/shape.ts'
 import type { HostKernel, KernelCall } from '../backend.ts'
 import type { ArrayCtor } from '../host/backend.ts'
@@ -13,12 +14,7 @@ type D = Float32Array | Float64Array
  * `start` lists the input offsets (channel 0) of its valid window elements in row-major order, `cnt` how many.
  */
 const eachWindow = (call: KernelCall, x: Shape, f: (o: number, start: Int32Array, cnt: number) => void): void => {
-  const [kh, kw] = call.attrs.size as number[]
-  const [sh, sw] = call.attrs.strides as number[]
-  const [pt, pb, pl, pr] = call.attrs.pads as number[]
-  const [n, h, w, c] = x
-  const oh = Math.floor((h + pt + pb - kh) / sh) + 1
-  const ow = Math.floor((w + pl + pr - kw) / sw) + 1
+  const { kh, kw, sh, sw, pt, pl, n, h, w, c, oh, ow } = poolDims(call, x)
   const idx = new Int32Array(kh * kw)
   for (let b = 0; b < n; b++)
     for (let i = 0; i < oh; i++)
