@@ -41,6 +41,17 @@ export const measure = async (f: () => unknown): Promise<number> => (await measu
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5)
 const size = (s: readonly number[]) => s.reduce((p, q) => p * q, 1)
 
+/** Identical inputs of one conv shape for every contender: host arrays and their tfjs tensors (caller disposes). */
+const convInputs = (tf: TF, sh: (typeof convShapes)[number]) => {
+  const g = geometry(sh)
+  const x = rand(size(g.x), 3)
+  const w = rand(size(g.w), 4)
+  const dy = rand(size(g.y), 5)
+  const [tx, tw, tdy] = [tf.tensor4d(x, g.x as any), tf.tensor4d(w, g.w as any), tf.tensor4d(dy, g.y as any)]
+  const pad: 'valid' | 'same' = g.pads.every((p) => p === 0) ? 'valid' : 'same'
+  return { g, x, w, dy, tx, tw, tdy, pad }
+}
+
 /** Runs every kernel on every contender (identical inputs) and returns the rows; `log` reports progress. */
 export const benchKernels = async (tf: TF, log: (s: string) => void): Promise<Row[]> => {
   const rows: Row[] = []
@@ -69,12 +80,7 @@ export const benchKernels = async (tf: TF, log: (s: string) => void): Promise<Ro
   }
   for (const sh of convShapes) {
     if (only && !`conv ${sh.name}`.includes(only)) continue
-    const g = geometry(sh)
-    const x = rand(size(g.x), 3)
-    const w = rand(size(g.w), 4)
-    const dy = rand(size(g.y), 5)
-    const [tx, tw, tdy] = [tf.tensor4d(x, g.x as any), tf.tensor4d(w, g.w as any), tf.tensor4d(dy, g.y as any)]
-    const pad = g.pads.every((p) => p === 0) ? 'valid' : 'same'
+    const { g, x, w, dy, tx, tw, tdy, pad } = convInputs(tf, sh)
     const run = (f: () => any) => () => {
       const t = f()
       t.dataSync()
@@ -141,12 +147,7 @@ export const benchOneCore = async (tf: TF, log: (s: string) => void): Promise<st
   }
   for (const sh of convShapes) {
     if (only && !`conv ${sh.name}`.includes(only)) continue
-    const g = geometry(sh)
-    const x = rand(size(g.x), 3)
-    const w = rand(size(g.w), 4)
-    const dy = rand(size(g.y), 5)
-    const [tx, tw, tdy] = [tf.tensor4d(x, g.x as any), tf.tensor4d(w, g.w as any), tf.tensor4d(dy, g.y as any)]
-    const pad = g.pads.every((p) => p === 0) ? 'valid' : 'same'
+    const { g, x, w, dy, tx, tw, tdy, pad } = convInputs(tf, sh)
     const passes = [
       ['fwd', () => conv2dWasm(x, w, g, rt), tfRun(() => tf.conv2d(tx, tw, sh.s, pad))],
       ['dx', () => conv2dBackInputWasm(dy, w, g, rt), tfRun(() => tf.conv2dTranspose(tdy, tw, g.x as any, sh.s, pad))],
