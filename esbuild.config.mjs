@@ -16,7 +16,7 @@ const common = {
 await Promise.all([
   build({
     ...common,
-    entryPoints: { index: 'src/index.ts', testing: 'src/testing/index.ts', cli: 'src/cli.ts' },
+    entryPoints: { index: 'src/index.ts', testing: 'src/testing/index.ts', node: 'src/node/index.ts', cli: 'src/node/cli.ts' },
     outdir: 'dist/node',
     platform: 'node',
     target: 'node20',

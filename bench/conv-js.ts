@@ -36,7 +36,9 @@ for (const [n, h, w, cin, cout, k, s, p] of shapes) {
   ]
   for (const [name, call, ins] of calls) {
     const ms = time(call, ins, 5)
-    console.log(`conv ${name} N${n} ${h}x${w} ${cin}->${cout} ${k}x${k}/${s}: ${ms.toFixed(1)} ms, ${(flops / ms / 1e6).toFixed(2)} GFLOP/s`)
+    console.log(
+      `conv ${name} N${n} ${h}x${w} ${cin}->${cout} ${k}x${k}/${s}: ${ms.toFixed(1)} ms, ${(flops / ms / 1e6).toFixed(2)} GFLOP/s`,
+    )
   }
 }
 

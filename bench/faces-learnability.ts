@@ -14,7 +14,7 @@
  * (These numbers predate the generator's larger shifts and calmer domain A: the quickstart's small ResNet now
  * reaches 50% single-task expression accuracy in 6 epochs of 2048 faces; see README.md.)
  */
-import type { Tensor } from '../src/autodiff/graph.ts'
+import type { Tensor } from '../src/graph/graph.ts'
 import { runSync } from '../src/autodiff/run.ts'
 import { valueAndGrad } from '../src/autodiff/vjp.ts'
 import { cpuBackend } from '../src/backend/cpu/index.ts'
@@ -111,9 +111,7 @@ const train = (task: 'expression' | 'landmarks') => {
   let step = 0
   const loss = (batch: { x: HostTensor; y: HostTensor }) => (p: Record<string, Tensor>) => {
     const o = net(p, batch.x as unknown as Tensor)
-    return task === 'expression'
-      ? mean(sparseSoftmaxCrossEntropy(o, batch.y))
-      : l1Loss(o, reshape(batch.y, [batch.y.shape[0], 136]))
+    return task === 'expression' ? mean(sparseSoftmaxCrossEntropy(o, batch.y)) : l1Loss(o, reshape(batch.y, [batch.y.shape[0], 136]))
   }
   for (let e = 0; e < nEpochs; e++) {
     const t0 = performance.now()

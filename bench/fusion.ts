@@ -32,11 +32,28 @@ const calls = async (out: unknown, fuse: boolean): Promise<number> => {
 
 const graphs: [string, () => unknown][] = [
   // a GELU-like activation: 8 elementwise ops on one shape
-  ['gelu-like chain (8 ops)', () => ops.mul(ops.mul(x, 0.5), ops.add(1, ops.tanh(ops.mul(0.7978845608, ops.add(x, ops.mul(0.044715, ops.mul(x, ops.square(x)))))))) ],
+  [
+    'gelu-like chain (8 ops)',
+    () => ops.mul(ops.mul(x, 0.5), ops.add(1, ops.tanh(ops.mul(0.7978845608, ops.add(x, ops.mul(0.044715, ops.mul(x, ops.square(x)))))))),
+  ],
   // its gradient (the backward graph is mostly elementwise too)
-  ['d/dx sum(gelu-like)', () => ops.grad((t: ops.Tensor) => ops.sum(ops.mul(ops.mul(t, 0.5), ops.add(1, ops.tanh(ops.mul(0.7978845608, ops.add(t, ops.mul(0.044715, ops.mul(t, ops.square(t))))))))))(x)],
+  [
+    'd/dx sum(gelu-like)',
+    () =>
+      ops.grad((t: ops.Tensor) =>
+        ops.sum(
+          ops.mul(ops.mul(t, 0.5), ops.add(1, ops.tanh(ops.mul(0.7978845608, ops.add(t, ops.mul(0.044715, ops.mul(t, ops.square(t)))))))),
+        ),
+      )(x),
+  ],
   // broadcast bias + residual + relu (a layer epilogue), with a reduction at the end
-  ['epilogue relu(x·y + bias) + x, summed', () => ops.sum(ops.add(ops.relu(ops.add(ops.mul(x, y), ops.reshape(ops.broadcastTo(ops.reshape(bias, [1, 1000]), [n / 1000, 1000]), [n]))), x))],
+  [
+    'epilogue relu(x·y + bias) + x, summed',
+    () =>
+      ops.sum(
+        ops.add(ops.relu(ops.add(ops.mul(x, y), ops.reshape(ops.broadcastTo(ops.reshape(bias, [1, 1000]), [n / 1000, 1000]), [n]))), x),
+      ),
+  ],
 ]
 
 const rows: string[][] = [['graph', `n = ${n}`, 'kernels (unfused → fused)', 'ms unfused', 'ms fused', 'speedup']]

@@ -98,17 +98,20 @@ if (ops.primitives.conv2d && ops.primitives.maxPool) {
     return ops.mean(ops.square(z))
   }
   const { value, grad } = ops.valueAndGrad(stem)({ w })
-  largeChecks.push([`stem conv+relu+maxPool fwd+bwd, batch ${batch}x96x96 (3-D path)`, async () => {
-    const [g, want] = await Promise.all([ops.run([value, grad.w], { backend: bigBe }), ops.run([value, grad.w], { backend: cpu })])
-    let err = 0
-    let mag = 0
-    for (let k = 0; k < 2; k++)
-      for (let i = 0; i < want[k].data.length; i++) {
-        err = Math.max(err, Math.abs(g[k].data[i] - want[k].data[i]))
-        mag = Math.max(mag, Math.abs(want[k].data[i]))
-      }
-    return err / mag
-  }])
+  largeChecks.push([
+    `stem conv+relu+maxPool fwd+bwd, batch ${batch}x96x96 (3-D path)`,
+    async () => {
+      const [g, want] = await Promise.all([ops.run([value, grad.w], { backend: bigBe }), ops.run([value, grad.w], { backend: cpu })])
+      let err = 0
+      let mag = 0
+      for (let k = 0; k < 2; k++)
+        for (let i = 0; i < want[k].data.length; i++) {
+          err = Math.max(err, Math.abs(g[k].data[i] - want[k].data[i]))
+          mag = Math.max(mag, Math.abs(want[k].data[i]))
+        }
+      return err / mag
+    },
+  ])
 }
 for (const [name, f] of largeChecks) {
   const e = await f()
@@ -123,7 +126,12 @@ report.failures = failures
 
 // ---- 2. timings ----
 const K = small ? 3 : 6
-const corner = (y: ops.Tensor) => ops.slice(y, y.shape.map(() => 0), y.shape.map(() => 1))
+const corner = (y: ops.Tensor) =>
+  ops.slice(
+    y,
+    y.shape.map(() => 0),
+    y.shape.map(() => 1),
+  )
 /** Device ms per op from chains, and e2e ms of a single op (upload + kernel + readback). */
 const perOp = async (chain: (k: number) => ops.Tensor, b: ops.Backend<any> = be, reps = small ? 5 : 3) => {
   const e2e = await timeIt(() => ops.run(chain(1), { backend: b }), reps)
@@ -149,7 +157,15 @@ for (const n of small ? [128, 256] : [1024, 2048]) {
 
 const P = ops.primitives
 if (P.conv2d && P.conv2dBackInput && P.conv2dBackFilter) {
-  const shapes: [number, number, number][] = small ? [[2, 12, 16], [2, 6, 32]] : [[64, 48, 64], [64, 12, 256]]
+  const shapes: [number, number, number][] = small
+    ? [
+        [2, 12, 16],
+        [2, 6, 32],
+      ]
+    : [
+        [64, 48, 64],
+        [64, 12, 256],
+      ]
   for (const [n, hw, c] of shapes) {
     const attrs = { strides: [1, 1], pads: [1, 1, 1, 1] }
     const x = ops.constant(ops.normal(k1, [n, hw, hw, c]))
@@ -162,11 +178,25 @@ if (P.conv2d && P.conv2dBackInput && P.conv2dBackFilter) {
       return y
     }
     addRow('conv2d fwd (vec4)', shape, flops, await perOp(chainOf((y) => ops.bind(P.conv2d, [y, w], attrs))))
-    addRow('conv2d fwd (scalar)', shape, flops, await perOp(chainOf((y) => ops.bind(P.conv2d, [y, w], attrs)), beScalar))
-    addRow('conv2d dx', shape, flops, await perOp(chainOf((y) => ops.bind(P.conv2dBackInput, [y, w], { ...attrs, inShape: [n, hw, hw, c] }))))
+    addRow(
+      'conv2d fwd (scalar)',
+      shape,
+      flops,
+      await perOp(
+        chainOf((y) => ops.bind(P.conv2d, [y, w], attrs)),
+        beScalar,
+      ),
+    )
+    addRow(
+      'conv2d dx',
+      shape,
+      flops,
+      await perOp(chainOf((y) => ops.bind(P.conv2dBackInput, [y, w], { ...attrs, inShape: [n, hw, hw, c] }))),
+    )
     const dw = (k: number) => {
       let s = ops.bind(P.conv2dBackFilter, [x, x], { ...attrs, filterShape: [3, 3, c, c] })
-      for (let i = 1; i < k; i++) s = ops.add(s, ops.bind(P.conv2dBackFilter, [x, ops.mul(x, 1 + i)], { ...attrs, filterShape: [3, 3, c, c] }))
+      for (let i = 1; i < k; i++)
+        s = ops.add(s, ops.bind(P.conv2dBackFilter, [x, ops.mul(x, 1 + i)], { ...attrs, filterShape: [3, 3, c, c] }))
       return s
     }
     addRow('conv2d dw', shape, flops, await perOp(dw))

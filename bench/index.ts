@@ -19,7 +19,13 @@ const rt = wasmRuntime()
 for (let i = 0; i < 300 && rt.threads() < availableParallelism(); i++) await new Promise((r) => setTimeout(r, 10))
 const tf = await loadTfjsWasm()
 console.log(`# softshare cpu benchmark, ${new Date().toISOString()}`)
-console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}; softshare threads ${rt.threads()}; tfjs ${tf.version_core} wasm (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`)
+console.log(
+  `machine: ${cpus()[0]?.model ?? '?'} × ${availableParallelism()} cores, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(
+      ' ',
+    )}; node ${process.version}; softshare threads ${rt.threads()}; tfjs ${tf.version_core} wasm (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`,
+)
 console.log()
 const rows = await benchKernels(tf, log)
 console.log(kernelTable(rows))
@@ -27,5 +33,9 @@ console.log()
 if (!process.env.BENCH_ONLY) console.log(resnetTable(await benchResNet(tf, log)))
 console.log()
 console.log(await benchOneCore(tf, log))
-log(`done (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`)
+log(
+  `done (load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')})`,
+)
 process.exit(0)

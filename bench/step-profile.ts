@@ -19,7 +19,12 @@ const backend = profile
         const r = base.exec(call, ins)
         const key = call.op === 'fused' ? `fused(${call.attrs.steps.length})` : call.op
         opTime.set(key, (opTime.get(key) ?? 0) + performance.now() - t)
-        opElems.set(key, (opElems.get(key) ?? 0) + call.outShape.reduce((a: number, b: number) => a * b, 1) + call.inShapes.reduce((a: number, s: number[]) => a + s.reduce((x, y) => x * y, 1), 0))
+        opElems.set(
+          key,
+          (opElems.get(key) ?? 0) +
+            call.outShape.reduce((a: number, b: number) => a * b, 1) +
+            call.inShapes.reduce((a: number, s: number[]) => a + s.reduce((x, y) => x * y, 1), 0),
+        )
         return r
       },
     }
@@ -36,7 +41,11 @@ const step = (): number => {
   p = r.params
   return r.loss.data[0]
 }
-console.log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+console.log(
+  `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 step()
 opTime.clear()
 opElems.clear()
@@ -55,9 +64,18 @@ for (let i = 0; i < steps; i++) {
   bestCpu = Math.min(bestCpu, cpu)
   console.log(`step ${i}: wall ${wall.toFixed(3)} s, cpu ${cpu.toFixed(3)} s, loss ${losses[losses.length - 1].toFixed(4)}`)
 }
-console.log(`best wall ${best.toFixed(3)} s, best cpu ${bestCpu.toFixed(3)} s; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+console.log(
+  `best wall ${best.toFixed(3)} s, best cpu ${bestCpu.toFixed(3)} s; load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 if (profile)
-  console.log(`trace+differentiate ${(traceMs / steps).toFixed(1)} ms/step, kernels ${([...opTime.values()].reduce((a, b) => a + b, 0) / steps).toFixed(1)} ms/step`)
+  console.log(
+    `trace+differentiate ${(traceMs / steps).toFixed(1)} ms/step, kernels ${([...opTime.values()].reduce((a, b) => a + b, 0) / steps).toFixed(1)} ms/step`,
+  )
 if (profile)
-  for (const [k, v] of [...opTime].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${k.padEnd(24)} ${(v / steps).toFixed(1)} ms/step, ${((opElems.get(k) ?? 0) / steps / 1e6).toFixed(1)} M elements in+out, ${((v * 1e6) / (opElems.get(k) ?? 1)).toFixed(2)} ns/element`)
+  for (const [k, v] of [...opTime].sort((a, b) => b[1] - a[1]).slice(0, 20))
+    console.log(
+      `${k.padEnd(24)} ${(v / steps).toFixed(1)} ms/step, ${((opElems.get(k) ?? 0) / steps / 1e6).toFixed(1)} M elements in+out, ${((v * 1e6) / (opElems.get(k) ?? 1)).toFixed(2)} ns/element`,
+    )
 process.exit(0)

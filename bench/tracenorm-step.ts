@@ -32,7 +32,10 @@ const CLASSES = 13
 const LANDMARKS = 136
 
 const cpu = ss.cpuBackend()
-const mc: MultiTaskConfig = { tasks: [resnetLayouts.resnet34(3, CLASSES), resnetLayouts.resnet34(3, LANDMARKS)], sharing: { kind: 'single' } }
+const mc: MultiTaskConfig = {
+  tasks: [resnetLayouts.resnet34(3, CLASSES), resnetLayouts.resnet34(3, LANDMARKS)],
+  sharing: { kind: 'single' },
+}
 const init = initMultiTask(ss.key(0), mc)
 const opt = adam({ lr: 1e-3 })
 
@@ -69,7 +72,9 @@ const convs = init.params.tasks.map((p) => resnet.convWeights(p))
 /** Trace + run of Σ_layers norm(stack of the T tasks' conv weights) and its gradient w.r.t. every conv weight; returns the trace time (ms). */
 const regulariser = async (norm: Norm, o: ss.SvdOptions): Promise<number> => {
   const t0 = performance.now()
-  const { value, grad } = ss.valueAndGrad((ws: ss.Tensor[][]) => ws[0].map((_, l) => norms[norm](ss.stackTasks(ws.map((t) => t[l])), o)).reduce((a, b) => ss.add(a, b)))(convs)
+  const { value, grad } = ss.valueAndGrad((ws: ss.Tensor[][]) =>
+    ws[0].map((_, l) => norms[norm](ss.stackTasks(ws.map((t) => t[l])), o)).reduce((a, b) => ss.add(a, b)),
+  )(convs)
   const traced = performance.now() - t0
   await ss.run({ value, grad }, { backend: cpu })
   return traced
@@ -88,12 +93,26 @@ interface Item {
 const main = async (): Promise<void> => {
   const load0 = os.loadavg()
   console.log(`# trace-norm regularisers vs one two-task ResNet-34 training step (cpu backend, 96×96×3)`)
-  console.log(`${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version} · best of ${reps} rounds after 1 warm-up`)
+  console.log(
+    `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version} · best of ${reps} rounds after 1 warm-up`,
+  )
   console.log(`load average at start: ${load0.map((l) => l.toFixed(2)).join(' ')}\n`)
   const batches = new Map(BATCHES.map((n) => [n, batchOf(n)]))
   const items: Item[] = [
-    ...BATCHES.map((n) => ({ label: `step, ${n} img/task`, route: 'fwd+bwd+Adam', f: () => step(state0, batches.get(n)!), best: Infinity, traceMs: Number.NaN })),
-    { label: 'LAF', route: 'exact = thin W(WᵀW)^{+½}', f: () => regulariser('laf', { method: 'exact' }), best: Infinity, traceMs: Number.NaN },
+    ...BATCHES.map((n) => ({
+      label: `step, ${n} img/task`,
+      route: 'fwd+bwd+Adam',
+      f: () => step(state0, batches.get(n)!),
+      best: Infinity,
+      traceMs: Number.NaN,
+    })),
+    {
+      label: 'LAF',
+      route: 'exact = thin W(WᵀW)^{+½}',
+      f: () => regulariser('laf', { method: 'exact' }),
+      best: Infinity,
+      traceMs: Number.NaN,
+    },
     ...(withRandomized
       ? (['tucker', 'tt'] as const).map((n) => ({
           label: normName(n),
@@ -121,13 +140,25 @@ const main = async (): Promise<void> => {
   const linear = (i: number, j: number) => (n: number) => ts[i] + ((ts[j] - ts[i]) / (BATCHES[j] - BATCHES[i])) * (n - BATCHES[i])
   const last = BATCHES.length - 1
   // the first two batches give the headline extrapolation; with more, the last two give a second one (closer to linear)
-  const fits = last > 1 ? [[0, 1], [last - 1, last]] : [[0, 1]]
+  const fits =
+    last > 1
+      ? [
+          [0, 1],
+          [last - 1, last],
+        ]
+      : [[0, 1]]
   const paper = fits.map(([i, j]) => ({ i, j, t: linear(i, j)(PAPER_BATCH), perImage: linear(i, j)(1) - linear(i, j)(0) }))
-  console.log(`training step (2 tasks, fwd + bwd + Adam, no regulariser): ${BATCHES.map((n, i) => `${fmtMs(ts[i])} at ${n} img/task`).join(', ')}`)
+  console.log(
+    `training step (2 tasks, fwd + bwd + Adam, no regulariser): ${BATCHES.map((n, i) => `${fmtMs(ts[i])} at ${n} img/task`).join(', ')}`,
+  )
   for (const f of paper)
-    console.log(`  from ${BATCHES[f.i]} and ${BATCHES[f.j]} img/task: marginal ${fmtMs(f.perImage)} per image per task; at the paper's ${PAPER_BATCH} img/task ${fmtMs(f.t)} (linear extrapolation, not measured)`)
+    console.log(
+      `  from ${BATCHES[f.i]} and ${BATCHES[f.j]} img/task: marginal ${fmtMs(f.perImage)} per image per task; at the paper's ${PAPER_BATCH} img/task ${fmtMs(f.t)} (linear extrapolation, not measured)`,
+    )
   BATCHES.slice(2).forEach((n, i) => {
-    console.log(`  check at ${n} img/task: line through ${BATCHES[0]} and ${BATCHES[1]} predicts ${fmtMs(linear(0, 1)(n))}, measured ${fmtMs(ts[i + 2])}`)
+    console.log(
+      `  check at ${n} img/task: line through ${BATCHES[0]} and ${BATCHES[1]} predicts ${fmtMs(linear(0, 1)(n))}, measured ${fmtMs(ts[i + 2])}`,
+    )
   })
   console.log('')
   const regs = items.filter((it) => !it.label.startsWith('step'))
@@ -139,10 +170,22 @@ const main = async (): Promise<void> => {
     ...ts.map((t) => pct((100 * it.best) / t)),
     ...paper.map((f) => pct((100 * it.best) / f.t)),
   ])
-  const head = ['norm', 'SVD route', 'value+grad, 36 convs', 'of which trace', ...BATCHES.map((n) => `% of step, ${n} img/task`), ...paper.map((f) => `% of step, ${PAPER_BATCH} img/task (extrap. ${BATCHES[f.i]},${BATCHES[f.j]})`)]
+  const head = [
+    'norm',
+    'SVD route',
+    'value+grad, 36 convs',
+    'of which trace',
+    ...BATCHES.map((n) => `% of step, ${n} img/task`),
+    ...paper.map((f) => `% of step, ${PAPER_BATCH} img/task (extrap. ${BATCHES[f.i]},${BATCHES[f.j]})`),
+  ]
   console.log(padTable(head, rows))
   if (!withRandomized) console.log('\nrandomized Tucker/TT skipped (--no-randomized)')
-  console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  console.log(
+    `\nload average at end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
 }
 
 main().catch((e) => {

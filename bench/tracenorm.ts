@@ -113,10 +113,13 @@ interface Stat {
 
 const main = (): void => {
   console.log(`# trace-norm regularisers on a two-task ResNet-34 conv stack (cpu backend)`)
-  console.log(`${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version} · min of ${reps} runs\n`)
+  console.log(
+    `${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version} · min of ${reps} runs\n`,
+  )
   const stats: Stat[] = []
   for (const norm of ['laf', 'tucker', 'tt'] as const)
-    for (const m of methods[norm]) if (!m.exact || withExact || norm === 'laf') stats.push({ norm, m, total: 0, dv: 0, v0: 0, dg: 0, g0: 0 })
+    for (const m of methods[norm])
+      if (!m.exact || withExact || norm === 'laf') stats.push({ norm, m, total: 0, dv: 0, v0: 0, dg: 0, g0: 0 })
   let gemm1 = 0
   let conv1 = 0
   // layer by layer, so that the conv baseline and the regularisers are timed in the same window of a shared VM
@@ -143,7 +146,9 @@ const main = (): void => {
   }
   const flops = layers.reduce((acc, l) => acc + l.count * 3 * 2 * T * l.out * l.out * l.shape[0] * l.shape[1] * l.shape[2] * l.shape[3], 0)
   const convPaper = conv1 * PAPER_BATCH
-  console.log(`conv2d fwd+bwd (dx, dw) of the 36 convs, 1 image per task (${T} images): ${fmtMs(conv1)} measured (${(flops / 1e9).toFixed(2)} GFLOP, ${(flops / conv1 / 1e6).toFixed(2)} GFLOP/s)`)
+  console.log(
+    `conv2d fwd+bwd (dx, dw) of the 36 convs, 1 image per task (${T} images): ${fmtMs(conv1)} measured (${(flops / 1e9).toFixed(2)} GFLOP, ${(flops / conv1 / 1e6).toFixed(2)} GFLOP/s)`,
+  )
   console.log(`  same FLOPs as im2col matmul GEMMs: ${fmtMs(gemm1)} (${(flops / gemm1 / 1e6).toFixed(2)} GFLOP/s)`)
   console.log(`  at the paper's batch ${PAPER_BATCH} per task: ${fmtMs(convPaper)} (linear extrapolation of the measured convs)\n`)
   const rows = stats.map((st) => [
@@ -155,7 +160,15 @@ const main = (): void => {
     st.v0 > 0 ? (st.dv / st.v0).toExponential(1) : 'n/a',
     st.g0 > 0 ? Math.sqrt(st.dg / st.g0).toExponential(1) : 'n/a',
   ])
-  const head = ['norm', 'SVD route', 'value+grad, 36 convs', '% of conv fwd+bwd, 1 img/task', `% of conv fwd+bwd, ${PAPER_BATCH} img/task`, 'value rel. err', 'grad rel. err']
+  const head = [
+    'norm',
+    'SVD route',
+    'value+grad, 36 convs',
+    '% of conv fwd+bwd, 1 img/task',
+    `% of conv fwd+bwd, ${PAPER_BATCH} img/task`,
+    'value rel. err',
+    'grad rel. err',
+  ]
   console.log(padTable(head, rows))
   console.log('\nerrors are relative to the exact route (Σ|Δvalue| / Σvalue, ‖Δgrad‖_F / ‖grad‖_F over all layers)')
 }

@@ -39,7 +39,13 @@ const draw = (set: typeof a, i: number, cx: number, cy: number, marks: boolean):
   for (let j = 0; j < 68; j++) {
     const x = Math.round(set.landmarks.data[(i * 68 + j) * 2] * size * zoom)
     const y = Math.round(set.landmarks.data[(i * 68 + j) * 2 + 1] * size * zoom)
-    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) put(cx + x + dx - 1, cy + y + dy - 1, 255, 0, 0)
+    for (const [dx, dy] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ])
+      put(cx + x + dx - 1, cy + y + dy - 1, 255, 0, 0)
   }
 }
 for (let i = 0; i < 12; i++) {

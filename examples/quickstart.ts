@@ -11,23 +11,30 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { type Faces, NUM_EXPRESSIONS, batches, expressionTask, generateFaces, landmarkTask, nme, oneHot, take } from '../src/data/index.ts'
 import {
-  type Faces,
-  NUM_EXPRESSIONS,
-  batches,
-  expressionTask,
-  generateFaces,
-  landmarkTask,
-  nme,
-  oneHot,
-  take,
-} from '../src/data/index.ts'
-import { add, cpuBackend, equal, foldIn, fromData, type HostTensor, key, max, mean, mul, run, split, sum, type Tensor } from '../src/index.ts'
-import { applyMultiTask, initMultiTask, layerTraceNorms, type MultiTaskConfig, type Sharing, shareFirstLayers } from '../src/mtl/multitask.ts'
+  add,
+  cpuBackend,
+  equal,
+  foldIn,
+  fromData,
+  type HostTensor,
+  key,
+  max,
+  mean,
+  mul,
+  run,
+  split,
+  sum,
+  type Tensor,
+} from '../src/index.ts'
+import { measureLayerTraceNorms, tndr } from '../src/mtl/tndr.ts'
+import { applyMultiTask, initMultiTask, type MultiTaskConfig, type Sharing, shareFirstLayers } from '../src/mtl/multitask.ts'
 import { crossEntropy, l1 } from '../src/nn/losses.ts'
 import { resnetLayouts } from '../src/nn/resnet.ts'
 import { adam, schedules } from '../src/optim/index.ts'
-import { fit, saveCheckpoint, trainStep } from '../src/train/index.ts'
+import { jsonlLog, saveCheckpoint, ttyProgress } from '../src/node/index.ts'
+import { fit, trainStep } from '../src/train/index.ts'
 import { parseQuickstart, type QuickstartConfig, type RunKind, usage } from './quickstart-config.ts'
 
 const be = cpuBackend()
@@ -46,7 +53,11 @@ const landmarkNorm = (y: HostTensor, n: number): LandmarkNorm => {
   for (let i = 0; i < n; i++) for (let j = 0; j < 136; j++) ss += (y.data[i * 136 + j] - mean[j]) ** 2
   return { mean, std: Math.sqrt(ss / (n * 136)) }
 }
-const standardise = (y: HostTensor, m: LandmarkNorm): HostTensor => fromData(Float32Array.from(y.data, (v, i) => (v - m.mean[i % 136]) / m.std), y.shape)
+const standardise = (y: HostTensor, m: LandmarkNorm): HostTensor =>
+  fromData(
+    Float32Array.from(y.data, (v, i) => (v - m.mean[i % 136]) / m.std),
+    y.shape,
+  )
 const unstandardise = (y: ArrayLike<number>, m: LandmarkNorm): Float32Array => Float32Array.from(y, (v, i) => v * m.std + m.mean[i % 136])
 
 type TaskData = { readonly x: HostTensor; readonly y: HostTensor }
@@ -82,12 +93,18 @@ const archOf = (c: QuickstartConfig, outputs: number) =>
 /** Training accuracy inside the graph (ties are measure-zero for float logits). */
 const batchAccuracy = (logits: Tensor, y: HostTensor): Tensor => mean(sum(mul(equal(logits, max(logits, 1, true)), y), 1))
 
-const traceNorms = async (tasks: Parameters<typeof layerTraceNorms>[0]): Promise<number[]> =>
-  ((await run(layerTraceNorms(tasks), { backend: be })) as HostTensor[]).map((t) => t.data[0])
+const traceNorms = (tasks: Parameters<typeof measureLayerTraceNorms>[0]): Promise<number[]> => measureLayerTraceNorms(tasks, be)
 const total = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
 
 /** Test-set metrics in eval mode (running batch-norm statistics), in chunks to bound memory. */
-const evaluate = async (mc: MultiTaskConfig, params: any, state: any, a: TaskData, b: TaskData, norm: LandmarkNorm): Promise<{ acc: number; nme: number }> => {
+const evaluate = async (
+  mc: MultiTaskConfig,
+  params: any,
+  state: any,
+  a: TaskData,
+  b: TaskData,
+  norm: LandmarkNorm,
+): Promise<{ acc: number; nme: number }> => {
   const chunk = 128
   let correct = 0
   const preds: number[] = []
@@ -110,7 +127,11 @@ const evaluate = async (mc: MultiTaskConfig, params: any, state: any, a: TaskDat
   return { acc: correct / n, nme: nme(fromData(unstandardise(preds, norm), [n, 68, 2]), target).mean }
 }
 
-const trainRun = async (kind: RunKind, c: QuickstartConfig, data: { a: ReturnType<typeof splitTask>; b: ReturnType<typeof splitTask>; norm: LandmarkNorm }): Promise<Result> => {
+const trainRun = async (
+  kind: RunKind,
+  c: QuickstartConfig,
+  data: { a: ReturnType<typeof splitTask>; b: ReturnType<typeof splitTask>; norm: LandmarkNorm },
+): Promise<Result> => {
   const mc: MultiTaskConfig = {
     tasks: [archOf(c, NUM_EXPRESSIONS), archOf(c, 136)],
     sharing: sharingOf(kind, c),
@@ -130,7 +151,11 @@ const trainRun = async (kind: RunKind, c: QuickstartConfig, data: { a: ReturnTyp
     backend: be,
     lr: (s) => lr(s, steps),
     loss: (p, batch, s, ctx) => {
-      const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, progress: ctx.step / steps, key: foldIn(kSketch, ctx.step) })
+      const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, {
+        training: true,
+        progress: ctx.step / steps,
+        key: foldIn(kSketch, ctx.step),
+      })
       const ya = oneHot(batch.a.y, NUM_EXPRESSIONS)
       const ce = crossEntropy(f.outs[0], ya)
       const lb = l1(f.outs[1], batch.b.y)
@@ -155,16 +180,28 @@ const trainRun = async (kind: RunKind, c: QuickstartConfig, data: { a: ReturnTyp
   }
   const { state, history } = await fit(
     { params: init.params, modelState: init.state, opt: opt.init(init.params), step: 0 },
-    { epochs: c.epochs, batches: epochBatches, stepsPerEpoch, step, label: kind.padEnd(12), ...(c.log ? { logPath: c.log } : {}) },
+    {
+      epochs: c.epochs,
+      batches: epochBatches,
+      stepsPerEpoch,
+      step,
+      label: kind.padEnd(12),
+      progress: ttyProgress(),
+      ...(c.log ? { log: jsonlLog(c.log) } : {}),
+    },
   )
   const m = await evaluate(mc, state.params, state.modelState, data.a.test, data.b.test, data.norm)
   const tnEnd = await traceNorms(effective(state.params.tasks))
   if (c.out) {
     mkdirSync(c.out, { recursive: true })
-    saveCheckpoint(join(c.out, `${kind}.ckpt`), { params: state.params, modelState: state.modelState }, { run: kind, config: c, acc: m.acc, nme: m.nme })
+    saveCheckpoint(
+      join(c.out, `${kind}.ckpt`),
+      { params: state.params, modelState: state.modelState },
+      { run: kind, config: c, acc: m.acc, nme: m.nme },
+    )
   }
   const secondsPerEpoch = history.reduce((s, h) => s + h.seconds, 0) / Math.max(1, history.length)
-  return { run: kind, acc: m.acc, nme: m.nme, tnInit: total(tnInit), tnEnd: total(tnEnd), tndrLayers: tnEnd.map((v, i) => v / tnInit[i]), secondsPerEpoch }
+  return { run: kind, acc: m.acc, nme: m.nme, tnInit: total(tnInit), tnEnd: total(tnEnd), tndrLayers: tndr(tnInit, tnEnd), secondsPerEpoch }
 }
 
 const table = (rs: readonly Result[]): string => {
@@ -180,7 +217,11 @@ const table = (rs: readonly Result[]): string => {
   ])
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (cells: string[]) => `| ${cells.map((s, i) => (i === 0 ? s.padEnd(w[i]) : s.padStart(w[i]))).join(' | ')} |`
-  return [line(head), `|${w.map((n, i) => (i === 0 ? `:${'-'.repeat(n + 1)}` : `${'-'.repeat(n + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n')
+  return [
+    line(head),
+    `|${w.map((n, i) => (i === 0 ? `:${'-'.repeat(n + 1)}` : `${'-'.repeat(n + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n')
 }
 
 const main = async (): Promise<void> => {
@@ -210,7 +251,10 @@ const main = async (): Promise<void> => {
   for (const r of results) console.log(`TNDR per conv layer (${r.run}): ${r.tndrLayers.map((v) => v.toFixed(2)).join(' ')}`)
   // reference points: chance accuracy, and the NME of always predicting the training set's mean shape
   const nt = data.b.test.y.shape[0]
-  const meanShape = fromData(Float32Array.from({ length: nt * 136 }, (_, i) => norm.mean[i % 136]), [nt, 68, 2])
+  const meanShape = fromData(
+    Float32Array.from({ length: nt * 136 }, (_, i) => norm.mean[i % 136]),
+    [nt, 68, 2],
+  )
   const target = fromData(unstandardise(data.b.test.y.data, norm), [nt, 68, 2])
   console.log(
     `baselines: chance ${(100 / NUM_EXPRESSIONS).toFixed(1)}% expression accuracy, mean-shape NME ${(100 * nme(meanShape, target).mean).toFixed(2)}%; ` +

@@ -23,7 +23,18 @@ export const gpuMatmul = (n: number): K =>
   )
 
 const consts = (g: Geometry) => ({
-  N: g.x[0], H: g.x[1], W: g.x[2], C: g.x[3], kh: g.w[0], kw: g.w[1], co: g.w[3], OH: g.y[1], OW: g.y[2], s: g.strides[0], pt: g.pads[0], pl: g.pads[2],
+  N: g.x[0],
+  H: g.x[1],
+  W: g.x[2],
+  C: g.x[3],
+  kh: g.w[0],
+  kw: g.w[1],
+  co: g.w[3],
+  OH: g.y[1],
+  OW: g.y[2],
+  s: g.strides[0],
+  pt: g.pads[0],
+  pl: g.pads[2],
 })
 
 export const gpuConv = (g: Geometry): K =>
@@ -41,7 +52,10 @@ export const gpuConv = (g: Geometry): K =>
         for (let kx = 0; kx < this.constants.kw; kx++) {
           const iw = ow * this.constants.s - this.constants.pl + kx
           if (ih >= 0 && ih < this.constants.H && iw >= 0 && iw < this.constants.W) {
-            for (let c = 0; c < this.constants.C; c++) s += x[((n * this.constants.H + ih) * this.constants.W + iw) * this.constants.C + c] * w[((ky * this.constants.kw + kx) * this.constants.C + c) * this.constants.co + o]
+            for (let c = 0; c < this.constants.C; c++)
+              s +=
+                x[((n * this.constants.H + ih) * this.constants.W + iw) * this.constants.C + c] *
+                w[((ky * this.constants.kw + kx) * this.constants.C + c) * this.constants.co + o]
           }
         }
       }
@@ -67,8 +81,18 @@ export const gpuConvDx = (g: Geometry): K =>
         for (let kx = 0; kx < this.constants.kw; kx++) {
           const wn = iw + this.constants.pl - kx
           const ow = Math.floor(wn / this.constants.s)
-          if (hn >= 0 && oh * this.constants.s === hn && oh < this.constants.OH && wn >= 0 && ow * this.constants.s === wn && ow < this.constants.OW) {
-            for (let o = 0; o < this.constants.co; o++) s += dy[((n * this.constants.OH + oh) * this.constants.OW + ow) * this.constants.co + o] * w[((ky * this.constants.kw + kx) * this.constants.C + c) * this.constants.co + o]
+          if (
+            hn >= 0 &&
+            oh * this.constants.s === hn &&
+            oh < this.constants.OH &&
+            wn >= 0 &&
+            ow * this.constants.s === wn &&
+            ow < this.constants.OW
+          ) {
+            for (let o = 0; o < this.constants.co; o++)
+              s +=
+                dy[((n * this.constants.OH + oh) * this.constants.OW + ow) * this.constants.co + o] *
+                w[((ky * this.constants.kw + kx) * this.constants.C + c) * this.constants.co + o]
           }
         }
       }
@@ -93,7 +117,10 @@ export const gpuConvDw = (g: Geometry): K =>
           const ih = oh * this.constants.s - this.constants.pt + ky
           for (let ow = 0; ow < this.constants.OW; ow++) {
             const iw = ow * this.constants.s - this.constants.pl + kx
-            if (ih >= 0 && ih < this.constants.H && iw >= 0 && iw < this.constants.W) s += x[((n * this.constants.H + ih) * this.constants.W + iw) * this.constants.C + c] * dy[((n * this.constants.OH + oh) * this.constants.OW + ow) * this.constants.co + o]
+            if (ih >= 0 && ih < this.constants.H && iw >= 0 && iw < this.constants.W)
+              s +=
+                x[((n * this.constants.H + ih) * this.constants.W + iw) * this.constants.C + c] *
+                dy[((n * this.constants.OH + oh) * this.constants.OW + ow) * this.constants.co + o]
           }
         }
       }

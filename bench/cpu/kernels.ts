@@ -88,8 +88,22 @@ export const benchKernels = async (tf: TF, log: (s: string) => void): Promise<Ro
     }
     const passes = [
       ['fwd', () => conv2dWasm(x, w, g), run(() => tf.conv2d(tx, tw, sh.s, pad)), gpuConv(g), [x, w], () => jsConv(x, w, g)],
-      ['dx', () => conv2dBackInputWasm(dy, w, g), run(() => tf.conv2dTranspose(tdy, tw, g.x as any, sh.s, pad)), gpuConvDx(g), [dy, w], () => jsConvDx(dy, w, g)],
-      ['dw', () => conv2dBackFilterWasm(x, dy, g), run(() => tfConvDw(tf, tx, tdy, g.w, sh.s, g.pads)), gpuConvDw(g), [x, dy], () => jsConvDw(x, dy, g)],
+      [
+        'dx',
+        () => conv2dBackInputWasm(dy, w, g),
+        run(() => tf.conv2dTranspose(tdy, tw, g.x as any, sh.s, pad)),
+        gpuConvDx(g),
+        [dy, w],
+        () => jsConvDx(dy, w, g),
+      ],
+      [
+        'dw',
+        () => conv2dBackFilterWasm(x, dy, g),
+        run(() => tfConvDw(tf, tx, tdy, g.w, sh.s, g.pads)),
+        gpuConvDw(g),
+        [x, dy],
+        () => jsConvDw(x, dy, g),
+      ],
     ] as const
     for (const [pass, ours, theirs, gk, gin, js] of passes) {
       const secs = [await measure(ours), await measure(theirs), await measure(() => gk(...gin)), await measure(js)]
@@ -112,10 +126,11 @@ export const kernelTable = (rows: readonly Row[]): string => {
     .join(' | ')} |`
   const sep = `|${'---|'.repeat(2 + 2 * contenders.length - 1)}`
   const body = rows.map(
-    (r) => `| ${r.name} | ${r.pass} | ${r.secs.map((s) => gf(r.flops, s)).join(' | ')} | ${r.secs
-      .slice(1)
-      .map((s) => ratio(r.secs[0], s))
-      .join(' | ')} |`,
+    (r) =>
+      `| ${r.name} | ${r.pass} | ${r.secs.map((s) => gf(r.flops, s)).join(' | ')} | ${r.secs
+        .slice(1)
+        .map((s) => ratio(r.secs[0], s))
+        .join(' | ')} |`,
   )
   return [head, sep, ...body].join('\n')
 }
@@ -153,7 +168,8 @@ export const benchOneCore = async (tf: TF, log: (s: string) => void): Promise<st
       ['dx', () => conv2dBackInputWasm(dy, w, g, rt), tfRun(() => tf.conv2dTranspose(tdy, tw, g.x as any, sh.s, pad))],
       ['dw', () => conv2dBackFilterWasm(x, dy, g, rt), tfRun(() => tfConvDw(tf, tx, tdy, g.w, sh.s, g.pads))],
     ] as const
-    for (const [pass, ours, theirs] of passes) row(`conv ${sh.name}`, pass, g.flops, (await measureBoth(ours)).cpu, (await measureBoth(theirs)).cpu)
+    for (const [pass, ours, theirs] of passes)
+      row(`conv ${sh.name}`, pass, g.flops, (await measureBoth(ours)).cpu, (await measureBoth(theirs)).cpu)
     tf.dispose([tx, tw, tdy])
   }
   log('one-core table done')

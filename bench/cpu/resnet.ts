@@ -83,7 +83,12 @@ export const initResNet18 = (seed: number): ResNetParams => {
       cin = c
     }
   })
-  return { stem: he(next(), [7, 7, 3, 64]), stemBn: bnInit(64), blocks, fc: { w: normal(next(), [512, CLASSES], 0, 0.05), b: zeros([CLASSES]) } }
+  return {
+    stem: he(next(), [7, 7, 3, 64]),
+    stemBn: bnInit(64),
+    blocks,
+    fc: { w: normal(next(), [512, CLASSES], 0, 0.05), b: zeros([CLASSES]) },
+  }
 }
 
 /** Block strides in order (2 on the first block of stages 2..4). */
@@ -110,7 +115,10 @@ const softshareLoss = (p: any, x: HostTensor, labels: HostTensor): Tensor => {
 /** Batch of inputs and labels shared by both frameworks. */
 export const batch = (seed: number) => {
   const x = normal(key(seed), [N, HW, HW, 3])
-  const labels = tensor(Array.from({ length: N }, (_, i) => i % CLASSES), [N])
+  const labels = tensor(
+    Array.from({ length: N }, (_, i) => i % CLASSES),
+    [N],
+  )
   return { x, labels }
 }
 
@@ -168,7 +176,7 @@ export const tfjsStep = (tf: TF, p0: ResNetParams, xh: HostTensor, lh: HostTenso
       return tf.add(tf.mul(tf.sub(h, m.mean), tf.mul(g, tf.rsqrt(tf.add(m.variance, 1e-5)))), b)
     }
     let h = tf.relu(bn(stem(x, take())))
-    h = tf.maxPool(h as any, 3, 2, "same")
+    h = tf.maxPool(h as any, 3, 2, 'same')
     for (const s of blockStrides) {
       const a = tf.relu(bn(convs[s - 1](h, take())))
       const yb = bn(convs[0](a, take()))

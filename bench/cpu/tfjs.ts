@@ -12,7 +12,15 @@ export type TF = typeof import('@tensorflow/tfjs-core')
 export const loadTfjsWasm = async (): Promise<TF> => {
   const out = join(mkdtempSync(join(tmpdir(), 'softshare-bench-')), 'tfjs.cjs')
   const here = dirname(fileURLToPath(import.meta.url))
-  buildSync({ entryPoints: [join(here, 'tfjs-entry.ts')], bundle: true, platform: 'node', format: 'cjs', mainFields: ['module', 'main'], outfile: out, logLevel: 'error' })
+  buildSync({
+    entryPoints: [join(here, 'tfjs-entry.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    mainFields: ['module', 'main'],
+    outfile: out,
+    logLevel: 'error',
+  })
   const require = createRequire(import.meta.url)
   const { tf, setWasmPaths } = require(out) as { tf: TF; setWasmPaths: (p: string) => void }
   setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`)
@@ -28,7 +36,12 @@ export const loadTfjsWasm = async (): Promise<TF> => {
  */
 export const tfConvDw = (tf: TF, x: any, dy: any, [kh, kw]: readonly number[], s: number, pads: readonly number[]): any =>
   tf.tidy(() => {
-    const xp = tf.pad(x, [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]])
+    const xp = tf.pad(x, [
+      [0, 0],
+      [pads[0], pads[1]],
+      [pads[2], pads[3]],
+      [0, 0],
+    ])
     const xt = tf.transpose(xp, [3, 1, 2, 0])
     const f = tf.transpose(dy, [1, 2, 0, 3])
     const r = tf.conv2d(xt as any, f as any, 1, 'valid', 'NHWC', [s, s])

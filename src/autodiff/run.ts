@@ -1,15 +1,14 @@
 import type { Backend } from '../backend/backend.ts'
-import { type BackendName, createBackend, createSyncBackend } from '../backend/select.ts'
 import { type HostTensor, isHost } from '../tensor/host.ts'
 import { fmt } from '../tensor/shape.ts'
 import { leaves, type Tree, unflatten } from '../tensor/tree.ts'
-import { isTensor, type Tensor } from './graph.ts'
-import { fuseElementwise } from './fuse.ts'
-import { topoSort } from './vjp.ts'
+import { isTensor, type Tensor } from '../graph/graph.ts'
+import { fusedPrim, fuseElementwise } from '../graph/fuse.ts'
+import { topoSort } from '../graph/graph.ts'
 
 export interface RunOptions {
-  /** A backend, or a name for `createBackend` (a fresh backend per call: pass an instance to reuse compiled kernels). */
-  readonly backend: Backend<any> | BackendName
+  /** The backend that runs the kernels (reuse one instance: it caches compiled kernels). By name: the package entry's `run`. */
+  readonly backend: Backend<any>
   /** Read back every intermediate and report the first op that produced a NaN (slow; for debugging). */
   readonly checkNumerics?: boolean
   /** Fuse elementwise chains into one kernel where the backend has a `fused` kernel (default true; off under checkNumerics). */
@@ -21,22 +20,30 @@ export class NumericsError extends Error {
   override name = 'NumericsError'
 }
 
-type Results<T> = T extends Tensor | HostTensor ? HostTensor : T extends readonly unknown[] ? { [K in keyof T]: Results<T[K]> } : T extends object ? { [K in keyof T]: Results<T[K]> } : T
+export type Results<T> = T extends Tensor | HostTensor
+  ? HostTensor
+  : T extends readonly unknown[]
+    ? { [K in keyof T]: Results<T[K]> }
+    : T extends object
+      ? { [K in keyof T]: Results<T[K]> }
+      : T
 
 /**
  * The executor, written once as a generator: it yields whatever a backend returned asynchronously,
  * and `run` awaits those while `runSync` insists there are none.
  */
-function* execute(outputs: unknown, opts: RunOptions & { readonly backend: Backend<any> }): Generator<unknown, unknown, unknown> {
+function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknown, unknown> {
   const be = opts.backend
   const outLeaves = leaves(outputs as Tree<Tensor | HostTensor>)
   const requested = outLeaves.filter(isTensor)
   // fusion rewrites the graph; `remap` sends each requested output to the node that computes it
-  const fuse = opts.fuse !== false && !opts.checkNumerics && be.has('fused')
-  const { order, remap } = fuse ? fuseElementwise(topoSort(requested), new Set(requested), be.maxKernelInputs) : { order: topoSort(requested), remap: new Map<Tensor, Tensor>() }
+  const fuse = opts.fuse !== false && !opts.checkNumerics && be.has(fusedPrim)
+  const { order, remap } = fuse
+    ? fuseElementwise(topoSort(requested), new Set(requested), be.maxKernelInputs)
+    : { order: topoSort(requested), remap: new Map<Tensor, Tensor>() }
   const outTensors = requested.map((t) => remap.get(t) ?? t)
   for (const t of order)
-    if (t.inputs.length > 0 && !t.prim.alias && !be.has(t.prim.name))
+    if (t.inputs.length > 0 && !t.prim.alias && !be.has(t.prim))
       throw new Error(`run: backend '${be.name}' has no kernel for op '${t.prim.name}'`)
   // pending uses per node; a buffer is released when the uses of every node sharing it are done
   const uses = new Map<Tensor, number>()
@@ -73,7 +80,10 @@ function* execute(outputs: unknown, opts: RunOptions & { readonly backend: Backe
     let out: unknown
     if (t.prim.alias) out = ins[0]
     else {
-      out = be.exec({ op: t.prim.name, elementwise: t.prim.elementwise, attrs: t.attrs, inShapes: t.inputs.map((i) => i.shape), outShape: t.shape }, ins)
+      out = be.exec(
+        { op: t.prim.name, elementwise: t.prim.elementwise, attrs: t.attrs, inShapes: t.inputs.map((i) => i.shape), outShape: t.shape },
+        ins,
+      )
       if (out instanceof Promise) out = yield out
       if (opts.checkNumerics) {
         let host = be.read(out, t.shape)
@@ -106,8 +116,7 @@ function* execute(outputs: unknown, opts: RunOptions & { readonly backend: Backe
 
 /** Evaluates a tree of symbolic tensors on a backend; resolves to the same tree of host tensors. */
 export const run = async <T>(outputs: T, opts: RunOptions): Promise<Results<T>> => {
-  const backend = typeof opts.backend === 'string' ? await createBackend(opts.backend) : opts.backend
-  const g = execute(outputs, { ...opts, backend })
+  const g = execute(outputs, opts)
   let r = g.next()
   while (!r.done) r = g.next(await r.value)
   return r.value as Results<T>
@@ -115,9 +124,9 @@ export const run = async <T>(outputs: T, opts: RunOptions): Promise<Results<T>> 
 
 /** Synchronous `run` for synchronous backends (ref, cpu): for tests, debugging and host-side loops. */
 export const runSync = <T>(outputs: T, opts: RunOptions): Results<T> => {
-  const backend = typeof opts.backend === 'string' ? createSyncBackend(opts.backend) : opts.backend
+  const backend = opts.backend
   if (!backend.sync) throw new Error(`runSync: backend '${backend.name}' is asynchronous; use run()`)
-  const g = execute(outputs, { ...opts, backend })
+  const g = execute(outputs, opts)
   const r = g.next()
   if (!r.done) throw new Error(`runSync: backend '${backend.name}' returned a Promise`)
   return r.value as Results<T>

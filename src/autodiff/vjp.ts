@@ -2,35 +2,7 @@ import type { HostTensor } from '../tensor/host.ts'
 import { fmt, shapesEqual } from '../tensor/shape.ts'
 import { leaves, type Tree, unflatten } from '../tensor/tree.ts'
 import { add, onesLike, zerosLike } from '../ops/elementwise.ts'
-import { bind, isTensor, lift, type Primitive, type Tensor, type TensorLike } from './graph.ts'
-
-/** Nodes reachable from `outs`, inputs before users (iterative DFS: deep nets overflow recursion). */
-export const topoSort = (outs: readonly Tensor[]): Tensor[] => {
-  const order: Tensor[] = []
-  const state = new Map<Tensor, 1 | 2>()
-  for (const root of outs) {
-    if (state.has(root)) continue
-    const stack: [Tensor, number][] = [[root, 0]]
-    state.set(root, 1)
-    while (stack.length) {
-      const top = stack[stack.length - 1]
-      const [t, i] = top
-      if (i < t.inputs.length) {
-        top[1]++
-        const c = t.inputs[i]
-        if (!state.has(c)) {
-          state.set(c, 1)
-          stack.push([c, 0])
-        }
-      } else {
-        stack.pop()
-        state.set(t, 2)
-        order.push(t)
-      }
-    }
-  }
-  return order
-}
+import { bind, isTensor, lift, type Primitive, type Tensor, type TensorLike, topoSort } from '../graph/graph.ts'
 
 /**
  * Reverse-mode transpose of the traced graph: cotangents for `wrt` given cotangents `cts` of `outs`.
@@ -51,7 +23,7 @@ export const backprop = (outs: readonly Tensor[], cts: readonly Tensor[], wrt: r
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k]
     const dy = ct.get(t)
-    if (!dy || !live.has(t) || targets.has(t) && t.inputs.length === 0) continue
+    if (!dy || !live.has(t) || (targets.has(t) && t.inputs.length === 0)) continue
     if (t.inputs.length === 0) continue
     if (!t.prim.vjp) throw new Error(`vjp: op '${t.prim.name}' is not differentiable`)
     const dxs = t.prim.vjp(dy, t.inputs, t, t.attrs)
@@ -72,10 +44,22 @@ const accumulate = (ct: Map<Tensor, Tensor>, t: Tensor, dy: Tensor): void => {
 }
 
 /** A tree whose tensor leaves may also be given as host tensors or numbers. */
-export type In<T> = T extends Tensor | HostTensor | number ? TensorLike : T extends readonly unknown[] ? { [K in keyof T]: In<T[K]> } : T extends object ? { [K in keyof T]: In<T[K]> } : T
+export type In<T> = T extends Tensor | HostTensor | number
+  ? TensorLike
+  : T extends readonly unknown[]
+    ? { [K in keyof T]: In<T[K]> }
+    : T extends object
+      ? { [K in keyof T]: In<T[K]> }
+      : T
 
 /** A tree with every tensor-like leaf made symbolic. */
-export type Out<T> = T extends Tensor | HostTensor | number ? Tensor : T extends readonly unknown[] ? { [K in keyof T]: Out<T[K]> } : T extends object ? { [K in keyof T]: Out<T[K]> } : T
+export type Out<T> = T extends Tensor | HostTensor | number
+  ? Tensor
+  : T extends readonly unknown[]
+    ? { [K in keyof T]: Out<T[K]> }
+    : T extends object
+      ? { [K in keyof T]: Out<T[K]> }
+      : T
 
 /** Lifts every leaf of a tree to a tensor (host data becomes `const` nodes). */
 export const liftTree = <P>(p: P): Out<P> => unflatten(p as Tree<TensorLike>, leaves(p as Tree<TensorLike>).map(lift)) as Out<P>
@@ -116,10 +100,6 @@ export const grad =
   <P>(f: (p: P) => Tensor) =>
   (params: In<P>): Out<P> =>
     valueAndGrad(f)(params).grad
-
-const stopPrim: Primitive = { name: 'stopGradient', shape: ([s]) => s, vjp: () => [null], alias: true }
-/** Identity forward, no gradient flows back. */
-export const stopGradient = (x: TensorLike): Tensor => bind(stopPrim, [x])
 
 /**
  * `customVjp(f, bwd)`: a function whose forward is `f` and whose VJP is `bwd(dy, xs, y)` instead of

@@ -1,6 +1,12 @@
-import type { Attrs, Elementwise } from '../autodiff/graph.ts'
+import type { Attrs, Elementwise } from '../graph/graph.ts'
 import type { HostTensor } from '../tensor/host.ts'
 import type { Shape } from '../tensor/shape.ts'
+
+/** What `has` looks at: a primitive's name and, for elementwise primitives, its formula. */
+export interface OpRef {
+  readonly name: string
+  readonly elementwise?: Elementwise
+}
 
 /** What a backend needs to know about one node: no gradients, no graph, just a kernel request. */
 export interface KernelCall {
@@ -19,8 +25,11 @@ export interface KernelCall {
 export interface Backend<B = unknown> {
   readonly name: string
   readonly sync: boolean
-  /** Whether a kernel exists for this op (the executor reports missing ones clearly). */
-  has(op: string): boolean
+  /**
+   * Whether a kernel exists for this primitive (the executor reports missing ones clearly). Every backend
+   * answers yes to an elementwise primitive: its kernel is generated from the row's `expr`.
+   */
+  has(op: OpRef): boolean
   upload(t: HostTensor): B
   exec(call: KernelCall, inputs: readonly B[]): B | Promise<B>
   read(b: B, shape: Shape): HostTensor | Promise<HostTensor>
@@ -35,5 +44,4 @@ export interface Backend<B = unknown> {
 export type HostKernel<D> = (ins: readonly D[], call: KernelCall) => D
 
 /** Error for a missing kernel, naming op and backend. */
-export const missingKernel = (backend: string, op: string): Error =>
-  new Error(`${backend} backend: no kernel for op '${op}'`)
+export const missingKernel = (backend: string, op: string): Error => new Error(`${backend} backend: no kernel for op '${op}'`)

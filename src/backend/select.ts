@@ -41,10 +41,17 @@ const vulkanHint = async (): Promise<string> => {
   if (!isNode() || process.platform !== 'linux') return ''
   try {
     const fs = await import('node:fs')
-    const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu']
+    const dirs = [
+      ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+      '/usr/lib/x86_64-linux-gnu',
+      '/usr/lib64',
+      '/usr/lib',
+      '/lib/x86_64-linux-gnu',
+    ]
     if (!dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`))) return ' (no Vulkan loader: libvulkan.so.1 not found)'
     const icds = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', ...(process.env.VK_ICD_FILENAMES ? ['env'] : [])]
-    if (!icds.some((d) => d === 'env' || (fs.existsSync(d) && fs.readdirSync(d).length > 0))) return ' (Vulkan loader present, but no driver manifest in /usr/share/vulkan/icd.d)'
+    if (!icds.some((d) => d === 'env' || (fs.existsSync(d) && fs.readdirSync(d).length > 0)))
+      return ' (Vulkan loader present, but no driver manifest in /usr/share/vulkan/icd.d)'
     return ' (Vulkan present; the driver exposes no adapter Dawn accepts)'
   } catch {
     return ''
@@ -59,7 +66,10 @@ export const probeWebGPU = async (): Promise<{ readonly ok: boolean; readonly de
     const adapter = await g.navigator.gpu.requestAdapter()
     if (!adapter) return { ok: false, detail: `navigator.gpu.requestAdapter() returned null${await vulkanHint()}` }
     const info = adapter.info ?? {}
-    return { ok: true, detail: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter found' }
+    return {
+      ok: true,
+      detail: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter found',
+    }
   } catch (e) {
     return { ok: false, detail: `requestAdapter failed: ${(e as Error).message}` }
   }
@@ -115,13 +125,17 @@ export const doctor = async (): Promise<readonly DoctorLine[]> => {
     {
       backend: 'cpu',
       available: true,
-      detail: wasmAvailable() ? 'float32; matmul/conv as WASM SIMD on a worker pool' : 'float32 JavaScript kernels (no SharedArrayBuffer/WASM SIMD: no worker-pool GEMM)',
+      detail: wasmAvailable()
+        ? 'float32; matmul/conv as WASM SIMD on a worker pool'
+        : 'float32 JavaScript kernels (no SharedArrayBuffer/WASM SIMD: no worker-pool GEMM)',
     },
     { backend: 'gpu (webgpu)', available: webgpu.ok, detail: webgpu.detail },
     {
       backend: 'gpu (webasm)',
       available: wasm,
-      detail: wasm ? 'gpu.js kernels compiled to WebAssembly SIMD on the CPU (what `gpu` runs without an adapter)' : 'WebAssembly is not available',
+      detail: wasm
+        ? 'gpu.js kernels compiled to WebAssembly SIMD on the CPU (what `gpu` runs without an adapter)'
+        : 'WebAssembly is not available',
     },
     { backend: 'auto', available: true, detail: webgpu.ok ? 'picks gpu (webgpu)' : 'picks cpu (no WebGPU adapter)' },
   ]

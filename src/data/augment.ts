@@ -85,8 +85,7 @@ export const translate = <B extends FaceBatch>(b: B, dx: readonly number[], dy: 
 export const augment = <B extends FaceBatch>(k: Key, b: B, options: AugmentOptions = {}): B => {
   const { flipProb = 0.5, maxShift = 2 } = options
   if (!(flipProb >= 0 && flipProb <= 1)) throw new RangeError(`augment: flipProb must be in [0, 1], got ${flipProb}`)
-  if (!Number.isInteger(maxShift) || maxShift < 0)
-    throw new RangeError(`augment: maxShift must be a non-negative integer, got ${maxShift}`)
+  if (!Number.isInteger(maxShift) || maxShift < 0) throw new RangeError(`augment: maxShift must be a non-negative integer, got ${maxShift}`)
   const n = dims('augment', b)[0]
   const [kf, kx, ky] = split(k, 3)
   const shift = (u: number): number => Math.min(maxShift, Math.floor(u * (2 * maxShift + 1)) - maxShift)

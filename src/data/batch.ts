@@ -33,8 +33,7 @@ export const datasetSize = (ds: Dataset, op = 'datasetSize'): number => {
 /** Gathers rows `indices` of every field: [N, ...] -> [indices.length, ...]. */
 export const take = <D extends Dataset>(ds: D, indices: readonly number[]): D => {
   const n = datasetSize(ds, 'take')
-  for (const i of indices)
-    if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`take: index ${i} out of range [0, ${n})`)
+  for (const i of indices) if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`take: index ${i} out of range [0, ${n})`)
   const out: Record<string, HostTensor> = {}
   for (const [name, t] of Object.entries(ds)) {
     const row = n > 0 ? t.data.length / n : 0
@@ -74,11 +73,7 @@ export const batches = <D extends Dataset>(k: Key | null, ds: D, options: BatchO
  * Lazily yields the batches of `epochs` passes over the data, reshuffled each epoch with
  * `foldIn(key, epoch)`, so epoch e is the same whichever epoch the loop starts from.
  */
-export function* epochs<D extends Dataset>(
-  k: Key,
-  ds: D,
-  options: BatchOptions & { epochs: number },
-): Generator<Step<D>> {
+export function* epochs<D extends Dataset>(k: Key, ds: D, options: BatchOptions & { epochs: number }): Generator<Step<D>> {
   if (!Number.isInteger(options.epochs) || options.epochs < 0)
     throw new RangeError(`epochs: epochs must be a non-negative integer, got ${options.epochs}`)
   checkBatchSize('epochs', options.batchSize)
@@ -94,8 +89,7 @@ export const batchesPerEpoch = (n: number, options: BatchOptions): number =>
 
 /** Shuffled split into `{ train, test }` with round(testFraction·N) test examples. */
 export const trainTestSplit = <D extends Dataset>(k: Key, ds: D, testFraction: number): { train: D; test: D } => {
-  if (!(testFraction >= 0 && testFraction <= 1))
-    throw new RangeError(`trainTestSplit: testFraction must be in [0, 1], got ${testFraction}`)
+  if (!(testFraction >= 0 && testFraction <= 1)) throw new RangeError(`trainTestSplit: testFraction must be in [0, 1], got ${testFraction}`)
   const n = datasetSize(ds, 'trainTestSplit')
   const p = permutation(k, n)
   const m = Math.round(testFraction * n)

@@ -52,8 +52,7 @@ export const flipIndex68: readonly number[] = (() => {
 
 const checkLandmarks = (op: string, name: string, t: HostTensor): number => {
   const s = t.shape
-  if (s.length !== 3 || s[1] !== 68 || s[2] !== 2)
-    throw new ShapeError(`${op}: ${name} must have shape [N,68,2], got ${fmt(s)}`)
+  if (s.length !== 3 || s[1] !== 68 || s[2] !== 2) throw new ShapeError(`${op}: ${name} must have shape [N,68,2], got ${fmt(s)}`)
   return s[0]
 }
 

@@ -1,7 +1,7 @@
 /**
  * Parsers for the real data formats, so the synthetic sets can be swapped for 300-W (landmarks, `.pts`) and
  * an LSEMSW-style list (`path,label`). Parsing is pure (text in, `Either` out) and every error names the file
- * and line; reading from disk lives in `node-loaders.ts`.
+ * and line; reading from disk lives in `src/node/loaders.ts` (the `softshare/node` entry).
  */
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -48,7 +48,8 @@ export const parsePts = (text: string, file: string, expectPoints: number | null
     if (!m || m[1] !== field) return at(n, `expected '${field}: <number>', got ${JSON.stringify(lines[n] ?? '(end of file)')}`)
     header[field] = Number(m[2])
     const h = t.partial(PtsHeader.props).decode(header)
-    if (isLeft(h)) return at(n, `invalid ${field} ${JSON.stringify(m[2])}: ${field === 'version' ? 'expected 1' : 'expected a positive integer'}`)
+    if (isLeft(h))
+      return at(n, `invalid ${field} ${JSON.stringify(m[2])}: ${field === 'version' ? 'expected 1' : 'expected a positive integer'}`)
     i++
   }
   const count = header.n_points as number
@@ -103,7 +104,10 @@ export const parseLabelList = (text: string, file: string): Either<string, Label
     if (out.length === 0 && /^path\s*,\s*label$/i.test(line)) continue
     const comma = line.lastIndexOf(',')
     if (comma <= 0) return left(`${file}:${i + 1}: expected 'path,label', got ${JSON.stringify(line)}`)
-    const path = line.slice(0, comma).trim().replace(/^"(.*)"$/, '$1')
+    const path = line
+      .slice(0, comma)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
     const raw = line.slice(comma + 1).trim()
     const label = ExpressionLabel.decode(raw)
     if (isLeft(label)) return left(`${file}:${i + 1}: invalid label ${JSON.stringify(raw)}: ${firstError(label.left)}`)

@@ -153,8 +153,7 @@ const drawer = (k: Key, n: number) => {
   }
   return {
     uniform: ([lo, hi]: Range): number => lo + (hi - lo) * next(),
-    normal: (mean: number, std: number): number =>
-      mean + std * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
+    normal: (mean: number, std: number): number => mean + std * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
   }
 }
 
@@ -285,10 +284,7 @@ export const generateFaces = (k: Key, options: FaceOptions): Faces => {
   check(Number.isInteger(size) && size >= 16 && size <= 1024, `size must be an integer in [16, 1024], got ${size}`)
   check(domain === 'A' || domain === 'B', `domain must be 'A' or 'B', got ${JSON.stringify(domain)}`)
   check(Number.isFinite(intensity) && intensity >= 0, `intensity must be a finite number >= 0, got ${intensity}`)
-  check(
-    standardize === 'fixed' || standardize === 'none',
-    `standardize must be 'fixed' or 'none', got ${JSON.stringify(standardize)}`,
-  )
+  check(standardize === 'fixed' || standardize === 'none', `standardize must be 'fixed' or 'none', got ${JSON.stringify(standardize)}`)
   // the domains draw from different streams, so face i of A and face i of B are unrelated people
   const [kA, kB] = split(k)
   const [kFace, kNoise] = split(domain === 'A' ? kA : kB)

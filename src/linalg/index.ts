@@ -6,10 +6,11 @@
  * Subgradient choice: ∂‖M‖* = { U_r V_rᵀ + Z : U_rᵀZ = 0, Z V_r = 0, ‖Z‖₂ ≤ 1 } (r = rank). We return
  * Z = 0, i.e. U_r V_rᵀ of the nonzero part: singular values σᵢ ≤ rcond·σ₁ contribute 0 (never NaN).
  */
-import { bind, lift, type Primitive, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { runSync, run } from '../autodiff/run.ts'
+import { customVjp } from '../autodiff/vjp.ts'
 import type { Backend } from '../backend/backend.ts'
-import { qrHouseholder, svdJacobi, symEigh } from '../backend/host/dense.ts'
+import { qrHouseholder, svdJacobi, symEigh } from '../tensor/dense.ts'
 import { mul } from '../ops/elementwise.ts'
 import { psdPow, qr } from '../ops/linalg.ts'
 import { matmul } from '../ops/matmul.ts'
@@ -68,7 +69,8 @@ const exactRoute = (m: Tensor, rcond: number | undefined): Route => {
 /** Resolved randomized-SVD settings for an m × n matrix. */
 const sketchSize = (op: string, m: Tensor, opts: SvdOptions): { k: number; l: number } => {
   const k = opts.rank
-  if (k === undefined || !Number.isInteger(k) || k < 1) throw new ShapeError(`${op}: randomized SVD needs a positive integer rank, got ${k}`)
+  if (k === undefined || !Number.isInteger(k) || k < 1)
+    throw new ShapeError(`${op}: randomized SVD needs a positive integer rank, got ${k}`)
   const p = opts.oversampling ?? 10
   if (!Number.isInteger(p) || p < 0) throw new ShapeError(`${op}: oversampling must be a non-negative integer, got ${p}`)
   const q = opts.powerIters ?? 2
@@ -140,16 +142,13 @@ export const polar = (x: TensorLike, opts: SvdOptions = {}): Tensor => route('po
  * With the randomized method both are of the rank-k truncation: Σ_{i≤k} σᵢ and U_k V_kᵀ.
  */
 export const nuclearNorm = (x: TensorLike, opts: SvdOptions = {}): Tensor => {
-  const m = lift(x)
-  const r = route('nuclearNorm', m, opts)
-  // a custom-VJP node: identity on the value, gradient U Vᵀ built from the forward's own Gram/sketch nodes
-  const prim: Primitive = {
-    name: 'custom:nuclearNorm',
-    alias: true,
-    shape: ([s]) => s,
-    vjp: (dy) => [null, mul(dy, r.polar())],
-  }
-  return bind(prim, [r.value, m])
+  // the backward builds U Vᵀ from the forward's own Gram/sketch nodes (shared, not recomputed)
+  let r: Route | undefined
+  return customVjp(
+    'nuclearNorm',
+    (m) => (r = route('nuclearNorm', m, opts)).value,
+    (dy) => [mul(dy, (r as Route).polar())],
+  )(x)
 }
 
 /** Host thin SVD (one-sided Jacobi, float64): [m, n] → u [m, k], s [k] descending, v [n, k], k = min(m, n). */
@@ -162,7 +161,8 @@ export const svd = (x: HostTensor): { u: HostTensor; s: HostTensor; v: HostTenso
 
 /** Host thin Householder QR (float64): [m, n] (m ≥ n) → q [m, n], r [n, n] upper triangular. */
 export const qrDecompose = (x: HostTensor): { q: HostTensor; r: HostTensor } => {
-  if (x.shape.length !== 2 || x.shape[0] < x.shape[1]) throw new ShapeError(`qrDecompose: expects an m × n matrix with m ≥ n, got ${fmt(x.shape)}`)
+  if (x.shape.length !== 2 || x.shape[0] < x.shape[1])
+    throw new ShapeError(`qrDecompose: expects an m × n matrix with m ≥ n, got ${fmt(x.shape)}`)
   const [m, n] = x.shape
   const r = qrHouseholder(x.data, m, n)
   return { q: fromData(r.q, [m, n]), r: fromData(r.r, [n, n]) }

@@ -3,7 +3,7 @@
  * tell the datasets apart, behind a gradient-reversal op so the feature extractors learn to confuse it.
  */
 import { customVjp } from '../autodiff/vjp.ts'
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { concat } from '../ops/shape.ts'
 import { mul, neg } from '../ops/elementwise.ts'
 import { softmaxCrossEntropy } from '../ops/loss.ts'
@@ -18,7 +18,11 @@ import { mlp, type MlpParams } from '../nn/dense.ts'
  */
 export const gradReverse = (x: TensorLike, lambda: number): Tensor => {
   if (!Number.isFinite(lambda)) throw new RangeError(`gradReverse: lambda must be a finite number, got ${lambda}`)
-  return customVjp('gradReverse', (t) => t, (dy) => [neg(mul(dy, lambda))])(x)
+  return customVjp(
+    'gradReverse',
+    (t) => t,
+    (dy) => [neg(mul(dy, lambda))],
+  )(x)
 }
 
 /** The DANN schedule λ(p) = 2 / (1 + e^{−γp}) − 1 for training progress p ∈ [0, 1] (γ = 10 in the paper's source). */
@@ -55,7 +59,10 @@ export const adaLoss = (
 ): { loss: Tensor; logits: Tensor; labels: HostTensor } => {
   if (features.length < 2) throw new RangeError(`adaLoss: needs features of at least 2 tasks, got ${features.length}`)
   const fs = features.map(lift)
-  const z = concat(fs.map((f) => gradReverse(f, lambda)), 0)
+  const z = concat(
+    fs.map((f) => gradReverse(f, lambda)),
+    0,
+  )
   const logits = mlp.apply(classifier, z)
   const d = fs.length
   const ys = new Float32Array(z.shape[0] * d)
@@ -67,4 +74,3 @@ export const adaLoss = (
   const labels = fromData(ys, [z.shape[0], d])
   return { loss: mean(softmaxCrossEntropy(logits, labels)), logits, labels }
 }
-

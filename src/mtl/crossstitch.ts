@@ -3,7 +3,7 @@
  * mix of all T tasks' activations at that point, x̃_t = Σ_s α[t, s] ⊙ x_s, with α per channel. α = I gives
  * independent networks; α near I (the paper's [[0.9, 0.1], [0.1, 0.9]]) starts close to them and learns how much to share.
  */
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { add, mul } from '../ops/elementwise.ts'
 import { slice, reshape } from '../ops/shape.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
@@ -27,7 +27,8 @@ export const initCrossStitch = (c: CrossStitchConfig): HostTensor => {
   const { tasks: t, channels: ch } = c
   const other = t > 1 ? (1 - self) / (t - 1) : 0
   const a = new Float32Array(t * t * ch)
-  for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) a.fill(i === j ? (t > 1 ? self : 1) : other, (i * t + j) * ch, (i * t + j + 1) * ch)
+  for (let i = 0; i < t; i++)
+    for (let j = 0; j < t; j++) a.fill(i === j ? (t > 1 ? self : 1) : other, (i * t + j) * ch, (i * t + j + 1) * ch)
   return fromData(a, [t, t, ch])
 }
 

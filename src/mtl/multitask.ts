@@ -4,7 +4,7 @@
  * sharing of the first k conv layers, by cross-stitch units between stages, or not at all (single-task
  * baselines); optional ADA on the pooled features, orthogonal to the sharing.
  */
-import type { Tensor, TensorLike } from '../autodiff/graph.ts'
+import type { Tensor, TensorLike } from '../graph/graph.ts'
 import { add, mul } from '../ops/elementwise.ts'
 import type { HostTensor } from '../tensor/host.ts'
 import { type Key, split } from '../tensor/prng.ts'
@@ -62,7 +62,8 @@ const sameLayout = (a: ResNetConfig, b: ResNetConfig): boolean =>
 export const initMultiTask = (k: Key, c: MultiTaskConfig): { params: MultiTaskParams<HostTensor>; state: MultiTaskState<HostTensor> } => {
   if (c.tasks.length < 1) throw new RangeError('initMultiTask: needs at least one task')
   c.tasks.forEach((t, i) => {
-    if (!sameLayout(t, c.tasks[0])) throw new RangeError(`initMultiTask: task ${i} has a different architecture from task 0 (only outputs may differ)`)
+    if (!sameLayout(t, c.tasks[0]))
+      throw new RangeError(`initMultiTask: task ${i} has a different architecture from task 0 (only outputs may differ)`)
   })
   const sh = c.sharing
   if (isTraceNorm(sh.kind) && 'gamma' in sh && !(Number.isFinite(sh.gamma) && sh.gamma >= 0))
@@ -74,7 +75,9 @@ export const initMultiTask = (k: Key, c: MultiTaskConfig): { params: MultiTaskPa
   const domain = c.ada ? initDomainClassifier(ks[c.tasks.length], { features, domains: c.tasks.length }) : undefined
   const t0 = c.tasks[0]
   const stitch =
-    sh.kind === 'cross-stitch' ? [t0.stem.width, ...t0.widths].map((channels) => initCrossStitch({ tasks: c.tasks.length, channels, self: sh.self })) : undefined
+    sh.kind === 'cross-stitch'
+      ? [t0.stem.width, ...t0.widths].map((channels) => initCrossStitch({ tasks: c.tasks.length, channels, self: sh.self }))
+      : undefined
   return {
     params: { tasks: nets.map((n) => n.params), ...(domain ? { domain } : {}), ...(stitch ? { stitch } : {}) },
     state: { tasks: nets.map((n) => n.state) },
@@ -88,7 +91,8 @@ export const shareFirstLayers = <L>(tasks: readonly ResNetParams<L>[], k: number
     src.push(l)
     return l
   })
-  if (!Number.isInteger(k) || k < 0 || k > src.length) throw new RangeError(`shareFirstLayers: layers must be an integer in [0, ${src.length}], got ${k}`)
+  if (!Number.isInteger(k) || k < 0 || k > src.length)
+    throw new RangeError(`shareFirstLayers: layers must be an integer in [0, ${src.length}], got ${k}`)
   return tasks.map((p, t) => (t === 0 ? p : resnet.mapLayers(p, (l, i) => (i < k ? src[i] : l))))
 }
 
@@ -107,7 +111,10 @@ export const lafPenalty = (tasks: readonly ResNetParams[], gamma: number): Tenso
 
 /** γ · Σ_layers norm(W_layer) for any of the three trace norms (one γ for all layers and unfoldings). */
 export const traceNormPenalty = (tasks: readonly ResNetParams[], norm: TraceNormKind, gamma: number, svd: SvdOptions = {}): Tensor =>
-  mul(layerTraceNorms(tasks, norm, svd).reduce((a, b) => add(a, b)), gamma)
+  mul(
+    layerTraceNorms(tasks, norm, svd).reduce((a, b) => add(a, b)),
+    gamma,
+  )
 
 /** The T networks run stage by stage with a cross-stitch unit after the stem and after every stage (all batches of one size). */
 const applyStitched = (
@@ -119,14 +126,20 @@ const applyStitched = (
   training: boolean,
 ): { features: Tensor; out: Tensor; state: ResNetState<Tensor> }[] => {
   const stems = nets.map((p, t) => resnet.applyStem(p, xs[t], s.tasks[t], { training, config: c.tasks[t] }))
-  let hs = crossStitch(alphas[0], stems.map((r) => r.h))
+  let hs = crossStitch(
+    alphas[0],
+    stems.map((r) => r.h),
+  )
   const stageStates: BlockState<Tensor>[][][] = nets.map(() => [])
   nets[0].stages.forEach((_, si) => {
     const rs = nets.map((p, t) => resnet.applyStage(p, si, hs[t], s.tasks[t], { training }))
     rs.forEach((r, t) => {
       stageStates[t].push(r.state)
     })
-    hs = crossStitch(alphas[si + 1], rs.map((r) => r.h))
+    hs = crossStitch(
+      alphas[si + 1],
+      rs.map((r) => r.h),
+    )
   })
   return nets.map((p, t) => ({ ...resnet.applyHead(p, hs[t]), state: { stem: stems[t].state, stages: stageStates[t] } }))
 }
@@ -169,7 +182,14 @@ export const applyMultiTask = (
   let ada: MultiTaskForward['ada']
   if (c.ada && p.domain) {
     const lambda = c.ada.lambda === 'schedule' ? adaLambda(opts.progress ?? 1) : c.ada.lambda
-    ada = { ...adaLoss(p.domain, rs.map((r) => r.features), lambda), lambda }
+    ada = {
+      ...adaLoss(
+        p.domain,
+        rs.map((r) => r.features),
+        lambda,
+      ),
+      lambda,
+    }
   }
   return {
     outs: rs.map((r) => r.out),

@@ -3,7 +3,7 @@
  * and TT (Eq. 3), each a weighted sum of nuclear norms of unfoldings, so their gradients are sums of
  * folded U Vᵀ subgradients. SVD options (exact / randomized) pass through to `nuclearNorm`.
  */
-import { constant, lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { constant, lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { nuclearNorm, type SvdOptions } from '../linalg/index.ts'
 import { add, mul } from '../ops/elementwise.ts'
 import { stack } from '../ops/shape.ts'
@@ -60,7 +60,10 @@ export const tucker = (w: TensorLike, gammas: number | readonly number[] = 1, op
   if (n < 2) throw new ShapeError(`tucker: expects a tensor of rank ≥ 2, got ${fmt(t.shape)}`)
   const g = weights('tucker', gammas, n)
   const o = keyed(opts, n)
-  return weightedSum(t.shape.map((_, i) => nuclearNorm(modeMatrix(t, i), o[i])), g)
+  return weightedSum(
+    t.shape.map((_, i) => nuclearNorm(modeMatrix(t, i), o[i])),
+    g,
+  )
 }
 
 /** TT (Eq. 3): Σ_{i<N} γᵢ‖W_[i]‖* over the N − 1 tensor-train unfoldings: [D…] → []. */
@@ -70,5 +73,8 @@ export const tt = (w: TensorLike, gammas: number | readonly number[] = 1, opts: 
   if (n < 2) throw new ShapeError(`tt: expects a tensor of rank ≥ 2, got ${fmt(t.shape)}`)
   const g = weights('tt', gammas, n - 1)
   const o = keyed(opts, n - 1)
-  return weightedSum(Array.from({ length: n - 1 }, (_, i) => nuclearNorm(ttUnfold(t, i + 1), o[i])), g)
+  return weightedSum(
+    Array.from({ length: n - 1 }, (_, i) => nuclearNorm(ttUnfold(t, i + 1), o[i])),
+    g,
+  )
 }

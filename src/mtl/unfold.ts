@@ -2,7 +2,7 @@
  * Tensor unfoldings of Hu et al. 2018, Eqs. (1)–(3), with their inverses. Axes are 0-based here
  * (the paper's mode i is axis i − 1). Both are pure data movement (transpose + reshape).
  */
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { reshape, transpose } from '../ops/shape.ts'
 import { fmt, normAxis, type Shape, ShapeError, sizeOf } from '../tensor/shape.ts'
 

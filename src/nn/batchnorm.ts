@@ -2,9 +2,9 @@
  * Batch normalisation over all axes but the last (NHWC channels, or features of `[N, F]`).
  * Running statistics live in an explicit `state` tree that `apply` returns updated; nothing is mutated.
  */
-import type { Tensor, TensorLike } from '../autodiff/graph.ts'
-import { lift } from '../autodiff/graph.ts'
-import { stopGradient } from '../autodiff/vjp.ts'
+import type { Tensor, TensorLike } from '../graph/graph.ts'
+import { lift } from '../graph/graph.ts'
+import { stopGradient } from '../ops/shape.ts'
 import { add, mul, sqrt, sub, div } from '../ops/elementwise.ts'
 import { mean } from '../ops/reduce.ts'
 import type { HostTensor } from '../tensor/host.ts'
@@ -45,7 +45,9 @@ export const batchNorm = {
     const c = t.shape[t.shape.length - 1]
     const g = lift(p.gamma)
     if (g.shape.length !== 1 || g.shape[0] !== c)
-      throw new RangeError(`batchNorm.apply: input has ${c} channels (shape [${t.shape.join(',')}]) but gamma has shape [${g.shape.join(',')}]`)
+      throw new RangeError(
+        `batchNorm.apply: input has ${c} channels (shape [${t.shape.join(',')}]) but gamma has shape [${g.shape.join(',')}]`,
+      )
     const eps = o.eps ?? 1e-5
     const axes = t.shape.slice(0, -1).map((_, i) => i)
     if (!o.training) {

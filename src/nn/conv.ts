@@ -3,7 +3,7 @@
  * primitives (pad, slice, concat, matmul): differentiable on every backend with no kernels of its own; it
  * is the cross-check for the `conv2d` primitive and a fallback where that kernel is missing.
  */
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { add, maximum } from '../ops/elementwise.ts'
 import { conv2d } from '../ops/conv.ts'
 import { matmul } from '../ops/matmul.ts'
@@ -35,7 +35,12 @@ export const windowTaps = (xt: Tensor, kh: number, kw: number, s: number, paddin
   // pad so every tap can take a full OH·s × OW·s window, then subsample by s via reshape + slice
   const needH = kh - 1 + oh * s
   const needW = kw - 1 + ow * s
-  const xp = pad(xt, [[0, 0], [pt, Math.max(0, needH - h - pt)], [pl, Math.max(0, needW - wd - pl)], [0, 0]])
+  const xp = pad(xt, [
+    [0, 0],
+    [pt, Math.max(0, needH - h - pt)],
+    [pl, Math.max(0, needW - wd - pl)],
+    [0, 0],
+  ])
   const taps: Tensor[] = []
   for (let i = 0; i < kh; i++)
     for (let j = 0; j < kw; j++) {
@@ -56,7 +61,8 @@ export const im2colConv2d = (x: TensorLike, w: TensorLike, opts: { strides?: num
     throw new ShapeError(`im2colConv2d: expected x [N,H,W,C] and w [KH,KW,Cin,Cout], got [${xt.shape.join(',')}] × [${wt.shape.join(',')}]`)
   const c = xt.shape[3]
   const [kh, kw, ci, co] = wt.shape
-  if (c !== ci) throw new ShapeError(`im2colConv2d: input channels ${c} ≠ filter in-channels ${ci}: [${xt.shape.join(',')}] × [${wt.shape.join(',')}]`)
+  if (c !== ci)
+    throw new ShapeError(`im2colConv2d: input channels ${c} ≠ filter in-channels ${ci}: [${xt.shape.join(',')}] × [${wt.shape.join(',')}]`)
   const taps = windowTaps(xt, kh, kw, s, padding)
   const cols = taps.length === 1 ? taps[0] : concat(taps, 3)
   return matmul(cols, reshape(wt, [kh * kw * c, co]))
@@ -79,7 +85,11 @@ export interface Conv2dParams<L = TensorLike> {
 export const conv2dLayer = {
   /** w `[k,k,in,out]` He-normal (fan-in k·k·in), optional zero bias `[out]`. */
   init: (key: Key, c: Conv2dConfig): Conv2dParams<HostTensor> => {
-    for (const [n, v] of [['inChannels', c.inChannels], ['outChannels', c.outChannels], ['kernel', c.kernel]] as const)
+    for (const [n, v] of [
+      ['inChannels', c.inChannels],
+      ['outChannels', c.outChannels],
+      ['kernel', c.kernel],
+    ] as const)
       if (!Number.isInteger(v) || v <= 0) throw new RangeError(`conv2dLayer.init: ${n} must be a positive integer, got ${v}`)
     const w = heNormal(key, [c.kernel, c.kernel, c.inChannels, c.outChannels])
     return c.bias ? { w, b: zerosInit([c.outChannels]) } : { w }

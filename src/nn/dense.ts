@@ -1,5 +1,5 @@
 /** Fully connected layers and the MLP, as pure `{ init, apply }` pairs over readonly parameter trees. */
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { add, relu } from '../ops/elementwise.ts'
 import { matmul } from '../ops/matmul.ts'
 import type { HostTensor } from '../tensor/host.ts'

@@ -8,7 +8,10 @@ export const heNormal = (k: Key, shape: Shape): HostTensor => {
   const fanIn = sizeOf(shape.slice(0, -1))
   const std = Math.sqrt(2 / fanIn)
   const z = normalArray(k, sizeOf(shape))
-  return fromData(Float32Array.from(z, (v) => v * std), shape)
+  return fromData(
+    Float32Array.from(z, (v) => v * std),
+    shape,
+  )
 }
 
 /** Glorot (Xavier) uniform: U(±√(6 / (fanIn + fanOut))); for layers not followed by ReLU. */
@@ -17,7 +20,10 @@ export const glorotUniform = (k: Key, shape: Shape): HostTensor => {
   const fanOut = shape[shape.length - 1]
   const lim = Math.sqrt(6 / (fanIn + fanOut))
   const u = uniformArray(k, sizeOf(shape))
-  return fromData(Float32Array.from(u, (v) => (2 * v - 1) * lim), shape)
+  return fromData(
+    Float32Array.from(u, (v) => (2 * v - 1) * lim),
+    shape,
+  )
 }
 
 /** Zeros `[...shape]` (biases, batch-norm β and running mean). */

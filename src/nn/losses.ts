@@ -1,5 +1,5 @@
 /** Task losses: mean softmax cross-entropy (on the primitive) and mean absolute error. */
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { abs, sub } from '../ops/elementwise.ts'
 import { softmaxCrossEntropy } from '../ops/loss.ts'
 import { mean } from '../ops/reduce.ts'
@@ -12,7 +12,8 @@ export const oneHotHost = (labels: HostTensor, classes: number): HostTensor => {
   const out = new Float32Array(n * classes)
   for (let i = 0; i < n; i++) {
     const l = labels.data[i]
-    if (!Number.isInteger(l) || l < 0 || l >= classes) throw new RangeError(`oneHotHost: label ${l} at index ${i} is not an integer in [0, ${classes})`)
+    if (!Number.isInteger(l) || l < 0 || l >= classes)
+      throw new RangeError(`oneHotHost: label ${l} at index ${i} is not an integer in [0, ${classes})`)
     out[i * classes + l] = 1
   }
   return fromData(out, [n, classes])

@@ -7,8 +7,8 @@
  */
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import type { Tensor, TensorLike } from '../autodiff/graph.ts'
-import { lift } from '../autodiff/graph.ts'
+import type { Tensor, TensorLike } from '../graph/graph.ts'
+import { lift } from '../graph/graph.ts'
 import { add, relu } from '../ops/elementwise.ts'
 import { avgPool, maxPool } from '../ops/pool.ts'
 import { reshape } from '../ops/shape.ts'
@@ -121,7 +121,9 @@ const validate = (c: ResNetConfig): void => {
   posInt('outputs', c.outputs)
   posInt('stem.width', c.stem.width)
   if (c.widths.length === 0 || c.widths.length !== c.blocks.length)
-    throw new RangeError(`resnet.init: widths [${c.widths.join(',')}] and blocks [${c.blocks.join(',')}] must be non-empty and of equal length`)
+    throw new RangeError(
+      `resnet.init: widths [${c.widths.join(',')}] and blocks [${c.blocks.join(',')}] must be non-empty and of equal length`,
+    )
   c.widths.forEach((w, i) => {
     posInt(`widths[${i}]`, w)
   })

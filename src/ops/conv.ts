@@ -2,7 +2,7 @@
  * 2-D convolution (NHWC activations, HWIO filters, dilation 1) and its two transposes. The three
  * primitives close over each other under differentiation, so grad-of-grad stays within them.
  */
-import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../autodiff/graph.ts'
+import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../graph/graph.ts'
 import { fmt, type Shape, ShapeError, shapesEqual } from '../tensor/shape.ts'
 
 /** Padding as accepted by conv and pooling: TF 'same'/'valid' or explicit `[[top, bottom], [left, right]]`. */
@@ -42,7 +42,9 @@ export const resolvePads = (
   }
   const flat = Array.isArray(p) && p.length === 2 && p.every((q) => Array.isArray(q) && q.length === 2) ? p.flat() : []
   if (flat.length !== 4 || !flat.every((v) => Number.isInteger(v) && v >= 0))
-    throw new ShapeError(`${op}: padding must be 'same', 'valid' or [[top, bottom], [left, right]] of non-negative integers, got ${JSON.stringify(padding)}`)
+    throw new ShapeError(
+      `${op}: padding must be 'same', 'valid' or [[top, bottom], [left, right]] of non-negative integers, got ${JSON.stringify(padding)}`,
+    )
   return flat as [number, number, number, number]
 }
 
@@ -51,8 +53,16 @@ export const outSize = (n: number, k: number, s: number, lo: number, hi: number)
 
 const checkAttrs = (op: string, attrs: Record<string, unknown>): ConvAttrs => {
   const { strides, pads } = attrs as unknown as ConvAttrs
-  expectShape(Array.isArray(strides) && strides.length === 2 && strides.every((v) => Number.isInteger(v) && v >= 1), op, `bad strides ${JSON.stringify(strides)}`)
-  expectShape(Array.isArray(pads) && pads.length === 4 && pads.every((v) => Number.isInteger(v) && v >= 0), op, `bad pads ${JSON.stringify(pads)}`)
+  expectShape(
+    Array.isArray(strides) && strides.length === 2 && strides.every((v) => Number.isInteger(v) && v >= 1),
+    op,
+    `bad strides ${JSON.stringify(strides)}`,
+  )
+  expectShape(
+    Array.isArray(pads) && pads.length === 4 && pads.every((v) => Number.isInteger(v) && v >= 0),
+    op,
+    `bad pads ${JSON.stringify(pads)}`,
+  )
   return { strides, pads }
 }
 
@@ -83,7 +93,11 @@ export const conv2dBackInputPrim: Primitive = {
   shape: ([dy, w], attrs) => {
     const a = checkAttrs('conv2dBackInput', attrs)
     const inShape = attrs.inShape as number[]
-    expectShape(Array.isArray(inShape) && inShape.length === 4, 'conv2dBackInput', `inShape must be [N,H,W,Cin], got ${JSON.stringify(inShape)}`)
+    expectShape(
+      Array.isArray(inShape) && inShape.length === 4,
+      'conv2dBackInput',
+      `inShape must be [N,H,W,Cin], got ${JSON.stringify(inShape)}`,
+    )
     const want = convOutShape('conv2dBackInput', inShape, w, a)
     expectShape(shapesEqual(dy, want), 'conv2dBackInput', `dy must have the conv output shape ${fmt(want)}`, [dy, w])
     return [...inShape]

@@ -3,7 +3,7 @@
  * every backend generates its kernel (plain loops on ref/cpu, fused gpu.js kernels on the GPU), so a new
  * elementwise op is one table row plus its VJP.
  */
-import { bind, type Primitive, type Tensor, type TensorLike, lift } from '../autodiff/graph.ts'
+import { bind, type Primitive, type Tensor, type TensorLike, lift } from '../graph/graph.ts'
 import { broadcastShapes, type Shape, shapesEqual } from '../tensor/shape.ts'
 import { sum } from './reduce.ts'
 import { broadcastTo, reshape } from './shape.ts'
@@ -31,7 +31,11 @@ const unaryPrim = (name: string, expr: string, vjp: Vjp | undefined): Primitive 
   shape: ([s]) => s,
   ...(vjp ? { vjp } : {}),
 })
-const binaryPrim = (name: string, expr: string, vjp: (dy: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Primitive => ({
+const binaryPrim = (
+  name: string,
+  expr: string,
+  vjp: (dy: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null],
+): Primitive => ({
   name,
   elementwise: { arity: 2, expr },
   shape: broadcastRule(name),
@@ -56,8 +60,7 @@ export const unaryPrims = {
   reciprocal: unaryPrim('reciprocal', '1.0 / a', (dy, _x, y) => [neg(mul(dy, square(y)))]),
 } as const
 
-const cmp = (name: string, op: string): Primitive =>
-  binaryPrim(name, `(a ${op} b ? 1.0 : 0.0)`, () => [null, null])
+const cmp = (name: string, op: string): Primitive => binaryPrim(name, `(a ${op} b ? 1.0 : 0.0)`, () => [null, null])
 
 export const binaryPrims = {
   add: binaryPrim('add', 'a + b', (dy) => [dy, dy]),
@@ -65,10 +68,7 @@ export const binaryPrims = {
   sub: binaryPrim('sub', 'a - b', (dy, _a, b) => [dy, neg(unbroadcast(dy, b.shape))]),
   mul: binaryPrim('mul', 'a * b', (dy, a, b) => [mul(dy, b), mul(dy, a)]),
   div: binaryPrim('div', 'a / b', (dy, _a, b, y) => [div(dy, b), neg(div(mul(dy, y), b))]),
-  pow: binaryPrim('pow', 'Math.pow(a, b)', (dy, a, b, y) => [
-    mul(dy, mul(b, pow(a, sub(b, 1)))),
-    mul(dy, mul(y, log(a))),
-  ]),
+  pow: binaryPrim('pow', 'Math.pow(a, b)', (dy, a, b, y) => [mul(dy, mul(b, pow(a, sub(b, 1)))), mul(dy, mul(y, log(a)))]),
   maximum: binaryPrim('maximum', 'Math.max(a, b)', (dy, a, b) => {
     const m = greaterEqual(a, b)
     return [mul(dy, m), mul(dy, sub(1, m))]
@@ -96,8 +96,14 @@ export const wherePrim: Primitive = {
   },
 }
 
-const u = (p: Primitive) => (x: TensorLike): Tensor => bind(p, [x])
-const b = (p: Primitive) => (x: TensorLike, y: TensorLike): Tensor => bind(p, [x, y])
+const u =
+  (p: Primitive) =>
+  (x: TensorLike): Tensor =>
+    bind(p, [x])
+const b =
+  (p: Primitive) =>
+  (x: TensorLike, y: TensorLike): Tensor =>
+    bind(p, [x, y])
 
 /** −x */ export const neg = u(unaryPrims.neg)
 /** eˣ */ export const exp = u(unaryPrims.exp)

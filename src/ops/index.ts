@@ -1,5 +1,5 @@
 /** The primitive table (every op with a VJP and backend kernels) and the public op functions. */
-import type { Primitive } from '../autodiff/graph.ts'
+import type { Primitive } from '../graph/graph.ts'
 import { conv2dBackFilterPrim, conv2dBackInputPrim, conv2dPrim } from './conv.ts'
 import { avgPoolBackPrim, avgPoolPrim, maxPoolBackPrim, maxPoolPrim, maxPoolSelectPrim } from './pool.ts'
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'

@@ -4,7 +4,7 @@
  * on the primitives' own outputs, so they are differentiable to any order. `psdPow` is a composite of
  * `eigh`. The heavy products around them are `matmul` nodes, so they run on any backend.
  */
-import { bind, constant, expectShape, lift, type Primitive, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { bind, constant, expectShape, lift, type Primitive, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { fromData } from '../tensor/host.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
 import { abs, add, div, greater, lessEqual, maximum, mul, neg, pow, reciprocal, relu, sub, where } from './elementwise.ts'
@@ -16,7 +16,12 @@ const f64 = (v: number): Tensor => constant(fromData(new Float64Array([v]), []))
 
 /** A constant k × k 0/1 mask with entries pick(i, j). */
 const mask = (k: number, pick: (i: number, j: number) => boolean): Tensor =>
-  constant(fromData(Float64Array.from({ length: k * k }, (_, t) => (pick(Math.floor(t / k), t % k) ? 1 : 0)), [k, k]))
+  constant(
+    fromData(
+      Float64Array.from({ length: k * k }, (_, t) => (pick(Math.floor(t / k), t % k) ? 1 : 0)),
+      [k, k],
+    ),
+  )
 
 /** ½ (X + Xᵀ) for a square X. */
 const sym = (x: Tensor): Tensor => mul(add(x, transpose(x)), f64(0.5))
@@ -46,7 +51,13 @@ export const eighPrim: Primitive = {
     // λ_j − λ_i; the diagonal is replaced by 1 before the reciprocal so it never divides by 0
     const gap = sub(lam, reshape(lam, [k, 1]))
     const f = where(off, reciprocal(where(off, gap, f64(1))), f64(0))
-    const inner = add(mul(mask(k, (i, j) => i === j), dLam), mul(f, matmul(u, dU, { transA: true })))
+    const inner = add(
+      mul(
+        mask(k, (i, j) => i === j),
+        dLam,
+      ),
+      mul(f, matmul(u, dU, { transA: true })),
+    )
     return [sym(sandwich(u, inner))]
   },
 }
@@ -80,7 +91,18 @@ export const qrPrim: Primitive = {
     const n = q.shape[1]
     const r = matmul(q, a, { transA: true })
     const m = neg(matmul(dq, q, { transA: true }))
-    const copyltu = add(mul(m, mask(n, (i, j) => i >= j)), transpose(mul(m, mask(n, (i, j) => i > j))))
+    const copyltu = add(
+      mul(
+        m,
+        mask(n, (i, j) => i >= j),
+      ),
+      transpose(
+        mul(
+          m,
+          mask(n, (i, j) => i > j),
+        ),
+      ),
+    )
     const b = add(dq, matmul(q, copyltu))
     const rInvT = matmul(r, psdPow(matmul(r, r, { transA: true }), -1))
     return [matmul(b, rInvT)]
@@ -119,7 +141,12 @@ export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): 
   const rc = opts.rcond ?? 0
   const { values: lam, vectors: u } = unpackEigh(bind(eighPrim, [t]))
   const top = relu(slice(lam, [0, 0], [1, 1]))
-  const inRank = constant(fromData(Float64Array.from({ length: k }, (_, i) => (i < rank ? 1 : 0)), [1, k]))
+  const inRank = constant(
+    fromData(
+      Float64Array.from({ length: k }, (_, i) => (i < rank ? 1 : 0)),
+      [1, k],
+    ),
+  )
   const kept = mul(inRank, greater(lam, mul(top, f64(rc * rc))))
   // the power is taken on kept eigenvalues only (λᵖ of a dropped 0 or negative λ would be inf / NaN)
   const safe = where(kept, lam, f64(1))

@@ -1,5 +1,5 @@
 /** Classification and regression losses: oneHot and softmaxCrossEntropy are primitives, the rest composites. */
-import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../autodiff/graph.ts'
+import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../graph/graph.ts'
 import { fmt, type Shape, ShapeError, shapesEqual } from '../tensor/shape.ts'
 import { abs, mul, neg, square, sub } from './elementwise.ts'
 import { logSoftmax, softmax } from './nn-math.ts'
@@ -10,7 +10,11 @@ import { expandDims } from './shape.ts'
 export const oneHotPrim: Primitive = {
   name: 'oneHot',
   shape: ([s], { depth }) => {
-    expectShape(Number.isInteger(depth) && (depth as number) >= 1, 'oneHot', `depth must be a positive integer, got ${JSON.stringify(depth)}`)
+    expectShape(
+      Number.isInteger(depth) && (depth as number) >= 1,
+      'oneHot',
+      `depth must be a positive integer, got ${JSON.stringify(depth)}`,
+    )
     return [...s, depth as number]
   },
   // piecewise constant in the labels
@@ -45,7 +49,9 @@ export const softmaxCrossEntropy = (logits: TensorLike, targets: TensorLike): Te
 export const sparseSoftmaxCrossEntropy = (logits: TensorLike, labels: TensorLike): Tensor => {
   const [l, y] = [lift(logits), lift(labels)]
   if (l.shape.length < 1 || !shapesEqual(l.shape.slice(0, -1), y.shape))
-    throw new ShapeError(`sparseSoftmaxCrossEntropy: labels must have the logits shape without the class axis: ${fmt(l.shape)} × ${fmt(y.shape)}`)
+    throw new ShapeError(
+      `sparseSoftmaxCrossEntropy: labels must have the logits shape without the class axis: ${fmt(l.shape)} × ${fmt(y.shape)}`,
+    )
   return softmaxCrossEntropy(l, oneHot(y, l.shape[l.shape.length - 1]))
 }
 

@@ -1,5 +1,5 @@
 /** Batched matrix product with optional transposes: [...B, m, k] × [...B, k, n] → [...B, m, n]. */
-import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../autodiff/graph.ts'
+import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../graph/graph.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
 import { reshape } from './shape.ts'
 

@@ -1,5 +1,5 @@
 /** Neural-network math as composites (no kernels of their own): softmax, dense layer, batch-norm arithmetic. */
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
 import { add, exp, mul, reciprocal, sqrt, sub } from './elementwise.ts'
 import { matmul } from './matmul.ts'

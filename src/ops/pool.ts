@@ -3,7 +3,7 @@
  * (as if −∞) and average pooling divides by the number of valid elements in each window (TF/Keras).
  * The backward passes are primitives too, closed under differentiation so grad-of-grad works.
  */
-import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../autodiff/graph.ts'
+import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../graph/graph.ts'
 import { fmt, type Shape, ShapeError, shapesEqual } from '../tensor/shape.ts'
 import { mean } from './reduce.ts'
 import { normStrides, outSize, type Padding, resolvePads } from './conv.ts'
@@ -118,10 +118,12 @@ export const avgPool = (x: TensorLike, opts: PoolOptions): Tensor => {
 }
 
 /** Backward of maxPool: x `[N,H,W,C]`, dy `[N,OH,OW,C]` → dx `[N,H,W,C]`. */
-export const maxPoolBack = (x: TensorLike, dy: TensorLike, attrs: PoolAttrs): Tensor => bind(maxPoolBackPrim, [x, dy], poolAttrs({ ...attrs }))
+export const maxPoolBack = (x: TensorLike, dy: TensorLike, attrs: PoolAttrs): Tensor =>
+  bind(maxPoolBackPrim, [x, dy], poolAttrs({ ...attrs }))
 
 /** g `[N,H,W,C]` read at the argmax of each window of x `[N,H,W,C]` → `[N,OH,OW,C]`. */
-export const maxPoolSelect = (x: TensorLike, g: TensorLike, attrs: PoolAttrs): Tensor => bind(maxPoolSelectPrim, [x, g], poolAttrs({ ...attrs }))
+export const maxPoolSelect = (x: TensorLike, g: TensorLike, attrs: PoolAttrs): Tensor =>
+  bind(maxPoolSelectPrim, [x, g], poolAttrs({ ...attrs }))
 
 /** Backward of avgPool: dy `[N,OH,OW,C]` → dx `inShape`. */
 export const avgPoolBack = (dy: TensorLike, attrs: PoolAttrs & { readonly inShape: Shape }): Tensor =>

@@ -1,16 +1,23 @@
 /** Reductions over axes: `sum` and `max` are primitives; mean, min, logsumexp are composites. */
-import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../autodiff/graph.ts'
+import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../graph/graph.ts'
 import { normAxes, type Shape } from '../tensor/shape.ts'
-import { stopGradient } from '../autodiff/vjp.ts'
+import { stopGradient } from './shape.ts'
 import { add, div, equal, exp, log, mul, neg, sub } from './elementwise.ts'
 import { broadcastTo, reshape } from './shape.ts'
 
-const reducedShape = (name: string) => (shapes: readonly Shape[], attrs: { axes?: unknown }): Shape => {
-  const [s] = shapes
-  const axes = attrs.axes as number[]
-  expectShape(Array.isArray(axes) && axes.every((a) => Number.isInteger(a) && a >= 0 && a < s.length), name, `bad axes ${JSON.stringify(axes)} for shape`, [s])
-  return s.filter((_, i) => !axes.includes(i))
-}
+const reducedShape =
+  (name: string) =>
+  (shapes: readonly Shape[], attrs: { axes?: unknown }): Shape => {
+    const [s] = shapes
+    const axes = attrs.axes as number[]
+    expectShape(
+      Array.isArray(axes) && axes.every((a) => Number.isInteger(a) && a >= 0 && a < s.length),
+      name,
+      `bad axes ${JSON.stringify(axes)} for shape`,
+      [s],
+    )
+    return s.filter((_, i) => !axes.includes(i))
+  }
 const keptShape = (x: Shape, axes: readonly number[]): Shape => x.map((d, i) => (axes.includes(i) ? 1 : d))
 /** Broadcasts a reduced tensor back to the input shape. */
 const expand = (y: Tensor, x: Shape, axes: readonly number[]): Tensor => broadcastTo(reshape(y, keptShape(x, axes)), x)
@@ -47,8 +54,7 @@ export const sum = reduceWith(sumPrim)
 /** max over axes; ties share the gradient. */
 export const max = reduceWith(maxPrim)
 /** min over axes (−max(−x)). */
-export const min = (x: TensorLike, axes?: number | readonly number[], keepdims = false): Tensor =>
-  neg(max(neg(x), axes, keepdims))
+export const min = (x: TensorLike, axes?: number | readonly number[], keepdims = false): Tensor => neg(max(neg(x), axes, keepdims))
 /** Mean over axes. */
 export const mean = (x: TensorLike, axes?: number | readonly number[], keepdims = false): Tensor => {
   const t = lift(x)
@@ -62,7 +68,12 @@ export const logsumexp = (x: TensorLike, axes?: number | readonly number[], keep
   const ax = normAxes('logsumexp', axes, t.shape.length)
   const m = stopGradient(max(t, ax, true))
   const r = add(log(sum(exp(sub(t, m)), ax, true)), m)
-  return keepdims ? r : reshape(r, t.shape.filter((_, i) => !ax.includes(i)))
+  return keepdims
+    ? r
+    : reshape(
+        r,
+        t.shape.filter((_, i) => !ax.includes(i)),
+      )
 }
 /** Variance over axes (population). */
 export const variance = (x: TensorLike, axes?: number | readonly number[], keepdims = false): Tensor => {

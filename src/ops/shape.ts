@@ -1,5 +1,5 @@
 /** Data-movement primitives: reshape, transpose, slice, pad, concat, broadcastTo (+ stack, expandDims). */
-import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../autodiff/graph.ts'
+import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../graph/graph.ts'
 import { broadcastShapes, fmt, normAxis, type Shape, ShapeError, shapesEqual, sizeOf } from '../tensor/shape.ts'
 import { unbroadcast } from './elementwise.ts'
 
@@ -18,8 +18,7 @@ export const reshapePrim: Primitive = {
 export const reshape = (x: TensorLike, shape: readonly number[]): Tensor => {
   const t = lift(x)
   const neg = shape.filter((d) => d === -1).length
-  if (neg > 1 || shape.some((d) => !Number.isInteger(d) || d < -1))
-    throw new ShapeError(`reshape: invalid target shape ${fmt(shape)}`)
+  if (neg > 1 || shape.some((d) => !Number.isInteger(d) || d < -1)) throw new ShapeError(`reshape: invalid target shape ${fmt(shape)}`)
   let target = [...shape]
   if (neg === 1) {
     const known = sizeOf(shape.filter((d) => d !== -1))
@@ -71,7 +70,12 @@ export const slicePrim: Primitive = {
   vjp: (dy, [x], _y, { begin, size }) => {
     const b = begin as number[]
     const z = size as number[]
-    return [pad(dy, x.shape.map((d, i) => [b[i], d - b[i] - z[i]] as const))]
+    return [
+      pad(
+        dy,
+        x.shape.map((d, i) => [b[i], d - b[i] - z[i]] as const),
+      ),
+    ]
   },
 }
 
@@ -87,10 +91,21 @@ export const padPrim: Primitive = {
   name: 'pad',
   shape: ([s], { pads }) => {
     const p = pads as [number, number][]
-    expectShape(p.length === s.length && p.flat().every((v) => Number.isInteger(v) && v >= 0), 'pad', `pads ${JSON.stringify(p)} must be one non-negative [lo, hi] per axis of`, [s])
+    expectShape(
+      p.length === s.length && p.flat().every((v) => Number.isInteger(v) && v >= 0),
+      'pad',
+      `pads ${JSON.stringify(p)} must be one non-negative [lo, hi] per axis of`,
+      [s],
+    )
     return s.map((d, i) => d + p[i][0] + p[i][1])
   },
-  vjp: (dy, [x], _y, { pads }) => [slice(dy, (pads as [number, number][]).map((p) => p[0]), x.shape)],
+  vjp: (dy, [x], _y, { pads }) => [
+    slice(
+      dy,
+      (pads as [number, number][]).map((p) => p[0]),
+      x.shape,
+    ),
+  ],
 }
 
 /** Zero padding: `pads[i] = [before, after]` for each axis. */
@@ -145,7 +160,10 @@ export const stack = (xs: readonly TensorLike[], axis = 0): Tensor => {
   ts.forEach((t) => {
     if (!shapesEqual(t.shape, ts[0].shape)) throw new ShapeError(`stack: shapes differ: ${ts.map((u) => fmt(u.shape)).join(' vs ')}`)
   })
-  return concat(ts.map((t) => expandDims(t, axis)), axis)
+  return concat(
+    ts.map((t) => expandDims(t, axis)),
+    axis,
+  )
 }
 
 export const broadcastToPrim: Primitive = {
@@ -165,3 +183,7 @@ export const broadcastTo = (x: TensorLike, shape: Shape): Tensor => {
   if (shapesEqual(t.shape, shape)) return t
   return bind(broadcastToPrim, [t], { shape: [...shape] })
 }
+
+const stopPrim: Primitive = { name: 'stopGradient', shape: ([s]) => s, vjp: () => [null], alias: true }
+/** Identity forward, no gradient flows back. */
+export const stopGradient = (x: TensorLike): Tensor => bind(stopPrim, [x])

@@ -3,7 +3,7 @@
  * `update(state, grads, params) → { params, state }`. The update math is emitted as graph ops, so it runs
  * on the backend in the same `run` as the forward and backward passes (no extra host round trip).
  */
-import { lift, type Tensor, type TensorLike } from '../autodiff/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { add, div, mul, pow, sqrt, sub } from '../ops/elementwise.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { leaves, type Tree, treeMap, unflatten } from '../tensor/tree.ts'
@@ -37,7 +37,8 @@ const zerosOf = (p: TensorLike): HostTensor => {
 }
 
 const checkHyper = (op: string, name: string, v: number | undefined, lo: number, hi: number): void => {
-  if (v !== undefined && !(Number.isFinite(v) && v >= lo && v < hi)) throw new RangeError(`${op}: ${name} must be in [${lo}, ${hi}), got ${v}`)
+  if (v !== undefined && !(Number.isFinite(v) && v >= lo && v < hi))
+    throw new RangeError(`${op}: ${name} must be in [${lo}, ${hi}), got ${v}`)
 }
 
 /** Zips three trees of one structure leaf by leaf (flattened, so params and grads may mix tensor kinds). */
@@ -61,16 +62,30 @@ export const sgd = (c: SgdConfig): Optimizer<SgdState> => {
     name: 'sgd',
     init: (params) => ({ velocity: treeMap(params as Tree<TensorLike>, zerosOf) }),
     update: (state, grads, params, lr = c.lr) => {
-      const out = zip3(state.velocity, grads, params, (v, g, w) => {
-        const wt = lift(w)
-        const gd = wd > 0 && wt.shape.length >= 2 ? add(g, mul(wt, wd)) : lift(g)
-        const vn = mu > 0 ? add(mul(v, mu), gd) : gd
-        const step = c.nesterov && mu > 0 ? add(gd, mul(vn, mu)) : vn
-        return [sub(wt, mul(step, lr)), vn] as const
-      }, 'sgd.update')
+      const out = zip3(
+        state.velocity,
+        grads,
+        params,
+        (v, g, w) => {
+          const wt = lift(w)
+          const gd = wd > 0 && wt.shape.length >= 2 ? add(g, mul(wt, wd)) : lift(g)
+          const vn = mu > 0 ? add(mul(v, mu), gd) : gd
+          const step = c.nesterov && mu > 0 ? add(gd, mul(vn, mu)) : vn
+          return [sub(wt, mul(step, lr)), vn] as const
+        },
+        'sgd.update',
+      )
       return {
-        params: unflatten(params as Tree<TensorLike>, out.map((o) => o[0])),
-        state: { velocity: unflatten(params as Tree<TensorLike>, out.map((o) => o[1])) },
+        params: unflatten(
+          params as Tree<TensorLike>,
+          out.map((o) => o[0]),
+        ),
+        state: {
+          velocity: unflatten(
+            params as Tree<TensorLike>,
+            out.map((o) => o[1]),
+          ),
+        },
       }
     },
   }
@@ -102,7 +117,11 @@ export const adam = (c: AdamConfig): Optimizer<AdamState> => {
   const wd = c.weightDecay ?? 0
   return {
     name: 'adam',
-    init: (params) => ({ m: treeMap(params as Tree<TensorLike>, zerosOf), v: treeMap(params as Tree<TensorLike>, zerosOf), count: fromData(new Float32Array([0]), []) }),
+    init: (params) => ({
+      m: treeMap(params as Tree<TensorLike>, zerosOf),
+      v: treeMap(params as Tree<TensorLike>, zerosOf),
+      count: fromData(new Float32Array([0]), []),
+    }),
     update: (state, grads, params, lr = c.lr) => {
       const t = add(state.count, 1)
       const c1 = sub(1, pow(b1, t))
@@ -117,8 +136,21 @@ export const adam = (c: AdamConfig): Optimizer<AdamState> => {
         return [sub(decayed, mul(upd, lr)), m1, v1] as const
       })
       return {
-        params: unflatten(params as Tree<TensorLike>, out.map((o) => o[0])),
-        state: { m: unflatten(params as Tree<TensorLike>, out.map((o) => o[1])), v: unflatten(params as Tree<TensorLike>, out.map((o) => o[2])), count: t },
+        params: unflatten(
+          params as Tree<TensorLike>,
+          out.map((o) => o[0]),
+        ),
+        state: {
+          m: unflatten(
+            params as Tree<TensorLike>,
+            out.map((o) => o[1]),
+          ),
+          v: unflatten(
+            params as Tree<TensorLike>,
+            out.map((o) => o[2]),
+          ),
+          count: t,
+        },
       }
     },
   }
@@ -126,11 +158,13 @@ export const adam = (c: AdamConfig): Optimizer<AdamState> => {
 
 /** Learning rate schedules: pure functions of the step (0-based) and the total number of steps. */
 export const schedules = {
-  constant: (lr: number) => (_step: number, _total: number): number => lr,
+  constant:
+    (lr: number) =>
+    (_step: number, _total: number): number =>
+      lr,
   /** Cosine decay from lr to lr·floor over the run. */
   cosine:
     (lr: number, floor = 0) =>
     (step: number, total: number): number =>
       lr * (floor + (1 - floor) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, total)) / Math.max(1, total)))),
 }
-

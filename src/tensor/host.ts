@@ -9,8 +9,7 @@ export interface HostTensor {
   readonly data: Data
 }
 
-export const isHost = (x: unknown): x is HostTensor =>
-  typeof x === 'object' && x !== null && (x as HostTensor).kind === 'host'
+export const isHost = (x: unknown): x is HostTensor => typeof x === 'object' && x !== null && (x as HostTensor).kind === 'host'
 
 const flatten = (x: unknown, out: number[]): void => {
   if (Array.isArray(x)) for (const e of x) flatten(e, out)
@@ -46,15 +45,13 @@ const make = (
     inferred = [flat.length]
   }
   const s = checkShape('tensor', shape ?? inferred)
-  if (sizeOf(s) !== flat.length)
-    throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmt(s)} (${sizeOf(s)} elements)`)
+  if (sizeOf(s) !== flat.length) throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmt(s)} (${sizeOf(s)} elements)`)
   return { kind: 'host', shape: [...s], data: Ctor.from(flat) }
 }
 
 /** Wraps existing data without copying. */
 export const fromData = (data: Data, shape: Shape): HostTensor => {
-  if (sizeOf(shape) !== data.length)
-    throw new ShapeError(`fromData: ${data.length} values do not fill shape ${fmt(shape)}`)
+  if (sizeOf(shape) !== data.length) throw new ShapeError(`fromData: ${data.length} values do not fill shape ${fmt(shape)}`)
   return { kind: 'host', shape: [...shape], data }
 }
 

@@ -34,8 +34,7 @@ export const key = (seed: number): Key => {
 }
 
 /** `n` independent keys derived from `k` (default 2). */
-export const split = (k: Key, n = 2): Key[] =>
-  Array.from({ length: n }, (_, i) => mk(bits(k, i, 0x1234567), bits(k, i, 0x7654321)))
+export const split = (k: Key, n = 2): Key[] => Array.from({ length: n }, (_, i) => mk(bits(k, i, 0x1234567), bits(k, i, 0x7654321)))
 
 /** Folds an integer (e.g. a step number) into a key. */
 export const foldIn = (k: Key, data: number): Key => mk(bits(k, data, 0xabcdef), bits(k, data, 0xfedcba))

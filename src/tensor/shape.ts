@@ -27,8 +27,7 @@ export const stridesOf = (shape: Shape): number[] => {
 /** `[2,3]` for error messages. */
 export const fmt = (shape: Shape): string => `[${shape.join(',')}]`
 
-export const shapesEqual = (a: Shape, b: Shape): boolean =>
-  a.length === b.length && a.every((d, i) => d === b[i])
+export const shapesEqual = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i])
 
 /** Validates that a shape is a list of non-negative integers; `op` names the caller in errors. */
 export const checkShape = (op: string, shape: Shape): Shape => {
@@ -44,8 +43,7 @@ export const broadcastShapes = (op: string, a: Shape, b: Shape): Shape => {
   for (let i = 0; i < n; i++) {
     const da = a[a.length - n + i] ?? 1
     const db = b[b.length - n + i] ?? 1
-    if (da !== db && da !== 1 && db !== 1)
-      throw new ShapeError(`${op}: shapes cannot be broadcast: ${fmt(a)} and ${fmt(b)}`)
+    if (da !== db && da !== 1 && db !== 1) throw new ShapeError(`${op}: shapes cannot be broadcast: ${fmt(a)} and ${fmt(b)}`)
     out[i] = da === 1 ? db : da
   }
   return out
@@ -53,8 +51,7 @@ export const broadcastShapes = (op: string, a: Shape, b: Shape): Shape => {
 
 /** Normalises a possibly negative axis against `rank`; throws naming `op`. */
 export const normAxis = (op: string, axis: number, rank: number): number => {
-  if (!Number.isInteger(axis) || axis < -rank || axis >= rank)
-    throw new ShapeError(`${op}: axis ${axis} out of range for rank ${rank}`)
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) throw new ShapeError(`${op}: axis ${axis} out of range for rank ${rank}`)
   return axis < 0 ? axis + rank : axis
 }
 

@@ -10,8 +10,7 @@ const isTensorLike = (x: object): boolean => {
   return k === 'host' || k === 'tensor'
 }
 const isContainer = (x: unknown): boolean =>
-  Array.isArray(x) ||
-  (typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype && !isTensorLike(x))
+  Array.isArray(x) || (typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype && !isTensorLike(x))
 
 /** The leaves in traversal order. */
 export const leaves = <L>(t: Tree<L>): L[] => {

@@ -4,7 +4,7 @@
  * (the JAX check_vjp idea); `checkParity` compares any backend with `ref`, forward and VJP.
  */
 import fc from 'fast-check'
-import { constant, type Tensor } from '../autodiff/graph.ts'
+import { constant, type Tensor } from '../graph/graph.ts'
 import { runSync, run } from '../autodiff/run.ts'
 import { vjp } from '../autodiff/vjp.ts'
 import type { Backend } from '../backend/backend.ts'
@@ -139,9 +139,12 @@ export const arbShape = (opts: { minRank?: number; maxRank?: number; maxDim?: nu
 export const arbTensor = (shape: Shape, opts: { min?: number; max?: number } = {}): fc.Arbitrary<HostTensor> => {
   const min = opts.min ?? -2
   const max = opts.max ?? 2
-  return fc
-    .array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: sizeOf(shape), maxLength: sizeOf(shape) })
-    .map((ints) => fromData(Float64Array.from(ints, (v) => min + ((max - min) * v) / 1_000_000), shape))
+  return fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: sizeOf(shape), maxLength: sizeOf(shape) }).map((ints) =>
+    fromData(
+      Float64Array.from(ints, (v) => min + ((max - min) * v) / 1_000_000),
+      shape,
+    ),
+  )
 }
 
 /** Shapes that broadcast with `shape` (some axes set to 1, some leading axes dropped). */
@@ -175,7 +178,15 @@ export const arbConvConfig = (): fc.Arbitrary<{
   })
 
 /** Pooling configurations. */
-export const arbPoolConfig = (): fc.Arbitrary<{ n: number; h: number; w: number; c: number; size: number; stride: number; padding: 'same' | 'valid' }> =>
+export const arbPoolConfig = (): fc.Arbitrary<{
+  n: number
+  h: number
+  w: number
+  c: number
+  size: number
+  stride: number
+  padding: 'same' | 'valid'
+}> =>
   fc.record({
     n: fc.integer({ min: 1, max: 2 }),
     h: fc.integer({ min: 2, max: 6 }),

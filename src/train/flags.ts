@@ -64,7 +64,11 @@ export const parseFlags = <S extends FlagSpec>(argv: readonly string[], spec: S)
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2)
     const c = spec[name]
     if (!c) {
-      errors.push(`--${name}: unknown flag (known: ${Object.keys(spec).map((k) => `--${k}`).join(', ')})`)
+      errors.push(
+        `--${name}: unknown flag (known: ${Object.keys(spec)
+          .map((k) => `--${k}`)
+          .join(', ')})`,
+      )
       if (eq < 0 && i + 1 < argv.length && !argv[i + 1].startsWith('--')) i++
       continue
     }

@@ -1,5 +1,4 @@
-/** Training: the step as a pure async function, the loop as a fold, checkpoints. */
-export * from './checkpoint.ts'
+/** Training: the step as a pure async function, the loop as a fold (checkpoint files: `softshare/node`). */
 export * from './loop.ts'
 export * from './step.ts'
 export * from './flags.ts'

@@ -1,9 +1,8 @@
 /**
  * The training loop as a fold over batches: `state ← await step(state, batch)`, with a Keras-style line per
- * epoch (`Epoch 3/10 - 4.2s - loss=0.1234 - acc=0.5000`), a live bar on stderr only when it is a TTY, and
- * an optional JSONL metrics log (one object per epoch).
+ * epoch (`Epoch 3/10 - 4.2s - loss=0.1234 - acc=0.5000`), an optional live bar and an optional log sink
+ * (one record per epoch). Browser-safe: the Node sinks (JSONL file, TTY bar) are in `softshare/node`.
  */
-import { appendFileSync } from 'node:fs'
 
 export interface FitConfig<St, B> {
   readonly epochs: number
@@ -14,14 +13,14 @@ export interface FitConfig<St, B> {
   readonly step: (state: St, batch: B) => Promise<St & { readonly metrics: Readonly<Record<string, number>> }>
   /** Extra metrics computed at the end of each epoch (validation), merged into the epoch line and log. */
   readonly onEpochEnd?: (state: St, epoch: number) => Promise<Record<string, number>> | Record<string, number>
-  /** Where epoch lines go (default: stdout); `null` silences them. */
+  /** Where epoch lines go (default: console.log); `null` silences them. */
   readonly print?: ((line: string) => void) | null
-  /** Path of a JSONL log, appended one line per epoch. */
-  readonly logPath?: string
+  /** Receives one record per epoch (`{ label, epoch, seconds, metrics }`), e.g. `jsonlLog(path)` from `softshare/node`. */
+  readonly log?: (record: Readonly<Record<string, unknown>>) => void
   /** Prefix for epoch lines (e.g. the run's name). */
   readonly label?: string
-  /** Live progress bar on stderr (default: only when stderr is a TTY). */
-  readonly progress?: boolean
+  /** Redraws a live progress line after each step ('' clears it), e.g. `ttyProgress()` from `softshare/node`. */
+  readonly progress?: (line: string) => void
 }
 
 export interface EpochRecord {
@@ -31,7 +30,13 @@ export interface EpochRecord {
 }
 
 /** `Epoch 3/10 - 4.2s - loss=0.1234 - acc=0.5000` */
-export const formatEpoch = (epoch: number, epochs: number, seconds: number, metrics: Readonly<Record<string, number>>, label = ''): string =>
+export const formatEpoch = (
+  epoch: number,
+  epochs: number,
+  seconds: number,
+  metrics: Readonly<Record<string, number>>,
+  label = '',
+): string =>
   `${label ? `${label} ` : ''}Epoch ${epoch}/${epochs} - ${seconds.toFixed(1)}s - ${Object.entries(metrics)
     .map(([k, v]) => `${k}=${fmtNum(v)}`)
     .join(' - ')}`
@@ -45,14 +50,14 @@ const bar = (done: number, total: number | undefined, metrics: Readonly<Record<s
   const m = Object.entries(metrics)
     .map(([k, v]) => `${k}=${fmtNum(v)}`)
     .join(' ')
-  return `\r${total ? `${done}/${total}` : done} [${'='.repeat(fill)}${' '.repeat(width - fill)}] ${m}`
+  return `${total ? `${done}/${total}` : done} [${'='.repeat(fill)}${' '.repeat(width - fill)}] ${m}`
 }
 
 /** Runs `epochs` epochs; resolves to the final state and one record per epoch (running means of step metrics). */
 export const fit = async <St, B>(initial: St, c: FitConfig<St, B>): Promise<{ state: St; history: EpochRecord[] }> => {
   if (!Number.isInteger(c.epochs) || c.epochs < 0) throw new RangeError(`fit: epochs must be a non-negative integer, got ${c.epochs}`)
-  const print = c.print === undefined ? (l: string) => process.stdout.write(`${l}\n`) : c.print
-  const live = c.progress ?? process.stderr.isTTY === true
+  const print = c.print === undefined ? (l: string) => console.log(l) : c.print
+  const live = c.progress
   let state = initial
   const history: EpochRecord[] = []
   for (let e = 1; e <= c.epochs; e++) {
@@ -65,16 +70,22 @@ export const fit = async <St, B>(initial: St, c: FitConfig<St, B>): Promise<{ st
       state = rest as unknown as St
       n++
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v
-      if (live) process.stderr.write(bar(n, c.stepsPerEpoch, mapValues(sums, (v) => v / n)))
+      live?.(
+        bar(
+          n,
+          c.stepsPerEpoch,
+          mapValues(sums, (v) => v / n),
+        ),
+      )
     }
-    if (live) process.stderr.write('\r\x1b[K')
+    live?.('')
     const means = mapValues(sums, (v) => v / Math.max(1, n))
     const extra = c.onEpochEnd ? await c.onEpochEnd(state, e - 1) : {}
     const seconds = (performance.now() - t0) / 1000
     const rec: EpochRecord = { epoch: e, seconds, metrics: { ...means, ...extra } }
     history.push(rec)
     print?.(formatEpoch(e, c.epochs, seconds, rec.metrics, c.label))
-    if (c.logPath) appendFileSync(c.logPath, `${JSON.stringify({ label: c.label, ...rec, time: new Date().toISOString() })}\n`)
+    c.log?.({ label: c.label, ...rec })
   }
   return { state, history }
 }

@@ -2,7 +2,7 @@
  * A training step as a pure async function `(state, batch) → state & metrics`: trace the loss, differentiate,
  * emit the optimiser update as graph ops, and evaluate everything in one `run` on the backend.
  */
-import type { Tensor } from '../autodiff/graph.ts'
+import type { Tensor } from '../graph/graph.ts'
 import { run } from '../autodiff/run.ts'
 import { vjp } from '../autodiff/vjp.ts'
 import type { Backend } from '../backend/backend.ts'

@@ -73,7 +73,11 @@ test('cpu maxPool forward and backward match ref, ties and padding included', ()
   const vals = Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => ((i * 7919) % 5) - 2) // many ties
   const x = ops.tensor(vals, [2, 7, 6, 3])
   const dy = ops.normal(ops.key(5), [2, 4, 3, 3])
-  for (const [size, strides, padding] of [[3, 2, 'same'], [2, 2, 'valid'], [3, 1, 'same']] as const) {
+  for (const [size, strides, padding] of [
+    [3, 2, 'same'],
+    [2, 2, 'valid'],
+    [3, 1, 'same'],
+  ] as const) {
     const y = ops.maxPool(x, { size, strides, padding })
     const { vjp } = ops.vjp((t: Tensor) => ops.maxPool(t, { size, strides, padding }), x)
     const cot = ops.broadcastTo(ops.reshape(ops.sum(dy), [1, 1, 1, 1]), y.shape)
@@ -128,8 +132,14 @@ test('bufferPool recycles only its own, unexported buffers, within its cap', asy
 
 test('cpu relu and comparisons (branch-free forms) keep the edge values of ref', () => {
   const special = [Number.NEGATIVE_INFINITY, -2, -0, 0, 1.5, Number.POSITIVE_INFINITY, Number.NaN]
-  const a = ops.tensor(special.flatMap((u) => special.map(() => u)), [7, 7])
-  const b = ops.tensor(special.flatMap(() => special), [7, 7])
+  const a = ops.tensor(
+    special.flatMap((u) => special.map(() => u)),
+    [7, 7],
+  )
+  const b = ops.tensor(
+    special.flatMap(() => special),
+    [7, 7],
+  )
   const outs = { relu: ops.relu(a), gt: ops.greater(a, b), lt: ops.less(a, b), fused: ops.mul(ops.relu(a), ops.greater(a, b)) }
   const got = ops.runSync(outs, { backend: ops.cpuBackend() }) as any
   const want = ops.runSync(outs, { backend: ops.refBackend() }) as any

@@ -3,13 +3,16 @@ import { test } from 'node:test'
 import type { Backend, KernelCall } from '../../src/index.ts'
 import * as ops from '../../src/index.ts'
 import { testGpu } from '../harness.ts'
-import { fuseElementwise } from '../../src/autodiff/fuse.ts'
-import { topoSort } from '../../src/autodiff/vjp.ts'
+import { fuseElementwise } from '../../src/graph/fuse.ts'
+import { topoSort } from '../../src/graph/graph.ts'
 
 /** Wraps a backend, recording the op of every kernel call. */
 const counting = <B>(be: Backend<B>): Backend<B> & { calls: string[] } => {
   const calls: string[] = []
-  return { ...be, calls, exec: (call: KernelCall, ins: readonly B[]) => {
+  return {
+    ...be,
+    calls,
+    exec: (call: KernelCall, ins: readonly B[]) => {
       calls.push(call.op)
       return be.exec(call, ins)
     },
@@ -50,7 +53,10 @@ test('fusion keeps requested intermediates, multi-consumer nodes and shape chang
   assert.deepEqual(names, ['exp', 'add', 'sum', 'reshape', 'fused'])
   const dd = remap.get(d)!
   // relu(sub(c, b)) with c absorbed: steps neg, mul, sub, relu
-  assert.deepEqual((dd.attrs.steps as { expr: string }[]).map((s) => s.expr), ['-a', 'a * b', 'a - b', 'Math.max(a, 0.0)'])
+  assert.deepEqual(
+    (dd.attrs.steps as { expr: string }[]).map((s) => s.expr),
+    ['-a', 'a * b', 'a - b', 'Math.max(a, 0.0)'],
+  )
 })
 
 test('fused gradients match ref (a training-like step: dense layer, sigmoid cross-entropy)', async () => {

@@ -2,7 +2,16 @@
 export type Shape = readonly number[]
 
 /** op(a)·op(b) batched, float64 accumulation. */
-export const matmulRef = (a: Float32Array, b: Float32Array, batch: number, m: number, n: number, k: number, tA: boolean, tB: boolean): Float32Array => {
+export const matmulRef = (
+  a: Float32Array,
+  b: Float32Array,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  tA: boolean,
+  tB: boolean,
+): Float32Array => {
   const out = new Float32Array(batch * m * n)
   for (let t = 0; t < batch; t++)
     for (let i = 0; i < m; i++)
@@ -36,7 +45,8 @@ const taps = ({ x, w, y, strides: [sh, sw], pads: [pt, , pl] }: Geom, f: (xi: nu
             const iw = ow * sw - pl + kx
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue
             for (let c = 0; c < C; c++)
-              for (let o = 0; o < co; o++) f(((n * H + ih) * W + iw) * C + c, ((ky * kw + kx) * C + c) * co + o, ((n * OH + oh) * OW + ow) * co + o)
+              for (let o = 0; o < co; o++)
+                f(((n * H + ih) * W + iw) * C + c, ((ky * kw + kx) * C + c) * co + o, ((n * OH + oh) * OW + ow) * co + o)
           }
 }
 

@@ -11,7 +11,8 @@ import { fc } from '../../src/testing/index.ts'
 import { convDwRef, convDxRef, convRef, matmulRef } from './wasm-ref.ts'
 
 const opts = { numRuns: 40, seed: Number(process.env.FC_SEED ?? 42), endOnFailure: false }
-const vals = (n: number) => fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: n, maxLength: n }).map((a) => Float32Array.from(a, (v) => v / 1000))
+const vals = (n: number) =>
+  fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: n, maxLength: n }).map((a) => Float32Array.from(a, (v) => v / 1000))
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5)
 
 /** max |a − b| ≤ tol · (1 + max |b|) · √k (float32 sums of k terms vs float64). */
@@ -33,7 +34,15 @@ const runtime = async (t: number): Promise<WasmRuntime> => {
   return rt
 }
 
-const mmArb = fc.record({ batch: fc.integer({ min: 1, max: 3 }), m: fc.integer({ min: 1, max: 37 }), n: fc.integer({ min: 1, max: 37 }), k: fc.integer({ min: 0, max: 41 }), tA: fc.boolean(), tB: fc.boolean() })
+const mmArb = fc
+  .record({
+    batch: fc.integer({ min: 1, max: 3 }),
+    m: fc.integer({ min: 1, max: 37 }),
+    n: fc.integer({ min: 1, max: 37 }),
+    k: fc.integer({ min: 0, max: 41 }),
+    tA: fc.boolean(),
+    tB: fc.boolean(),
+  })
   .chain((d) => fc.record({ d: fc.constant(d), a: vals(d.batch * d.m * d.k), b: vals(d.batch * d.k * d.n) }))
 
 test('wasm matmul matches the reference (odd sizes, k = 0, transposes, batches)', () => {
@@ -62,7 +71,29 @@ const convArb = fc
   .filter(({ H, W, kh, kw, same }) => same || (H >= kh && W >= kw))
 
 /** TF padding and output size for a geometry. */
-const geom = ({ N, H, W, C, kh, kw, co, sh, sw, same }: { N: number; H: number; W: number; C: number; kh: number; kw: number; co: number; sh: number; sw: number; same: boolean }) => {
+const geom = ({
+  N,
+  H,
+  W,
+  C,
+  kh,
+  kw,
+  co,
+  sh,
+  sw,
+  same,
+}: {
+  N: number
+  H: number
+  W: number
+  C: number
+  kh: number
+  kw: number
+  co: number
+  sh: number
+  sw: number
+  same: boolean
+}) => {
   const pad = (n: number, k: number, s: number) => (same ? Math.max((Math.ceil(n / s) - 1) * s + k - n, 0) : 0)
   const th = pad(H, kh, sh)
   const tw = pad(W, kw, sw)
@@ -106,7 +137,10 @@ test('wasm conv2d input gradient as a flipped forward conv (stride 1, ≥ 256 in
     fc.property(big, fc.integer(), (d, seed) => {
       const g = geom(d)
       const w = rand(d.kh * d.kw * d.C * d.co, seed)
-      const dy = rand(g.y.reduce((a, b) => a * b, 1), seed + 1)
+      const dy = rand(
+        g.y.reduce((a, b) => a * b, 1),
+        seed + 1,
+      )
       close(conv2dBackInputWasm(dy, w, g), convDxRef(dy, w, g), d.kh * d.kw * d.co, `conv2dBackInput ${JSON.stringify(d)}`)
     }),
     { ...opts, numRuns: 15 },
@@ -136,12 +170,18 @@ test('large kernels split over threads give bitwise the results of one thread, a
   const short = [matmulWasm(at, bt, [5, 700], false, true, [5, 3000], one), matmulWasm(at, bt, [5, 700], false, true, [5, 3000], three)]
   assert.deepEqual(short[0], short[1])
   close(short[1], matmulRef(at, bt, 1, 5, 3000, 700, false, true), 700, 'column-split matmul')
-  for (const [sh, sw] of [[2, 1], [1, 1]]) {
+  for (const [sh, sw] of [
+    [2, 1],
+    [1, 1],
+  ]) {
     // above the parallel threshold (2·P·Kc·co ≥ 2^22 flops), so both runtimes really differ in split
     const g = geom({ N: 4, H: 21, W: 19, C: 13, kh: 3, kw: 3, co: 37, sh, sw, same: true })
     const x = rand(4 * 21 * 19 * 13, 5)
     const w = rand(9 * 13 * 37, 6)
-    const dy = rand(g.y.reduce((p, q) => p * q, 1), 7)
+    const dy = rand(
+      g.y.reduce((p, q) => p * q, 1),
+      7,
+    )
     for (const [name, f, ref, kk] of [
       ['conv2d', (rt: WasmRuntime) => conv2dWasm(x, w, g, rt), () => convRef(x, w, g), 117],
       ['conv2dBackInput', (rt: WasmRuntime) => conv2dBackInputWasm(dy, w, g, rt), () => convDxRef(dy, w, g), 9 * 37],

@@ -10,7 +10,7 @@ import { GPU } from 'gpu.js'
 import type { Backend, KernelCall } from '../../src/index.ts'
 import * as ops from '../../src/index.ts'
 import { gpuKernelSource, kernelSettings } from '../../src/backend/gpu/index.ts'
-import { linalgKernels } from '../../src/backend/host/dense.ts'
+import { linalgKernels } from '../../src/backend/host/linalg-kernels.ts'
 import { checkParity, fc } from '../../src/testing/index.ts'
 import { allCases } from '../ops/cases/index.ts'
 

@@ -24,9 +24,15 @@ test('valueAndGrad returns the value too', () => {
 test('grad of grad: d²/dx² of x·eˣ is (x+2)eˣ, of tanh is −2 tanh (1 − tanh²)', () => {
   const x = s.tensor64([0.3, -1.2, 2])
   const d2 = s.grad((y: s.Tensor) => s.sum(s.grad((z: s.Tensor) => s.sum(s.mul(z, s.exp(z))))(y)))(x)
-  close(val(d2), Array.from(x.data, (v) => (v + 2) * Math.exp(v)))
+  close(
+    val(d2),
+    Array.from(x.data, (v) => (v + 2) * Math.exp(v)),
+  )
   const t2 = s.grad((y: s.Tensor) => s.sum(s.grad((z: s.Tensor) => s.sum(s.tanh(z)))(y)))(x)
-  close(val(t2), Array.from(x.data, (v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2)))
+  close(
+    val(t2),
+    Array.from(x.data, (v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2)),
+  )
 })
 
 test('third derivative of sin-free polynomial via pow', () => {
@@ -62,7 +68,13 @@ test('vjp with explicit cotangents over tree outputs', () => {
 })
 
 test('unused parameters get zero gradients of their shape', () => {
-  const g = s.grad((p: any) => s.sum(p.a))({ a: s.tensor64([1]), b: s.tensor64([[1, 2], [3, 4]]) }) as any
+  const g = s.grad((p: any) => s.sum(p.a))({
+    a: s.tensor64([1]),
+    b: s.tensor64([
+      [1, 2],
+      [3, 4],
+    ]),
+  }) as any
   assert.deepEqual(s.runSync(g.b, { backend: ref }).shape, [2, 2])
   close(val(g.b), [0, 0, 0, 0])
 })
@@ -88,7 +100,10 @@ test('the executor frees intermediates: no live buffers after a run', () => {
 
 test('checkNumerics names the op that produced a NaN', () => {
   const y = s.sum(s.sqrt(s.sub(s.tensor([1, 2]), 1.5)))
-  assert.throws(() => s.runSync(y, { backend: s.cpuBackend(), checkNumerics: true }), /checkNumerics: op 'sqrt' produced NaN at flat index 0 of output \[2\]/)
+  assert.throws(
+    () => s.runSync(y, { backend: s.cpuBackend(), checkNumerics: true }),
+    /checkNumerics: op 'sqrt' produced NaN at flat index 0 of output \[2\]/,
+  )
   // without the flag the NaN flows through silently, as in every framework
   assert.ok(Number.isNaN(s.runSync(y, { backend: s.cpuBackend() }).data[0]))
 })

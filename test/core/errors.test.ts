@@ -39,7 +39,10 @@ test('host tensors: size mismatch and bad shapes', () => {
 
 test('run: a missing kernel is reported with op and backend before anything runs', () => {
   const fake: s.Primitive = { name: 'fancyOp', shape: ([x]) => x }
-  assert.throws(() => s.runSync(s.bind(fake, [s.tensor([1])]), { backend: s.cpuBackend() }), /run: backend 'cpu' has no kernel for op 'fancyOp'/)
+  assert.throws(
+    () => s.runSync(s.bind(fake, [s.tensor([1])]), { backend: s.cpuBackend() }),
+    /run: backend 'cpu' has no kernel for op 'fancyOp'/,
+  )
 })
 
 test('vjp of a primitive without a VJP rule names it', () => {

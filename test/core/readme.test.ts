@@ -17,7 +17,10 @@ blocks.forEach((code, i) => {
     const dir = mkdtempSync(join(root, 'node_modules', '.readme-'))
     try {
       const file = join(dir, `example-${i}.mts`)
-      const src = code.replaceAll(/from 'softshare(\/testing)?'/g, (_m, sub) => `from '${join(root, sub ? 'src/testing/index.ts' : 'src/index.ts')}'`)
+      const src = code.replaceAll(
+        /from 'softshare(\/testing)?'/g,
+        (_m, sub) => `from '${join(root, sub ? 'src/testing/index.ts' : 'src/index.ts')}'`,
+      )
       writeFileSync(file, `${src}\nexport {}\n`)
       execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: 'pipe', timeout: 120_000 })
     } finally {

@@ -22,7 +22,7 @@ test('checkVjp accepts a correct VJP and rejects one that is off by 0.05%', () =
 test('checkParity catches a backend kernel that is wrong', async () => {
   const good = await checkParity((z) => s.exp(z), [s.tensor64([0.1, 0.2])], s.cpuBackend())
   assert.ok(good.ok)
-  const broken = s.cpuBackend({ exp: ([x]) => x.map((v) => Math.exp(v) * 1.01) })
+  const broken = s.cpuBackend({ kernels: { exp: ([x]) => x.map((v) => Math.exp(v) * 1.01) } })
   const bad = await checkParity((z) => s.exp(z), [s.tensor64([0.1, 0.2])], broken)
   assert.equal(bad.ok, false)
   assert.match(bad.message, /cpu vs ref: forward differs at flat index 0/)

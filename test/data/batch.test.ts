@@ -18,8 +18,16 @@ import { fromData, type HostTensor } from '../../src/tensor/host.ts'
 import { key } from '../../src/tensor/prng.ts'
 import { fc } from '../../src/testing/index.ts'
 
-const range = (n: number): HostTensor => fromData(Float32Array.from({ length: n }, (_, i) => i), [n])
-const rows = (n: number): HostTensor => fromData(Float32Array.from({ length: 2 * n }, (_, i) => i), [n, 2])
+const range = (n: number): HostTensor =>
+  fromData(
+    Float32Array.from({ length: n }, (_, i) => i),
+    [n],
+  )
+const rows = (n: number): HostTensor =>
+  fromData(
+    Float32Array.from({ length: 2 * n }, (_, i) => i),
+    [n, 2],
+  )
 const ids = (t: HostTensor): number[] => Array.from(t.data)
 
 test('batches: every example exactly once per epoch, fields stay aligned, the key decides the order', () => {
@@ -29,7 +37,10 @@ test('batches: every example exactly once per epoch, fields stay aligned, the ke
       const bs = batches(key(seed), ds, { batchSize: b })
       assert.equal(bs.length, batchesPerEpoch(n, { batchSize: b }))
       const seen = bs.flatMap((batch) => ids(batch.y))
-      assert.deepEqual([...seen].sort((p, q) => p - q), ids(range(n)))
+      assert.deepEqual(
+        [...seen].sort((p, q) => p - q),
+        ids(range(n)),
+      )
       for (const batch of bs) {
         assert.ok(batch.y.shape[0] <= b)
         for (const [r, i] of batch.y.data.entries())
@@ -55,7 +66,10 @@ test('epochs: reshuffles each epoch, reproducibly', () => {
   )
   const order = (e: number) => steps.filter((s) => s.epoch === e).flatMap((s) => ids(s.batch.y))
   assert.notDeepEqual(order(0), order(1))
-  assert.deepEqual(order(2), [...epochs(key(4), ds, { batchSize: 4, epochs: 3 })].filter((s) => s.epoch === 2).flatMap((s) => ids(s.batch.y)))
+  assert.deepEqual(
+    order(2),
+    [...epochs(key(4), ds, { batchSize: 4, epochs: 3 })].filter((s) => s.epoch === 2).flatMap((s) => ids(s.batch.y)),
+  )
   assert.throws(() => [...epochs(key(0), ds, { batchSize: 0, epochs: 1 })], /epochs: batchSize must be a positive integer, got 0/)
 })
 
@@ -68,7 +82,10 @@ test('take, datasetSize, trainTestSplit, oneHot: results and errors', () => {
   assert.throws(() => datasetSize({ x: rows(5), y: range(4) }), /field 'y' has shape \[4\], expected leading axis 5 \(from 'x'\)/)
   const { train, test: held } = trainTestSplit(key(2), { y: range(20) }, 0.25)
   assert.equal(held.y.shape[0], 5)
-  assert.deepEqual([...ids(train.y), ...ids(held.y)].sort((a, b) => a - b), ids(range(20)))
+  assert.deepEqual(
+    [...ids(train.y), ...ids(held.y)].sort((a, b) => a - b),
+    ids(range(20)),
+  )
   assert.deepEqual(ids(oneHot(fromData(Float32Array.of(2, 0), [2]), 3)), [0, 0, 1, 1, 0, 0])
   assert.throws(() => oneHot(fromData(Float32Array.of(3), [1]), 3), /oneHot: label 0 is 3, expected an integer in \[0, 3\)/)
 })

@@ -62,7 +62,10 @@ test('generateFaces: rejects bad options, naming the argument and value', () => 
 test('generateFaces: landmarks lie inside the image and on the drawn features', () => {
   for (const domain of ['A', 'B'] as const) {
     const f = generateFaces(key(3), { n: 100, domain, standardize: 'none' })
-    assert.ok(f.landmarks.data.every((v) => v > 0.02 && v < 0.98), `${domain}: a landmark leaves the image`)
+    assert.ok(
+      f.landmarks.data.every((v) => v > 0.02 && v < 0.98),
+      `${domain}: a landmark leaves the image`,
+    )
     const darker = { lips: 0, brows: 0, lids: 0, nose: 0, outline: 0 }
     for (let i = 0; i < 100; i++) {
       const p = (j: number) => point(f, i, j)

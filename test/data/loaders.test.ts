@@ -19,7 +19,7 @@ import {
   parseLabelList,
   parsePts,
   readPts,
-} from '../../src/data/node.ts'
+} from '../../src/node/index.ts'
 import { key } from '../../src/tensor/prng.ts'
 
 const fixture = (name: string): string => join(import.meta.dirname, '..', 'fixtures', name)
@@ -53,7 +53,10 @@ test('parsePts: malformed files are rejected with file, line and what was wrong'
   assert.match(err(parsePts('version: 1\nn_points: 2.5\n{\n}\n', 'f.pts', null)), /f\.pts:2: invalid n_points "2\.5"/)
   assert.match(err(parsePts('n_points: 68\n', 'f.pts')), /f\.pts:1: expected 'version: <number>', got "n_points: 68"/)
   assert.match(err(parsePts('version: 1\nn_points: 1\n{\n1 2\n}\nextra\n', 'f.pts', 1)), /f\.pts:6: unexpected text after '}'/)
-  assert.match(err(parsePts('version: 1\nn_points: 1\n{\n1 2\n', 'f.pts', 1)), /f\.pts:5: expected '}' after 1 points, got "\(end of file\)"/)
+  assert.match(
+    err(parsePts('version: 1\nn_points: 1\n{\n1 2\n', 'f.pts', 1)),
+    /f\.pts:5: expected '}' after 1 points, got "\(end of file\)"/,
+  )
 })
 
 test('parseLabelList and ExpressionLabel: names (any case) or indices; bad labels name file and line', () => {

@@ -16,7 +16,8 @@ export const matmulH = (a: Mat, b: Mat, transA = false, transB = false): Mat => 
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {
       let s = 0
-      for (let p = 0; p < k; p++) s += (transA ? a.data[p * a.n + i] : a.data[i * a.n + p]) * (transB ? b.data[j * b.n + p] : b.data[p * b.n + j])
+      for (let p = 0; p < k; p++)
+        s += (transA ? a.data[p * a.n + i] : a.data[i * a.n + p]) * (transB ? b.data[j * b.n + p] : b.data[p * b.n + j])
       out[i * n + j] = s
     }
   return { data: out, m, n }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as ss from '../../src/index.ts'
-import { jacobiEigh } from '../../src/backend/host/dense.ts'
+import { jacobiEigh } from '../../src/tensor/dense.ts'
 import { checkVjp, fc } from '../../src/testing/index.ts'
 import { arbSpectral, dot, frob, host, mat, matmulH, maxAbsDiff, transposeH, withSpectrum } from './helpers.ts'
 
@@ -13,16 +13,19 @@ const eye = (k: number) => Float64Array.from({ length: k * k }, (_, i) => (i % (
 
 test('qr: Q orthonormal, R upper triangular, QR = A (host and the qr primitive agree)', () => {
   fc.assert(
-    fc.property(arbSpectral({ deficient: true }).filter(({ m, n }) => m >= n), ({ a }) => {
-      const { q, r } = ss.qrDecompose(host(a))
-      const Q = mat(q)
-      const R = mat(r)
-      assert.ok(maxAbsDiff(matmulH(Q, Q, true).data, eye(a.n)) < 1e-12, 'QᵀQ = I')
-      for (let i = 0; i < a.n; i++) for (let j = 0; j < i; j++) assert.equal(R.data[i * a.n + j], 0)
-      assert.ok(maxAbsDiff(matmulH(Q, R).data, a.data) < 1e-12, 'QR = A')
-      const qg = ss.runSync(ss.qr(host(a)), { backend: ref })
-      assert.ok(maxAbsDiff(qg.data, Q.data) < 1e-12)
-    }),
+    fc.property(
+      arbSpectral({ deficient: true }).filter(({ m, n }) => m >= n),
+      ({ a }) => {
+        const { q, r } = ss.qrDecompose(host(a))
+        const Q = mat(q)
+        const R = mat(r)
+        assert.ok(maxAbsDiff(matmulH(Q, Q, true).data, eye(a.n)) < 1e-12, 'QᵀQ = I')
+        for (let i = 0; i < a.n; i++) for (let j = 0; j < i; j++) assert.equal(R.data[i * a.n + j], 0)
+        assert.ok(maxAbsDiff(matmulH(Q, R).data, a.data) < 1e-12, 'QR = A')
+        const qg = ss.runSync(ss.qr(host(a)), { backend: ref })
+        assert.ok(maxAbsDiff(qg.data, Q.data) < 1e-12)
+      },
+    ),
     opts(40),
   )
 })
@@ -52,7 +55,8 @@ test('eigh: A V = V diag(λ), λ descending', () => {
       const { values, vectors } = ss.eigh(host(g))
       const V = mat(vectors)
       const av = matmulH(g, V)
-      for (let i = 0; i < g.n; i++) for (let j = 0; j < g.n; j++) assert.ok(Math.abs(av.data[i * g.n + j] - V.data[i * g.n + j] * values.data[j]) < 1e-10)
+      for (let i = 0; i < g.n; i++)
+        for (let j = 0; j < g.n; j++) assert.ok(Math.abs(av.data[i * g.n + j] - V.data[i * g.n + j] * values.data[j]) < 1e-10)
       for (let i = 1; i < g.n; i++) assert.ok(values.data[i] <= values.data[i - 1])
     }),
     opts(30),
@@ -70,7 +74,8 @@ test('eigh beyond 32 (tridiagonal QL): A V = V diag(λ), VᵀV = I, eigenvalues 
       const scale = values.data[0]
       assert.ok(maxAbsDiff(matmulH(V, V, true).data, eye(n)) < 1e-10, 'VᵀV = I')
       const av = matmulH(g, V)
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) assert.ok(Math.abs(av.data[i * n + j] - V.data[i * n + j] * values.data[j]) < 1e-10 * scale)
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) assert.ok(Math.abs(av.data[i * n + j] - V.data[i * n + j] * values.data[j]) < 1e-10 * scale)
       const jac = jacobiEigh(g.data, n).values
       assert.ok(maxAbsDiff(jac, values.data) < 1e-10 * scale)
     }),
@@ -81,7 +86,13 @@ test('eigh beyond 32 (tridiagonal QL): A V = V diag(λ), VᵀV = I, eigenvalues 
 test('randomizedSvd: on rank-k plus small noise, the top-k σ are within 1e-3 relative of the exact ones', async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.record({ m: fc.integer({ min: 20, max: 60 }), n: fc.integer({ min: 20, max: 60 }), k: fc.integer({ min: 1, max: 5 }), seed: fc.integer({ min: 0, max: 1e6 }), q: fc.integer({ min: 1, max: 2 }) }),
+      fc.record({
+        m: fc.integer({ min: 20, max: 60 }),
+        n: fc.integer({ min: 20, max: 60 }),
+        k: fc.integer({ min: 1, max: 5 }),
+        seed: fc.integer({ min: 0, max: 1e6 }),
+        q: fc.integer({ min: 1, max: 2 }),
+      }),
       async ({ m, n, k, seed, q }) => {
         const spectrum = Array.from({ length: k }, (_, i) => 10 / (1 + i))
         const low = withSpectrum(seed, m, n, spectrum)
@@ -102,9 +113,20 @@ test('randomizedSvd: on rank-k plus small noise, the top-k σ are within 1e-3 re
 test('randomized polar factor: with rank ≥ rank(W) it equals the exact U Vᵀ (ref and cpu)', () => {
   fc.assert(
     fc.property(
-      fc.record({ m: fc.integer({ min: 12, max: 30 }), n: fc.integer({ min: 12, max: 30 }), r: fc.integer({ min: 1, max: 4 }), extra: fc.integer({ min: 0, max: 2 }), seed: fc.integer({ min: 0, max: 1e6 }) }),
+      fc.record({
+        m: fc.integer({ min: 12, max: 30 }),
+        n: fc.integer({ min: 12, max: 30 }),
+        r: fc.integer({ min: 1, max: 4 }),
+        extra: fc.integer({ min: 0, max: 2 }),
+        seed: fc.integer({ min: 0, max: 1e6 }),
+      }),
       ({ m, n, r, extra, seed }) => {
-        const a = withSpectrum(seed, m, n, Array.from({ length: r }, (_, i) => 3 - 0.5 * i))
+        const a = withSpectrum(
+          seed,
+          m,
+          n,
+          Array.from({ length: r }, (_, i) => 3 - 0.5 * i),
+        )
         const exact = ss.runSync(ss.polar(host(a), { method: 'exact' }), { backend: ref })
         const o = { method: 'randomized' as const, rank: r + extra, oversampling: 2, powerIters: 1, key: ss.key(seed) }
         const rnd = ss.runSync(ss.polar(host(a), o), { backend: ref })
@@ -123,7 +145,8 @@ const svdPolar = (a: { data: Float64Array; m: number; n: number }): Float64Array
   const k = s.shape[0]
   const r = Array.from(s.data).filter((x) => x > 1e-9 * Math.max(s.data[0], 1e-300)).length
   const out = new Float64Array(a.m * a.n)
-  for (let i = 0; i < a.m; i++) for (let j = 0; j < a.n; j++) for (let t = 0; t < r; t++) out[i * a.n + j] += u.data[i * k + t] * v.data[j * k + t]
+  for (let i = 0; i < a.m; i++)
+    for (let j = 0; j < a.n; j++) for (let t = 0; t < r; t++) out[i * a.n + j] += u.data[i * k + t] * v.data[j * k + t]
   return out
 }
 
@@ -186,14 +209,26 @@ test('nuclearNorm: bad arguments throw at trace time naming the op', () => {
   const w = ss.tensor64(new Array(20).fill(1), [4, 5])
   assert.throws(() => ss.nuclearNorm(ss.tensor64([1, 2, 3])), /nuclearNorm: expects a non-empty matrix, got \[3\]/)
   assert.throws(() => ss.nuclearNorm(w, { method: 'randomized', rank: 2 }), /nuclearNorm: randomized SVD needs an explicit PRNG key/)
-  assert.throws(() => ss.nuclearNorm(w, { method: 'randomized', rank: 0, key: ss.key(1) }), /nuclearNorm: randomized SVD needs a positive integer rank, got 0/)
+  assert.throws(
+    () => ss.nuclearNorm(w, { method: 'randomized', rank: 0, key: ss.key(1) }),
+    /nuclearNorm: randomized SVD needs a positive integer rank, got 0/,
+  )
   assert.throws(() => ss.nuclearNorm(w, { method: 'svd' as never }), /nuclearNorm: unknown method 'svd'/)
   assert.throws(() => ss.qr(ss.tensor64(new Array(6).fill(1), [2, 3])), /qr: needs rows ≥ columns/)
 })
 
 test('randomized route is a pure function of its key: same key, same bits; another key, another sketch', () => {
-  const a = host(withSpectrum(5, 30, 20, Array.from({ length: 20 }, (_, i) => 1 + 1 / (1 + i))))
-  const f = (k: number) => ss.runSync(ss.nuclearNorm(a, { method: 'randomized', rank: 4, oversampling: 2, powerIters: 0, key: ss.key(k) }), { backend: cpu }).data[0]
+  const a = host(
+    withSpectrum(
+      5,
+      30,
+      20,
+      Array.from({ length: 20 }, (_, i) => 1 + 1 / (1 + i)),
+    ),
+  )
+  const f = (k: number) =>
+    ss.runSync(ss.nuclearNorm(a, { method: 'randomized', rank: 4, oversampling: 2, powerIters: 0, key: ss.key(k) }), { backend: cpu })
+      .data[0]
   assert.equal(f(1), f(1))
   assert.notEqual(f(1), f(2))
 })

@@ -7,7 +7,10 @@ import { grad, key, mul, normal, refBackend, runSync, sum, tanh, tensor64, type 
 const be = refBackend()
 
 test('gradReverse: identity forward, exactly −λ times the gradient backward', () => {
-  const x = tensor64([[0.3, -1.2, 2.0], [0.5, 0.1, -0.7]])
+  const x = tensor64([
+    [0.3, -1.2, 2.0],
+    [0.5, 0.1, -0.7],
+  ])
   const f = (t: Tensor) => sum(mul(tanh(t), t))
   const y = runSync(gradReverse(x, 0.7), { backend: be })
   assert.deepEqual([...y.data], [...x.data])

@@ -41,7 +41,10 @@ test('hard sharing: tasks use task 0 units for the first k layers, their own aft
   assert.equal(w[1][1], w[0][1])
   assert.notEqual(w[1][2], w[0][2])
   assert.throws(() => shareFirstLayers(params.tasks, 99), /shareFirstLayers: layers must be an integer in \[0, 6\], got 99/)
-  assert.throws(() => initMultiTask(key(0), { tasks: [arch(3), resnetLayouts.small(1, 3, 4)], sharing: { kind: 'single' } }), /task 1 has a different architecture/)
+  assert.throws(
+    () => initMultiTask(key(0), { tasks: [arch(3), resnetLayouts.small(1, 3, 4)], sharing: { kind: 'single' } }),
+    /task 1 has a different architecture/,
+  )
 })
 
 test('a two-task run (classification + l1 regression, LAF + ADA) decreases both task losses', async () => {
@@ -49,7 +52,10 @@ test('a two-task run (classification + l1 regression, LAF + ADA) decreases both 
   const init = initMultiTask(key(3), c)
   const [ka, kb, kt] = split(key(4), 3)
   const xa = normal(ka, [12, 12, 12, 1])
-  const labels = fromData(Float32Array.from({ length: 12 }, (_, i) => i % 3), [12])
+  const labels = fromData(
+    Float32Array.from({ length: 12 }, (_, i) => i % 3),
+    [12],
+  )
   const ya = oneHotHost(labels, 3)
   const xb = normal(kb, [12, 12, 12, 1], 0.5, 1.5)
   const yb = normal(kt, [12, 4], 0, 0.5)

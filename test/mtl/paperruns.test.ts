@@ -17,9 +17,15 @@ const inputs = (k: number, n = 3) => {
 test('initCrossStitch: [[0.9, 0.1], [0.1, 0.9]] per channel for two tasks; identity for one', () => {
   const a = initCrossStitch({ tasks: 2, channels: 3 })
   assert.deepEqual(a.shape, [2, 2, 3])
-  assert.deepEqual(Array.from(a.data, (v) => Math.round(v * 100) / 100), [0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9])
+  assert.deepEqual(
+    Array.from(a.data, (v) => Math.round(v * 100) / 100),
+    [0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9],
+  )
   assert.deepEqual(Array.from(initCrossStitch({ tasks: 1, channels: 2 }).data), [1, 1])
-  assert.throws(() => initCrossStitch({ tasks: 0, channels: 2 }), /initCrossStitch: tasks and channels must be positive integers, got tasks 0/)
+  assert.throws(
+    () => initCrossStitch({ tasks: 0, channels: 2 }),
+    /initCrossStitch: tasks and channels must be positive integers, got tasks 0/,
+  )
 })
 
 test('crossStitch: mixes per channel, and names the op and shapes on bad input', () => {
@@ -32,7 +38,10 @@ test('crossStitch: mixes per channel, and names the op and shapes on bad input',
     assert.ok(Math.abs(yb.data[i] - (0.25 * v + 0.75 * xb.data[i])) < 1e-6)
   })
   assert.throws(() => crossStitch(a, [xa, normal(key(3), [2, 3, 3])]), /crossStitch: activations differ in shape: \[2,3,2\] vs \[2,3,3\]/)
-  assert.throws(() => crossStitch(initCrossStitch({ tasks: 2, channels: 5 }), [xa, xb]), /crossStitch: alpha must be \[2, 2, 2\] .* got \[2,2,5\]/)
+  assert.throws(
+    () => crossStitch(initCrossStitch({ tasks: 2, channels: 5 }), [xa, xb]),
+    /crossStitch: alpha must be \[2, 2, 2\] .* got \[2,2,5\]/,
+  )
 })
 
 test('cross-stitch with α = identity reproduces the single-task networks exactly; near identity it mixes them', () => {
@@ -47,7 +56,10 @@ test('cross-stitch with α = identity reproduces the single-task networks exactl
   const [s0, s1, i0, i1, m0] = runSync([...single.outs, ...stitched.outs, mixed.outs[0]], { backend: ref }) as HostTensor[]
   assert.deepEqual(Array.from(i0.data), Array.from(s0.data))
   assert.deepEqual(Array.from(i1.data), Array.from(s1.data))
-  assert.ok(m0.data.some((v, i) => Math.abs(v - s0.data[i]) > 1e-6), 'α = 0.9 I + 0.1 (1 − I) changes task 0 outputs')
+  assert.ok(
+    m0.data.some((v, i) => Math.abs(v - s0.data[i]) > 1e-6),
+    'α = 0.9 I + 0.1 (1 − I) changes task 0 outputs',
+  )
 })
 
 test('cross-stitch: every α gets a finite, non-zero gradient from both task losses', () => {
@@ -61,7 +73,10 @@ test('cross-stitch: every α gets a finite, non-zero gradient from both task los
   const gs = runSync(g, { backend: ref }) as HostTensor[]
   gs.forEach((t, u) => {
     assert.ok(t.data.every(Number.isFinite), `unit ${u}: finite`)
-    assert.ok(t.data.some((v) => Math.abs(v) > 1e-8), `unit ${u}: non-zero`)
+    assert.ok(
+      t.data.some((v) => Math.abs(v) > 1e-8),
+      `unit ${u}: non-zero`,
+    )
   })
 })
 
@@ -74,13 +89,18 @@ test('traceNormPenalty: the norm is a parameter (γ Σ_layers tucker / tt of the
     const [got, want] = runSync([traceNormPenalty(params.tasks, name, 0.5), direct], { backend: ref }) as HostTensor[]
     assert.ok(Math.abs(got.data[0] - 0.5 * want.data[0]) < 1e-9 * want.data[0], `${name}: ${got.data[0]} vs ${0.5 * want.data[0]}`)
   }
-  const [laf, tk] = runSync([traceNormPenalty(params.tasks, 'laf', 1), traceNormPenalty(params.tasks, 'tucker', 1)], { backend: ref }) as HostTensor[]
+  const [laf, tk] = runSync([traceNormPenalty(params.tasks, 'laf', 1), traceNormPenalty(params.tasks, 'tucker', 1)], {
+    backend: ref,
+  }) as HostTensor[]
   assert.ok(tk.data[0] > laf.data[0], 'Tucker sums 5 unfoldings, LAF one')
 })
 
 test('tucker / tt sharing: randomized unfoldings need the per-step key; with it the penalty reaches every conv weight', () => {
   // at width 4–8 every unfolding is small enough for 'auto' to go exact, so force the randomized route (rank 2 + 1 oversampling)
-  const c: MultiTaskConfig = { tasks: [arch(3), arch(2)], sharing: { kind: 'tt', gamma: 0.1, svd: { method: 'randomized', rank: 2, oversampling: 1 } } }
+  const c: MultiTaskConfig = {
+    tasks: [arch(3), arch(2)],
+    sharing: { kind: 'tt', gamma: 0.1, svd: { method: 'randomized', rank: 2, oversampling: 1 } },
+  }
   const init = initMultiTask(key(10), c)
   const xs = inputs(11)
   assert.throws(() => applyMultiTask(c, init.params, xs, init.state, { training: true }), /randomized SVD needs an explicit PRNG key/)
@@ -90,12 +110,20 @@ test('tucker / tt sharing: randomized unfoldings need the per-step key; with it 
     assert.ok(f.traceNorm)
     return f.traceNorm
   })(init.params.tasks)
-  const gw = runSync(g.flatMap((p) => resnet.convWeights(p)), { backend: ref }) as HostTensor[]
+  const gw = runSync(
+    g.flatMap((p) => resnet.convWeights(p)),
+    { backend: ref },
+  ) as HostTensor[]
   gw.forEach((t, i) => {
     assert.ok(t.data.every(Number.isFinite) && t.data.some((v) => v !== 0), `conv ${i}: finite, non-zero`)
   })
   // different sketch keys, different truncations: the key matters (it is not silently ignored)
-  const at = (k: number) => (runSync([applyMultiTask(c, init.params, xs, init.state, { training: true, key: key(k) }).traceNorm as never], { backend: ref })[0] as HostTensor).data[0]
+  const at = (k: number) =>
+    (
+      runSync([applyMultiTask(c, init.params, xs, init.state, { training: true, key: key(k) }).traceNorm as never], {
+        backend: ref,
+      })[0] as HostTensor
+    ).data[0]
   assert.notEqual(at(12), at(13))
   const exact = runSync(layerTraceNorms(init.params.tasks, 'tt'), { backend: ref }) as HostTensor[]
   assert.ok(at(12) <= 0.1 * exact.reduce((s, t) => s + t.data[0], 0) + 1e-9, 'a rank-2 truncation never exceeds the exact norm')

@@ -27,7 +27,13 @@ const directMode = (w: ss.HostTensor, a: number): Float64Array => {
   const out = new Float64Array(w.data.length)
   for (let o = 0; o < w.data.length; o++) {
     const idx = unravel(o, w.shape)
-    out[idx[a] * cols + ravel(idx.filter((_, i) => i !== a), rest)] = w.data[o]
+    out[
+      idx[a] * cols +
+        ravel(
+          idx.filter((_, i) => i !== a),
+          rest,
+        )
+    ] = w.data[o]
   }
   return out
 }
@@ -38,32 +44,44 @@ const nuc = (data: ArrayLike<number>, m: number, n: number): number =>
 
 /** Distinct values so that "is a permutation" is checked by sorting. */
 const arbIota = arbShape({ minRank: 1, maxRank: 5, maxDim: 3 }).map((s) =>
-  ss.fromData(Float64Array.from({ length: ss.sizeOf(s) }, (_, i) => i), s),
+  ss.fromData(
+    Float64Array.from({ length: ss.sizeOf(s) }, (_, i) => i),
+    s,
+  ),
 )
 
-test('modeUnfold: the paper\'s index map, a permutation of the data, and modeFold inverts it', () => {
+test("modeUnfold: the paper's index map, a permutation of the data, and modeFold inverts it", () => {
   fc.assert(
-    fc.property(arbIota.chain((w) => fc.tuple(fc.constant(w), fc.integer({ min: 0, max: w.shape.length - 1 }))), ([w, a]) => {
-      const m = r1(ss.modeUnfold(w, a))
-      assert.deepEqual(m.shape, [w.shape[a], w.data.length / w.shape[a]])
-      assert.deepEqual(Array.from(m.data), Array.from(directMode(w, a)))
-      assert.deepEqual([...m.data].sort((x, y) => x - y), Array.from(w.data))
-      const back = r1(ss.modeFold(ss.modeUnfold(w, a), a, w.shape))
-      assert.deepEqual(back.shape, w.shape)
-      assert.deepEqual(Array.from(back.data), Array.from(w.data))
-    }),
+    fc.property(
+      arbIota.chain((w) => fc.tuple(fc.constant(w), fc.integer({ min: 0, max: w.shape.length - 1 }))),
+      ([w, a]) => {
+        const m = r1(ss.modeUnfold(w, a))
+        assert.deepEqual(m.shape, [w.shape[a], w.data.length / w.shape[a]])
+        assert.deepEqual(Array.from(m.data), Array.from(directMode(w, a)))
+        assert.deepEqual(
+          [...m.data].sort((x, y) => x - y),
+          Array.from(w.data),
+        )
+        const back = r1(ss.modeFold(ss.modeUnfold(w, a), a, w.shape))
+        assert.deepEqual(back.shape, w.shape)
+        assert.deepEqual(Array.from(back.data), Array.from(w.data))
+      },
+    ),
     opts(60),
   )
 })
 
 test('ttUnfold: reshape to [D1…Di, Di+1…DN], a permutation (identity order) of the data, ttFold inverts it', () => {
   fc.assert(
-    fc.property(arbIota.filter((w) => w.shape.length >= 2).chain((w) => fc.tuple(fc.constant(w), fc.integer({ min: 1, max: w.shape.length - 1 }))), ([w, i]) => {
-      const m = r1(ss.ttUnfold(w, i))
-      assert.deepEqual(m.shape, [ss.sizeOf(w.shape.slice(0, i)), ss.sizeOf(w.shape.slice(i))])
-      assert.deepEqual(Array.from(m.data), Array.from(w.data))
-      assert.deepEqual(Array.from(r1(ss.ttFold(ss.ttUnfold(w, i), i, w.shape)).data), Array.from(w.data))
-    }),
+    fc.property(
+      arbIota.filter((w) => w.shape.length >= 2).chain((w) => fc.tuple(fc.constant(w), fc.integer({ min: 1, max: w.shape.length - 1 }))),
+      ([w, i]) => {
+        const m = r1(ss.ttUnfold(w, i))
+        assert.deepEqual(m.shape, [ss.sizeOf(w.shape.slice(0, i)), ss.sizeOf(w.shape.slice(i))])
+        assert.deepEqual(Array.from(m.data), Array.from(w.data))
+        assert.deepEqual(Array.from(r1(ss.ttFold(ss.ttUnfold(w, i), i, w.shape)).data), Array.from(w.data))
+      },
+    ),
     opts(40),
   )
 })
@@ -81,12 +99,15 @@ test('unfoldings and norms reject bad axes and shapes naming the op', () => {
 
 test('stackTasks puts the task index on a new last axis', () => {
   fc.assert(
-    fc.property(arbShape({ minRank: 1, maxRank: 4, maxDim: 3 }).chain((s) => fc.array(arbTensor(s), { minLength: 1, maxLength: 4 })), (ws) => {
-      const t = r1(ss.stackTasks(ws))
-      const T = ws.length
-      assert.deepEqual(t.shape, [...ws[0].shape, T])
-      for (let o = 0; o < t.data.length; o++) assert.equal(t.data[o], ws[o % T].data[Math.floor(o / T)])
-    }),
+    fc.property(
+      arbShape({ minRank: 1, maxRank: 4, maxDim: 3 }).chain((s) => fc.array(arbTensor(s), { minLength: 1, maxLength: 4 })),
+      (ws) => {
+        const t = r1(ss.stackTasks(ws))
+        const T = ws.length
+        assert.deepEqual(t.shape, [...ws[0].shape, T])
+        for (let o = 0; o < t.data.length; o++) assert.equal(t.data[o], ws[o % T].data[Math.floor(o / T)])
+      },
+    ),
     opts(30),
   )
 })
@@ -110,7 +131,11 @@ test('laf / tucker / tt values equal the direct formulas (Σ over unfoldings of 
         return acc + gs[i] * nuc(w.data, rows, size / rows)
       }, 0)
       const [l, tk, t] = ss.runSync([ss.laf(w, g), ss.tucker(w, gs), ss.tt(w, gs.slice(0, -1))], { backend: ref }).map((x) => x.data[0])
-      for (const [got, want, name] of [[l, lafWant, 'laf'], [tk, tuckerWant, 'tucker'], [t, ttWant, 'tt']] as const)
+      for (const [got, want, name] of [
+        [l, lafWant, 'laf'],
+        [tk, tuckerWant, 'tucker'],
+        [t, ttWant, 'tt'],
+      ] as const)
         assert.ok(Math.abs(got - want) <= 1e-8 * Math.max(1, want), `${name}: ${got} vs ${want}`)
     }),
     opts(40),
@@ -122,7 +147,12 @@ const minGap = (w: ss.HostTensor): number => {
   const s = w.shape
   const mats: [ArrayLike<number>, number, number][] = [
     ...s.map((d, i) => [directMode(w, i), d, w.data.length / d] as [ArrayLike<number>, number, number]),
-    ...s.slice(0, -1).map((_, i) => [w.data, ss.sizeOf(s.slice(0, i + 1)), w.data.length / ss.sizeOf(s.slice(0, i + 1))] as [ArrayLike<number>, number, number]),
+    ...s
+      .slice(0, -1)
+      .map(
+        (_, i) =>
+          [w.data, ss.sizeOf(s.slice(0, i + 1)), w.data.length / ss.sizeOf(s.slice(0, i + 1))] as [ArrayLike<number>, number, number],
+      ),
   ]
   let gap = Infinity
   for (const [d, m, n] of mats) {
@@ -139,12 +169,15 @@ for (const [name, f] of [
 ] as const) {
   test(`${name}: VJP passes the finite-difference check (distinct nonzero σ) and cpu matches ref`, async () => {
     await fc.assert(
-      fc.asyncProperty(arbStacked.filter((w) => minGap(w) > 0.02), async (w) => {
-        const r = checkVjp(f, [w])
-        assert.ok(r.ok, r.message)
-        const p = await checkParity(f, [w], cpu)
-        assert.ok(p.ok, p.message)
-      }),
+      fc.asyncProperty(
+        arbStacked.filter((w) => minGap(w) > 0.02),
+        async (w) => {
+          const r = checkVjp(f, [w])
+          assert.ok(r.ok, r.message)
+          const p = await checkParity(f, [w], cpu)
+          assert.ok(p.ok, p.message)
+        },
+      ),
       opts(20),
     )
   })
@@ -152,15 +185,21 @@ for (const [name, f] of [
 
 test('tucker / tt with the randomized method: rank ≥ every unfolding rank reproduces the exact value and gradient', () => {
   fc.assert(
-    fc.property(arbStacked.filter((w) => w.data.length >= 8), fc.integer({ min: 0, max: 1e6 }), (w, seed) => {
-      for (const norm of [ss.tucker, ss.tt]) {
-        const exact = ss.valueAndGrad<ss.HostTensor>((x) => norm(x, 1))(w)
-        const rnd = ss.valueAndGrad<ss.HostTensor>((x) => norm(x, 1, { method: 'randomized', rank: 9, oversampling: 2, key: ss.key(seed), thinMax: 0 }))(w)
-        const [ev, eg, rv, rg] = ss.runSync([exact.value, exact.grad, rnd.value, rnd.grad], { backend: ref })
-        assert.ok(Math.abs(ev.data[0] - rv.data[0]) < 1e-8 * Math.max(1, ev.data[0]))
-        for (let i = 0; i < eg.data.length; i++) assert.ok(Math.abs(eg.data[i] - rg.data[i]) < 1e-7)
-      }
-    }),
+    fc.property(
+      arbStacked.filter((w) => w.data.length >= 8),
+      fc.integer({ min: 0, max: 1e6 }),
+      (w, seed) => {
+        for (const norm of [ss.tucker, ss.tt]) {
+          const exact = ss.valueAndGrad<ss.HostTensor>((x) => norm(x, 1))(w)
+          const rnd = ss.valueAndGrad<ss.HostTensor>((x) =>
+            norm(x, 1, { method: 'randomized', rank: 9, oversampling: 2, key: ss.key(seed), thinMax: 0 }),
+          )(w)
+          const [ev, eg, rv, rg] = ss.runSync([exact.value, exact.grad, rnd.value, rnd.grad], { backend: ref })
+          assert.ok(Math.abs(ev.data[0] - rv.data[0]) < 1e-8 * Math.max(1, ev.data[0]))
+          for (let i = 0; i < eg.data.length; i++) assert.ok(Math.abs(eg.data[i] - rg.data[i]) < 1e-7)
+        }
+      },
+    ),
     opts(15),
   )
 })

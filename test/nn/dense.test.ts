@@ -37,7 +37,14 @@ test('dense: shapes, zero bias, forward = x·w + b', () => {
 
 test('mlp: the paper domain classifier sizes and output shape; ReLU keeps activation scale (He init)', () => {
   const p = mlp.init(key(4), { sizes: [512, 128, 64, 2] })
-  assert.deepEqual(p.map((l) => l.w.shape), [[512, 128], [128, 64], [64, 2]])
+  assert.deepEqual(
+    p.map((l) => l.w.shape),
+    [
+      [512, 128],
+      [128, 64],
+      [64, 2],
+    ],
+  )
   const x = normal(key(5), [256, 512])
   const y = runSync(mlp.apply(p, x), { backend: be })
   assert.deepEqual(y.shape, [256, 2])

@@ -18,10 +18,24 @@ test('resnet layouts: 18 and 34 have 17 / 33 main convs (+3 projection shortcuts
   assert.equal(count(resnetLayouts.resnet18(3, 10)), 20)
   assert.equal(count(resnetLayouts.resnet34(3, 10)), 36)
   const { params } = resnet.init(key(0), resnetLayouts.small(1, 5, 4))
-  assert.deepEqual(resnet.convWeights(params).map((w) => w.shape), [
-    [3, 3, 1, 4], [3, 3, 4, 4], [3, 3, 4, 4], [3, 3, 4, 8], [3, 3, 8, 8], [1, 1, 4, 8], [3, 3, 8, 16], [3, 3, 16, 16], [1, 1, 8, 16],
-  ])
-  assert.throws(() => resnet.init(key(0), { ...resnetLayouts.small(1, 5), blocks: [1, 1] }), /resnet.init: widths \[8,16,32\] and blocks \[1,1\]/)
+  assert.deepEqual(
+    resnet.convWeights(params).map((w) => w.shape),
+    [
+      [3, 3, 1, 4],
+      [3, 3, 4, 4],
+      [3, 3, 4, 4],
+      [3, 3, 4, 8],
+      [3, 3, 8, 8],
+      [1, 1, 4, 8],
+      [3, 3, 8, 16],
+      [3, 3, 16, 16],
+      [1, 1, 8, 16],
+    ],
+  )
+  assert.throws(
+    () => resnet.init(key(0), { ...resnetLayouts.small(1, 5), blocks: [1, 1] }),
+    /resnet.init: widths \[8,16,32\] and blocks \[1,1\]/,
+  )
 })
 
 test('resnet.apply: feature and output shapes (48×48 → 6×6 final map, pooled), state tree mirrors params', () => {
@@ -32,7 +46,10 @@ test('resnet.apply: feature and output shapes (48×48 → 6×6 final map, pooled
   assert.deepEqual(r.out.shape, [2, 7])
   assert.equal(r.state.stages.length, 3)
   assert.ok(r.state.stages[1][0].down)
-  assert.throws(() => resnet.apply(params, normal(key(2), [2, 8, 8, 3]), state, { training: true, config: c }), /resnet.apply: expected x \[N,H,W,1\], got \[2,8,8,3\]/)
+  assert.throws(
+    () => resnet.apply(params, normal(key(2), [2, 8, 8, 3]), state, { training: true, config: c }),
+    /resnet.apply: expected x \[N,H,W,1\], got \[2,8,8,3\]/,
+  )
 })
 
 test('im2col composite conv equals the conv2d primitive (stride 1 and 2, same and valid)', () => {
@@ -55,7 +72,10 @@ test('a tiny ResNet overfits 16 examples to ≥ 95% training accuracy', async ()
   const c = { ...resnetLayouts.small(1, 4, 4), blocks: [1, 1] as const, widths: [4, 8] as const }
   const init = resnet.init(key(4), c)
   const x = normal(key(5), [16, 12, 12, 1])
-  const labels = fromData(Float32Array.from({ length: 16 }, (_, i) => i % 4), [16])
+  const labels = fromData(
+    Float32Array.from({ length: 16 }, (_, i) => i % 4),
+    [16],
+  )
   const y = oneHotHost(labels, 4)
   const be = cpuBackend()
   const step = trainStep<null, any, any>({
@@ -69,14 +89,21 @@ test('a tiny ResNet overfits 16 examples to ≥ 95% training accuracy', async ()
   let st: any = { params: init.params, modelState: init.state, opt: adam({ lr: 0.02 }).init(init.params), step: 0 }
   const first = (await step(st, null)).metrics.loss
   for (let i = 0; i < 60; i++) st = await step(st, null)
-  const logits = (await run(resnet.apply(st.params, x, st.modelState, { training: false, config: c }).out as Tensor, { backend: be })) as any
+  const logits = (await run(resnet.apply(st.params, x, st.modelState, { training: false, config: c }).out as Tensor, {
+    backend: be,
+  })) as any
   const acc = accuracyHost(logits, labels)
   assert.ok(acc >= 0.95, `accuracy ${acc} (first loss ${first})`)
 })
 
 test('ResNetConfig codec: accepts the layouts, names each bad field', () => {
   assert.equal(decodeResNetConfig(resnetLayouts.resnet34(3, 13))._tag, 'Right')
-  const r = decodeResNetConfig({ ...resnetLayouts.small(1, 13), widths: [8, -1, 32], stem: { width: 8, kernel: 3, strides: 'x', maxPool: false } })
+  const r = decodeResNetConfig({
+    ...resnetLayouts.small(1, 13),
+    widths: [8, -1, 32],
+    stem: { width: 8, kernel: 3, strides: 'x', maxPool: false },
+  })
   assert.equal(r._tag, 'Left')
-  if (r._tag === 'Left') assert.deepEqual(r.left, ['stem.strides: expected PositiveInteger, got "x"', 'widths.1: expected PositiveInteger, got -1'])
+  if (r._tag === 'Left')
+    assert.deepEqual(r.left, ['stem.strides: expected PositiveInteger, got "x"', 'widths.1: expected PositiveInteger, got -1'])
 })

@@ -36,7 +36,8 @@ test('conv2d: shape errors name the op, the problem and both shapes', () => {
   assert.throws(() => ops.conv2d(ops.zeros([1, 5, 5, 3]), ops.zeros([3, 3, 3, 8]), { strides: 0 }), /conv2d: strides must be/)
   assert.throws(() => ops.conv2d(ops.zeros([1, 5, 5, 3]), ops.zeros([3, 3, 3, 8]), { padding: 'full' as never }), /conv2d: padding must be/)
   assert.throws(
-    () => ops.conv2dBackInput(ops.zeros([1, 4, 4, 8]), ops.zeros([3, 3, 3, 8]), { strides: [1, 1], pads: [0, 0, 0, 0], inShape: [1, 5, 5, 3] }),
+    () =>
+      ops.conv2dBackInput(ops.zeros([1, 4, 4, 8]), ops.zeros([3, 3, 3, 8]), { strides: [1, 1], pads: [0, 0, 0, 0], inShape: [1, 5, 5, 3] }),
     /conv2dBackInput: dy must have the conv output shape \[1,3,3,8\]/,
   )
 })

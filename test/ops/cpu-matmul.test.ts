@@ -7,7 +7,14 @@ import { fc } from '../../src/testing/index.ts'
 test('cpu matmul matches ref on both sides of the n = 32 loop-order switch (transA/transB, batched)', () => {
   fc.assert(
     fc.property(
-      fc.record({ m: fc.integer({ min: 1, max: 9 }), k: fc.integer({ min: 1, max: 9 }), n: fc.constantFrom(1, 3, 31, 32, 45), batch: fc.constantFrom([], [2]), transA: fc.boolean(), transB: fc.boolean() }),
+      fc.record({
+        m: fc.integer({ min: 1, max: 9 }),
+        k: fc.integer({ min: 1, max: 9 }),
+        n: fc.constantFrom(1, 3, 31, 32, 45),
+        batch: fc.constantFrom([], [2]),
+        transA: fc.boolean(),
+        transB: fc.boolean(),
+      }),
       fc.integer({ min: 0, max: 1e6 }),
       ({ m, k, n, batch, transA, transB }, seed) => {
         const a = ss.normal(ss.key(seed), [...batch, ...(transA ? [k, m] : [m, k])])
@@ -16,10 +23,13 @@ test('cpu matmul matches ref on both sides of the n = 32 loop-order switch (tran
         const want = ss.runSync(y, { backend: ss.refBackend() })
         const got = ss.runSync(y, { backend: ss.cpuBackend() })
         assert.deepEqual(got.shape, [...batch, m, n])
-        for (let i = 0; i < want.data.length; i++) assert.ok(Math.abs(want.data[i] - got.data[i]) <= 1e-5 * (1 + Math.abs(want.data[i])), `index ${i}: ${got.data[i]} vs ${want.data[i]}`)
+        for (let i = 0; i < want.data.length; i++)
+          assert.ok(
+            Math.abs(want.data[i] - got.data[i]) <= 1e-5 * (1 + Math.abs(want.data[i])),
+            `index ${i}: ${got.data[i]} vs ${want.data[i]}`,
+          )
       },
     ),
     { numRuns: 60, seed: Number(process.env.FC_SEED ?? 42) },
   )
 })
-

@@ -19,7 +19,10 @@ test('oneHot: rows, and a run-time error naming the op and the bad label on ref 
   assert.deepEqual(y.shape, [2, 3])
   assert.deepEqual([...y.data], [0, 0, 1, 1, 0, 0])
   for (const be of [ref, ops.cpuBackend()]) {
-    assert.throws(() => ops.runSync(ops.oneHot(ops.tensor([0, 3]), 3), { backend: be }), /oneHot: label 3 at flat index 1 is not an integer in \[0, 3\)/)
+    assert.throws(
+      () => ops.runSync(ops.oneHot(ops.tensor([0, 3]), 3), { backend: be }),
+      /oneHot: label 3 at flat index 1 is not an integer in \[0, 3\)/,
+    )
     assert.throws(() => ops.runSync(ops.oneHot(ops.tensor([0.5]), 3), { backend: be }), /oneHot: label 0.5/)
   }
   assert.throws(() => ops.oneHot(ops.tensor([0]), 0), /oneHot: depth must be a positive integer/)
@@ -40,7 +43,10 @@ test('softmaxCrossEntropy: hand values, and finite for huge logits on ref and cp
 })
 
 test('l1Loss, l2Loss, moments, batchNormMath, linear: hand values', () => {
-  const [l1, l2] = ops.runSync([ops.l1Loss(ops.tensor64([1, -2]), ops.tensor64([0, 0])), ops.l2Loss(ops.tensor64([1, -2]), ops.tensor64([0, 0]))], { backend: ref })
+  const [l1, l2] = ops.runSync(
+    [ops.l1Loss(ops.tensor64([1, -2]), ops.tensor64([0, 0])), ops.l2Loss(ops.tensor64([1, -2]), ops.tensor64([0, 0]))],
+    { backend: ref },
+  )
   close(l1.data, [1.5])
   close(l2.data, [2.5])
   const x = ops.tensor64([1, 10, 3, 30], [2, 2])
@@ -50,7 +56,9 @@ test('l1Loss, l2Loss, moments, batchNormMath, linear: hand values', () => {
   close(v.data, [1, 100])
   const bn = ops.runSync(ops.batchNormMath(x, m, v, ops.tensor64([1, 2]), ops.tensor64([0, 5]), 0), { backend: ref })
   close(bn.data, [-1, 3, 1, 7])
-  const lin = ops.runSync(ops.linear(ops.tensor64([1, 2]), ops.tensor64([1, 0, 0, 1, 1, 1], [2, 3]), ops.tensor64([0, 0, 10])), { backend: ref })
+  const lin = ops.runSync(ops.linear(ops.tensor64([1, 2]), ops.tensor64([1, 0, 0, 1, 1, 1], [2, 3]), ops.tensor64([0, 0, 10])), {
+    backend: ref,
+  })
   close(lin.data, [3, 2, 12]) // 1·[1,0,0] + 2·[1,1,1] + [0,0,10]
 })
 

@@ -27,7 +27,10 @@ test('maxPool: on ties the gradient goes to the first maximum in row-major windo
   for (const be of [ref, ops.cpuBackend()]) {
     const g = ops.runSync(ops.grad((t: ops.Tensor) => ops.sum(ops.maxPool(t, { size: 2 })))(ops.lift(x)), { backend: be })
     assert.deepEqual([...g.data], [0, 1, 0, 0], be.name)
-    const s = ops.runSync(ops.maxPoolSelect(x, ops.tensor64([10, 20, 30, 40], [1, 2, 2, 1]), { size: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] }), { backend: be })
+    const s = ops.runSync(
+      ops.maxPoolSelect(x, ops.tensor64([10, 20, 30, 40], [1, 2, 2, 1]), { size: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] }),
+      { backend: be },
+    )
     assert.deepEqual([...s.data], [20], be.name)
   }
 })
@@ -44,7 +47,17 @@ test('pooling: shape errors name the op, the problem and the shape', () => {
     message: 'maxPool: window 3x3 larger than padded input 2x2: [1,2,2,1]',
   })
   assert.throws(() => ops.avgPool(ops.zeros([2, 2, 1]), { size: 2 }), /avgPool: input must be rank 4 \[N,H,W,C\]: \[2,2,1\]/)
-  assert.throws(() => ops.avgPool(ops.zeros([1, 4, 4, 1]), { size: 2, padding: [[2, 0], [0, 0]] }), /avgPool: pads \[2,0,0,0\] must be smaller than the window 2x2/)
+  assert.throws(
+    () =>
+      ops.avgPool(ops.zeros([1, 4, 4, 1]), {
+        size: 2,
+        padding: [
+          [2, 0],
+          [0, 0],
+        ],
+      }),
+    /avgPool: pads \[2,0,0,0\] must be smaller than the window 2x2/,
+  )
   assert.throws(() => ops.maxPool(ops.zeros([1, 4, 4, 1]), { size: 0 }), /maxPool: strides must be/)
   assert.throws(() => ops.globalAvgPool(ops.zeros([4, 4])), /globalAvgPool: input must be rank 4/)
 })

@@ -4,7 +4,11 @@ import { parseQuickstart, presets } from '../../examples/quickstart-config.ts'
 import { flag, parseFlags } from '../../src/train/flags.ts'
 
 test('parseFlags: values decoded by io-ts codecs, both --name value and --name=value', () => {
-  const r = parseFlags(['--epochs', '3', '--lr=0.5', '--runs', 'a,b'], { epochs: flag.positiveInt, lr: flag.positiveNumber, runs: flag.listOf(['a', 'b', 'c'] as const) })
+  const r = parseFlags(['--epochs', '3', '--lr=0.5', '--runs', 'a,b'], {
+    epochs: flag.positiveInt,
+    lr: flag.positiveNumber,
+    runs: flag.listOf(['a', 'b', 'c'] as const),
+  })
   assert.equal(r._tag, 'Right')
   if (r._tag === 'Right') assert.deepEqual(r.right, { epochs: 3, lr: 0.5, runs: ['a', 'b'] })
 })
@@ -34,7 +38,11 @@ test('quickstart config: preset then flags; cross-field checks', () => {
   if (ok.ok) assert.equal(ok.config.epochs, 2)
   const bad = parseQuickstart(['--epochs', '0', '--preset', 'huge'])
   assert.ok(!bad.ok)
-  if (!bad.ok) assert.deepEqual(bad.errors, ['--epochs: expected a positive integer, got "0"', '--preset: expected one of default, small, paper, got "huge"'])
+  if (!bad.ok)
+    assert.deepEqual(bad.errors, [
+      '--epochs: expected a positive integer, got "0"',
+      '--preset: expected one of default, small, paper, got "huge"',
+    ])
   const big = parseQuickstart(['--batch', '1000', '--train', '100'])
   assert.ok(!big.ok && big.errors[0] === '--batch: expected at most --train (100), got 1000')
 })

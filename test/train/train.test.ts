@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { dense } from '../../src/nn/dense.ts'
 import { sgd } from '../../src/optim/index.ts'
-import { fit, formatEpoch, loadCheckpoint, saveCheckpoint, trainStep } from '../../src/train/index.ts'
+import { fit, formatEpoch, trainStep } from '../../src/train/index.ts'
+import { jsonlLog, loadCheckpoint, saveCheckpoint } from '../../src/node/index.ts'
 import { cpuBackend, key, mean, normal, split, square, sub, tensor, tensor64, type HostTensor } from '../../src/index.ts'
 
 test('formatEpoch: Keras-style line', () => {
@@ -15,7 +16,11 @@ test('formatEpoch: Keras-style line', () => {
 test('fit: a fold over batches; one line per epoch, JSONL log, loss decreases on linear regression', async () => {
   const [kx, kw] = split(key(7))
   const x = normal(kx, [64, 3])
-  const y = { kind: 'host', shape: [64, 1], data: Float32Array.from({ length: 64 }, (_, i) => x.data[i * 3] - 2 * x.data[i * 3 + 1] + 0.5 * x.data[i * 3 + 2]) } as HostTensor
+  const y = {
+    kind: 'host',
+    shape: [64, 1],
+    data: Float32Array.from({ length: 64 }, (_, i) => x.data[i * 3] - 2 * x.data[i * 3 + 1] + 0.5 * x.data[i * 3 + 2]),
+  } as HostTensor
   const opt = sgd({ lr: 0.1 })
   const step = trainStep<{ x: HostTensor; y: HostTensor }, any, any>({
     optimizer: opt,
@@ -27,14 +32,23 @@ test('fit: a fold over batches; one line per epoch, JSONL log, loss decreases on
   const logPath = join(dir, 'log.jsonl')
   const lines: string[] = []
   const batches = (_e: number) => [0, 1, 2, 3].map((i) => ({ x: slice(x, i), y: slice(y, i) }))
-  const { state, history } = await fit({ params, modelState: {}, opt: opt.init(params), step: 0 }, { epochs: 4, batches, step, print: (l) => lines.push(l), logPath, progress: false })
+  const { state, history } = await fit(
+    { params, modelState: {}, opt: opt.init(params), step: 0 },
+    { epochs: 4, batches, step, print: (l) => lines.push(l), log: jsonlLog(logPath) },
+  )
   assert.equal(state.step, 16)
   assert.equal(lines.length, 4)
   assert.match(lines[3], /^Epoch 4\/4 - \d+\.\ds - loss=\d\.\d{4}/)
-  const log = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  const log = readFileSync(logPath, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
   assert.equal(log.length, 4)
   assert.ok(log[3].metrics.loss < 0.2 * log[0].metrics.loss, `${log[0].metrics.loss} → ${log[3].metrics.loss}`)
-  assert.deepEqual(history.map((h) => h.epoch), [1, 2, 3, 4])
+  assert.deepEqual(
+    history.map((h) => h.epoch),
+    [1, 2, 3, 4],
+  )
 })
 
 const slice = (t: HostTensor, i: number): HostTensor => {
@@ -56,7 +70,10 @@ test('checkpoints: round trip (float32 and float64, nested trees), no temp file 
   assert.ok(back.tree.a[1].b.data instanceof Float64Array)
   assert.equal(back.tree.a[1].b.data[0], Math.PI)
   assert.deepEqual(back.tree.c.shape, [])
-  writeFileSync(join(dir, 'bad.ckpt'), '{"format":"softshare-checkpoint","version":1,"meta":{},"tree":{"record":{"w":{"shape":[2,2],"dtype":"float32","data":"AAAA"}}}}')
+  writeFileSync(
+    join(dir, 'bad.ckpt'),
+    '{"format":"softshare-checkpoint","version":1,"meta":{},"tree":{"record":{"w":{"shape":[2,2],"dtype":"float32","data":"AAAA"}}}}',
+  )
   assert.throws(() => loadCheckpoint(join(dir, 'bad.ckpt')), /bad.ckpt: tensor at .w has 0.75 values for shape \[2,2\]/)
   writeFileSync(join(dir, 'junk.ckpt'), '{"hello": 1}')
   assert.throws(() => loadCheckpoint(join(dir, 'junk.ckpt')), /junk.ckpt: not a softshare checkpoint/)

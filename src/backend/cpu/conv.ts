@@ -13,7 +13,8 @@ type F = Float32Array
 const CHUNK = 1 << 18
 
 /** A 1×1, stride-1, unpadded conv (the output covers exactly the input) is a plain GEMM on x: no im2col needed. */
-const isPointwise = (g: ConvGeom): boolean => g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w
+const isPointwise = (g: ConvGeom): boolean =>
+  g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w
 
 /** Rows per chunk (a multiple of 4 so GEMM tiles never straddle chunks). */
 const chunkRows = (k: number, cap = CHUNK): number => Math.max(4, Math.floor(cap / Math.max(1, k) / 4) * 4)

@@ -5,7 +5,7 @@
  * NHWC) at i mod m through a nested loop, so neither intermediates nor tiled copies are allocated.
  * Intermediates of a fused chain stay in float64 locals and round to float32 once, on store.
  */
-import type { FusedStep } from '../../autodiff/fuse.ts'
+import type { FusedStep } from '../../graph/fuse.ts'
 import { type Shape, shapesEqual, sizeOf } from '../../tensor/shape.ts'
 import type { KernelCall } from '../backend.ts'
 import { broadcastOffsets } from '../host/index-math.ts'
@@ -49,7 +49,8 @@ const compiledLoop = (steps: readonly FusedStep[], kinds: readonly Kind[]): Loop
   const body = steps.map((s, k) => `const t${k} = ${substitute(cpuFormula(s.expr), s.args.map(name))};`).join(' ')
   const bind = kinds.map((_, j) => `const x${j} = xs[${j}];`).join(' ')
   const hoist = kinds.map((k, j) => (k === 's' ? `const v${j} = x${j}[0];` : '')).join(' ')
-  const reads = (inner: string) => kinds.map((k, j) => (k === 'f' ? `const v${j} = x${j}[i];` : k === 'p' ? `const v${j} = x${j}[${inner}];` : '')).join(' ')
+  const reads = (inner: string) =>
+    kinds.map((k, j) => (k === 'f' ? `const v${j} = x${j}[i];` : k === 'p' ? `const v${j} = x${j}[${inner}];` : '')).join(' ')
   const store = `out[i] = t${steps.length - 1};`
   const src = kinds.includes('p')
     ? `${bind} ${hoist} for (let o = 0; o < n; o += m) for (let j = 0, i = o; j < m; j++, i++) { ${reads('j')} ${body} ${store} }`
@@ -110,5 +111,6 @@ const evaluate = (ins: readonly F[], call: KernelCall, steps: readonly FusedStep
 export const elementwiseKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc): F =>
   evaluate(ins, call, [{ expr: call.elementwise!.expr, args: ins.map((_, j) => `x${j}`) }], alloc)
 
-/** A chain fused by the executor (`attrs.steps`, see autodiff/fuse.ts). */
-export const fusedKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc): F => evaluate(ins, call, call.attrs.steps as FusedStep[], alloc)
+/** A chain fused by the executor (`attrs.steps`, see graph/fuse.ts). */
+export const fusedKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc): F =>
+  evaluate(ins, call, call.attrs.steps as FusedStep[], alloc)

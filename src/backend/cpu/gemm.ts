@@ -62,8 +62,22 @@ export const gemm = (
     const r3 = i0 + 3 < M ? 3 * si : 0
     const rows = Math.min(4, M - i0)
     for (let jp = 0; jp < np; jp++) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0
       let pa = aOff + i0 * si
       let pb = jp * K * 4
       for (let k = 0; k < K; k++) {
@@ -75,10 +89,22 @@ export const gemm = (
         const b1 = P[pb + 1]
         const b2 = P[pb + 2]
         const b3 = P[pb + 3]
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3
+        c00 += a0 * b0
+        c01 += a0 * b1
+        c02 += a0 * b2
+        c03 += a0 * b3
+        c10 += a1 * b0
+        c11 += a1 * b1
+        c12 += a1 * b2
+        c13 += a1 * b3
+        c20 += a2 * b0
+        c21 += a2 * b1
+        c22 += a2 * b2
+        c23 += a2 * b3
+        c30 += a3 * b0
+        c31 += a3 * b1
+        c32 += a3 * b2
+        c33 += a3 * b3
         pa += sk
         pb += 4
       }

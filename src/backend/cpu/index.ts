@@ -9,7 +9,7 @@ import { matmulDims } from '../geometry.ts'
 import { type Shape, sizeOf } from '../../tensor/shape.ts'
 import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
-import { linalgKernels } from '../host/dense.ts'
+import { linalgKernels } from '../host/linalg-kernels.ts'
 import { concatFast, sliceFast } from './movement.ts'
 import { elementwiseKernel, fusedKernel, suffixPeriod, tile } from './elementwise.ts'
 import { refKernels } from '../ref/kernels.ts'
@@ -132,21 +132,55 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
 /** Kernels that take their output buffer from the backend's pool (each writes every output element). */
 type PooledKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc) => F
-const pooledKernels: Record<string, PooledKernel> = { ...cpuPoolKernels, broadcastTo: broadcastToFast(base.broadcastTo), fused: fusedKernel }
-for (const [k, f] of Object.entries(base)) if (f === base.add) pooledKernels[k] = elementwiseKernel
+const pooledKernels: Readonly<Record<string, PooledKernel>> = {
+  ...cpuPoolKernels,
+  elementwise: elementwiseKernel,
+  broadcastTo: broadcastToFast(base.broadcastTo),
+  fused: fusedKernel,
+}
 // linalg kernels compute in float64 internally; rcond 1e-3 is the σ floor of a float32 Gram matrix
-const cpuKernels: Record<string, HostKernel<F>> = { ...base, ...cpuConvKernels, ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3), matmul, concat: concatFast, slice: sliceFast(base.slice), sum: reduceFast(false, base.sum), max: reduceFast(true, base.max) }
-if (wasmAvailable()) Object.assign(cpuKernels, wasmKernels)
+const jsKernels: Readonly<Record<string, HostKernel<F>>> = {
+  ...base,
+  ...cpuConvKernels,
+  ...linalgKernels<F>(Float32Array as ArrayCtor<F>, 1e-3),
+  matmul,
+  concat: concatFast,
+  slice: sliceFast(base.slice),
+  sum: reduceFast(false, base.sum),
+  max: reduceFast(true, base.max),
+}
+
+export interface CpuBackendOptions {
+  /**
+   * GEMM-class kernels (matmul, conv2d and its gradients) as WASM SIMD on the worker pool. `'auto'`
+   * (default): when the host has shared WebAssembly memory and threads. `false`: the plain-JS kernels,
+   * which are what runs where WASM threads are not (a page that is not cross-origin isolated); tests
+   * run both. `true`: WASM or an error.
+   */
+  readonly wasm?: boolean | 'auto'
+  /** Kernels by op name that replace or add to the built-in ones (a name wins over the generated elementwise kernel). */
+  readonly kernels?: Readonly<Record<string, HostKernel<F>>>
+}
 
 /**
- * The float32 CPU backend (optionally with extra/overriding kernels, e.g. WASM SIMD ones). Each instance
- * recycles the output buffers of its elementwise, fused, broadcast and pooling kernels once the executor
- * releases them (see pool-alloc.ts); buffers handed out by `read` are never reused.
+ * The float32 CPU backend. Each instance recycles the output buffers of its elementwise, fused, broadcast
+ * and pooling kernels once the executor releases them (see pool-alloc.ts); buffers handed out by `read`
+ * are never reused.
  */
-export const cpuBackend = (extra: Readonly<Record<string, HostKernel<F>>> = {}): Backend<F> => {
+export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
+  const useWasm = opts.wasm === undefined || opts.wasm === 'auto' ? wasmAvailable() : opts.wasm
+  if (useWasm && !wasmAvailable())
+    throw new Error('cpuBackend: wasm: true, but this host has no shared WebAssembly memory with SIMD and threads')
   const pool = bufferPool()
-  const pooled = Object.fromEntries(Object.entries(pooledKernels).map(([k, f]) => [k, (ins: readonly F[], call: KernelCall) => f(ins, call, pool.alloc)]))
-  const be = hostBackend('cpu', Float32Array, { ...cpuKernels, ...pooled, ...extra })
+  const pooled = Object.fromEntries(
+    Object.entries(pooledKernels).map(([k, f]) => [k, (ins: readonly F[], call: KernelCall) => f(ins, call, pool.alloc)]),
+  )
+  const be = hostBackend(useWasm ? 'cpu' : 'cpu-js', Float32Array, {
+    ...jsKernels,
+    ...(useWasm ? wasmKernels : {}),
+    ...pooled,
+    ...(opts.kernels ?? {}),
+  })
   return {
     ...be,
     read: (b: F, shape: Shape) => {

@@ -9,7 +9,16 @@ import type { HostKernel } from '../backend.ts'
 type F = Float32Array
 
 /** Copies `outer` runs of length `run` from src (stride srcStride, offset srcOff) to dst (stride dstStride, offset dstOff). */
-const copyRuns = (dst: F, dstOff: number, dstStride: number, src: F, srcOff: number, srcStride: number, outer: number, run: number): void => {
+const copyRuns = (
+  dst: F,
+  dstOff: number,
+  dstStride: number,
+  src: F,
+  srcOff: number,
+  srcStride: number,
+  outer: number,
+  run: number,
+): void => {
   if (run === 1) for (let o = 0; o < outer; o++) dst[dstOff + o * dstStride] = src[srcOff + o * srcStride]
   else if (run < 16)
     for (let o = 0; o < outer; o++) {

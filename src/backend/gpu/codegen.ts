@@ -52,7 +52,9 @@ export const unravel = (src: string, shape: Shape, p: string): { lines: string[]
 
 /** Σ coord·stride as source text (terms with stride 0 or coordinate 0 dropped). */
 export const dot = (coords: readonly string[], strides: readonly number[], base = 0): string => {
-  const terms = coords.flatMap((c, i) => (strides[i] === 0 || c === '0.0' ? [] : [strides[i] === 1 ? c : `${/^[\w.]+$/.test(c) ? c : `(${c})`} * ${lit(strides[i])}`]))
+  const terms = coords.flatMap((c, i) =>
+    strides[i] === 0 || c === '0.0' ? [] : [strides[i] === 1 ? c : `${/^[\w.]+$/.test(c) ? c : `(${c})`} * ${lit(strides[i])}`],
+  )
   if (base !== 0) terms.unshift(lit(base))
   return terms.length ? terms.join(' + ') : '0.0'
 }
@@ -101,7 +103,8 @@ export const threads = (out: Shape, big: boolean): { lines: string[]; coords: st
   if (!big) return unravel('i', out, 'o')
   const [x, y, z] = view3(out)
   if (out.length < 2) throw tooBig(out, 'a 1-D output has no 3-D view')
-  if (x > MAX_XY || y > MAX_XY || z > MAX_Z) throw tooBig(out, `its view ${x}×${y}×${z} exceeds the dispatch limits ${MAX_XY}×${MAX_XY}×${MAX_Z}`)
+  if (x > MAX_XY || y > MAX_XY || z > MAX_Z)
+    throw tooBig(out, `its view ${x}×${y}×${z} exceeds the dispatch limits ${MAX_XY}×${MAX_XY}×${MAX_Z}`)
   const u = unravel('tz', out.slice(0, -2), 'z')
   return {
     lines: ['const tx = this.thread.x;', 'const ty = this.thread.y;', 'const tz = this.thread.z;', ...u.lines],

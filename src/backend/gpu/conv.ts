@@ -100,7 +100,14 @@ export const conv2dSource = (call: KernelCall, v: 1 | 4, ctx: GenCtx): KernelSou
     '}',
   ]
   const body = [...lines, ...accs(v).map((s) => `let ${s} = 0.0;`), ...taps(g, oi, oj, inner), ret(v)]
-  return { source: fn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, g.c), vec: v, views: [xBig ? view3(xs) : undefined, undefined], ...(dims ? { dims } : {}) }
+  return {
+    source: fn(['x0', 'x1'], body),
+    size: sizeOf(call.outShape) / v,
+    loop: Math.max(g.kh, g.kw, g.c),
+    vec: v,
+    views: [xBig ? view3(xs) : undefined, undefined],
+    ...(dims ? { dims } : {}),
+  }
 }
 
 /** conv2dBackInput (dy, w) → dx: a gather over the output pixels each input pixel feeds. */
@@ -121,7 +128,14 @@ export const conv2dBackInputSource = (call: KernelCall, v: 1 | 4, ctx: GenCtx): 
     '}',
   ]
   const body = [...lines, ...accs(v).map((s) => `let ${s} = 0.0;`), ...covering(g, ih, iw, inner), ret(v)]
-  return { source: fn(['x0', 'x1'], body), size: sizeOf(call.outShape) / v, loop: Math.max(g.kh, g.kw, cout), vec: v, views: [yBig ? view3(ys) : undefined, undefined], ...(dims ? { dims } : {}) }
+  return {
+    source: fn(['x0', 'x1'], body),
+    size: sizeOf(call.outShape) / v,
+    loop: Math.max(g.kh, g.kw, cout),
+    vec: v,
+    views: [yBig ? view3(ys) : undefined, undefined],
+    ...(dims ? { dims } : {}),
+  }
 }
 
 /** Threads the filter gradient aims for; below this the batch is split and partial sums added after. */
@@ -178,7 +192,10 @@ const windowMax = (g: Geom, xs: Shape, big: boolean, b: string, oi: string, oj: 
   'let best = 0.0;',
   'let ah = -1.0;',
   'let aw = 0.0;',
-  ...taps(g, oi, oj, [`const xv = ${readAt('x0', xs, [b, 'ih', 'iw', ch], big)};`, 'if (ah < 0.0 || xv > best) { best = xv; ah = ih; aw = iw; }']),
+  ...taps(g, oi, oj, [
+    `const xv = ${readAt('x0', xs, [b, 'ih', 'iw', ch], big)};`,
+    'if (ah < 0.0 || xv > best) { best = xv; ah = ih; aw = iw; }',
+  ]),
 ]
 
 /** Output threads of a pooling op over input `x`, with the views of its (possibly big) inputs. */
@@ -202,13 +219,23 @@ const maxPoolSelect: Gen = (call, ctx) => {
   const xs = call.inShapes[0]
   const { g, t, views, dims } = poolOut(call, ctx, xs)
   const [b, oi, oj, ch] = t.coords
-  const body = [...t.lines, ...windowMax(g, xs, ctx.big(xs), b, oi, oj, ch), `return ${readAt('x1', xs, [b, 'ah', 'aw', ch], ctx.big(xs))};`]
+  const body = [
+    ...t.lines,
+    ...windowMax(g, xs, ctx.big(xs), b, oi, oj, ch),
+    `return ${readAt('x1', xs, [b, 'ah', 'aw', ch], ctx.big(xs))};`,
+  ]
   return { source: kernelOf(['x0', 'x1'], t.dims, body), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw), views, ...dims }
 }
 
 /** Per-window scans inside a loop need their own names: rename the scan's loop and tap variables. */
 const renamed = (lines: readonly string[]): string[] =>
-  lines.map((l) => l.replace(/\bp\b/g, 'p2').replace(/\bq\b/g, 'q2').replace(/\bih\b/g, 'ih2').replace(/\biw\b/g, 'iw2'))
+  lines.map((l) =>
+    l
+      .replace(/\bp\b/g, 'p2')
+      .replace(/\bq\b/g, 'q2')
+      .replace(/\bih\b/g, 'ih2')
+      .replace(/\biw\b/g, 'iw2'),
+  )
 
 /** maxPoolBack (x, dy) → dx: each input element sums dy over the windows whose first argmax it is. */
 const maxPoolBack: Gen = (call, ctx) => {
@@ -222,7 +249,13 @@ const maxPoolBack: Gen = (call, ctx) => {
   ]
   const views = call.inShapes.map((s) => (ctx.big(s) ? view3(s) : undefined))
   const body = [...t.lines, 'let s0 = 0.0;', ...covering(g, ih, iw, inner), 'return s0;']
-  return { source: kernelOf(['x0', 'x1'], t.dims, body), size: sizeOf(xs), loop: Math.max(g.kh, g.kw), views, ...(t.dims ? { dims: t.dims } : {}) }
+  return {
+    source: kernelOf(['x0', 'x1'], t.dims, body),
+    size: sizeOf(xs),
+    loop: Math.max(g.kh, g.kw),
+    views,
+    ...(t.dims ? { dims: t.dims } : {}),
+  }
 }
 
 /** Number of in-bounds taps of the window of output pixel (oi, oj): the divisor of average pooling. */
@@ -250,7 +283,13 @@ const avgPoolBack: Gen = (call, ctx) => {
   const inner = [`s0 += ${readAt('x0', ys, [b, 'oi', 'oj', ch], ctx.big(ys))} / ${count(g, 'oi', 'oj')};`]
   const views = [ctx.big(ys) ? view3(ys) : undefined]
   const body = [...t.lines, 'let s0 = 0.0;', ...covering(g, ih, iw, inner), 'return s0;']
-  return { source: kernelOf(['x0'], t.dims, body), size: sizeOf(call.outShape), loop: Math.max(g.kh, g.kw), views, ...(t.dims ? { dims: t.dims } : {}) }
+  return {
+    source: kernelOf(['x0'], t.dims, body),
+    size: sizeOf(call.outShape),
+    loop: Math.max(g.kh, g.kw),
+    views,
+    ...(t.dims ? { dims: t.dims } : {}),
+  }
 }
 
 /** oneHot (labels) → [..., depth]: 1 where the label equals the last coordinate. */

@@ -9,7 +9,7 @@ import { fromData, type HostTensor } from '../../tensor/host.ts'
 import { fmt, type Shape, sizeOf } from '../../tensor/shape.ts'
 import { type Backend, type HostKernel, type KernelCall, missingKernel } from '../backend.ts'
 import type { ArrayCtor } from '../host/backend.ts'
-import { linalgKernels } from '../host/dense.ts'
+import { linalgKernels } from '../host/linalg-kernels.ts'
 import { type GenCtx, type KernelSource, MAX_ELEMENTS } from './codegen.ts'
 import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
@@ -22,7 +22,24 @@ const vec4Sources: Readonly<Record<string, (call: KernelCall, ctx: GenCtx) => Ke
 }
 
 /** Ops whose kernels address big tensors exactly (3-D views); the others are limited to MAX_ELEMENTS. */
-const BIG_OPS = new Set(['fused', 'sum', 'max', 'transpose', 'slice', 'pad', 'concat', 'broadcastTo', 'conv2d', 'conv2dBackInput', 'conv2dBackFilter', 'maxPool', 'maxPoolBack', 'maxPoolSelect', 'avgPool', 'avgPoolBack'])
+const BIG_OPS = new Set([
+  'fused',
+  'sum',
+  'max',
+  'transpose',
+  'slice',
+  'pad',
+  'concat',
+  'broadcastTo',
+  'conv2d',
+  'conv2dBackInput',
+  'conv2dBackFilter',
+  'maxPool',
+  'maxPoolBack',
+  'maxPoolSelect',
+  'avgPool',
+  'avgPoolBack',
+])
 
 export type GpuMode = 'webgpu' | 'webasm'
 
@@ -153,8 +170,7 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     return out
   }
 
-  const uploadKernel = (n: number): Kernel =>
-    compile({ source: 'function (x0) {\n  return x0[this.thread.x];\n}', size: n }, `upload:${n}`)
+  const uploadKernel = (n: number): Kernel => compile({ source: 'function (x0) {\n  return x0[this.thread.x];\n}', size: n }, `upload:${n}`)
 
   const upload = (t: HostTensor): GpuBuffer => {
     const n = sizeOf(t.shape)
@@ -187,12 +203,31 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   const runOnHost = (k: HostKernel<Float32Array>, call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
     const check = (out: Float32Array) => {
-      if (out.length !== n) throw new Error(`gpu backend: host kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
+      if (out.length !== n)
+        throw new Error(`gpu backend: host kernel '${call.op}' wrote ${out.length} values for shape ${fmt(call.outShape)}`)
       return out
     }
-    if (mode === 'webasm') return track({ size: n, host: check(Float32Array.from(k(inputs.map((b) => b.host!), call))) })
+    if (mode === 'webasm')
+      return track({
+        size: n,
+        host: check(
+          Float32Array.from(
+            k(
+              inputs.map((b) => b.host!),
+              call,
+            ),
+          ),
+        ),
+      })
     return Promise.all(inputs.map((b, j) => read(b, call.inShapes[j]))).then((hs) => {
-      const out = check(Float32Array.from(k(hs.map((h) => h.data as Float32Array), call)))
+      const out = check(
+        Float32Array.from(
+          k(
+            hs.map((h) => h.data as Float32Array),
+            call,
+          ),
+        ),
+      )
       return upload(fromData(out, call.outShape))
     })
   }
@@ -210,7 +245,9 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     const stages: KernelSource[] = []
     for (let ks: KernelSource | undefined = first; ks; ks = ks.next) stages.push(ks)
     const sizes = [call.inShapes.map(sizeOf), ...stages.slice(0, -1).map((ks) => [ks.size * (ks.vec ?? 1)])]
-    const ks = stages.map((st, j) => compile(st, `${st.source}|${st.size}|${st.vec ?? 1}|${sizes[j].join(',')}|${JSON.stringify(st.views ?? [])}`))
+    const ks = stages.map((st, j) =>
+      compile(st, `${st.source}|${st.size}|${st.vec ?? 1}|${sizes[j].join(',')}|${JSON.stringify(st.views ?? [])}`),
+    )
     if (mode === 'webasm') {
       let args: unknown[] = inputs.map((b) => b.host)
       for (let j = 0; j < stages.length; j++) {
@@ -232,14 +269,17 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
         const next = await (ks[j](...args) as Promise<DeviceHandle>)
         // gpu.js writes every cell of its output: a size mismatch is the one way to leave values unwritten
         if (next.output.reduce((acc, d) => acc * d, 1) * next.componentCount !== st.size * (st.vec ?? 1))
-          throw new Error(`gpu backend: kernel '${call.op}' produced ${next.output.join('x')}x${next.componentCount} values for ${st.size * (st.vec ?? 1)}`)
+          throw new Error(
+            `gpu backend: kernel '${call.op}' produced ${next.output.join('x')}x${next.componentCount} values for ${st.size * (st.vec ?? 1)}`,
+          )
         label(next, [st.size * (st.vec ?? 1)])
         // the buffer dies once the queue is done with it (WebGPU defers destroy past submitted work)
         if (h) freeHandle(h)
         h = next
         args = [next]
       }
-      if (!h || h.output[0] !== n) throw new Error(`gpu backend: op '${call.op}' produced ${h?.output[0]} values for shape ${fmt(call.outShape)}`)
+      if (!h || h.output[0] !== n)
+        throw new Error(`gpu backend: op '${call.op}' produced ${h?.output[0]} values for shape ${fmt(call.outShape)}`)
       return track({ size: n, dev: h })
     })
   }
@@ -274,7 +314,7 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     name: 'gpu',
     mode,
     sync: mode === 'webasm',
-    has: (op) => OPS.has(op) || op in hostKernels,
+    has: (op) => op.elementwise !== undefined || OPS.has(op.name) || op.name in hostKernels,
     maxKernelInputs: MAX_INPUTS,
     upload,
     exec,

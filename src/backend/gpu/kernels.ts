@@ -5,10 +5,22 @@
  * needs no entry here.
  */
 import { matmulDims } from '../geometry.ts'
-import type { FusedStep } from '../../autodiff/fuse.ts'
+import type { FusedStep } from '../../graph/fuse.ts'
 import { type Shape, sizeOf, stridesOf } from '../../tensor/shape.ts'
 import type { KernelCall } from '../backend.ts'
-import { broadcastStrides, dot, type GenCtx, type KernelSource, kernelFn, kernelOf, lit, readAt, threads, unravel, view3 } from './codegen.ts'
+import {
+  broadcastStrides,
+  dot,
+  type GenCtx,
+  type KernelSource,
+  kernelFn,
+  kernelOf,
+  lit,
+  readAt,
+  threads,
+  unravel,
+  view3,
+} from './codegen.ts'
 import { convSources } from './conv.ts'
 
 export type SourceGen = (call: KernelCall, ctx: GenCtx) => KernelSource
@@ -36,24 +48,29 @@ const GPU_FORMULAS: Readonly<Record<string, string>> = {
   'Math.tanh(a)': 'Math.tanh(Math.min(Math.max(a, -15.0), 15.0))',
 }
 
-const substitute = (expr: string, args: readonly string[]): string =>
-  expr.replace(/\b[abc]\b/g, (v) => `(${args['abc'.indexOf(v)]})`)
+const substitute = (expr: string, args: readonly string[]): string => expr.replace(/\b[abc]\b/g, (v) => `(${args['abc'.indexOf(v)]})`)
 
 /** Coordinates of an input of shape `s` broadcast against output coordinates `coords`. */
-const bcastCoords = (s: Shape, out: Shape, coords: readonly string[]): string[] => s.map((d, k) => (d === 1 ? '0.0' : coords[k + out.length - s.length]))
+const bcastCoords = (s: Shape, out: Shape, coords: readonly string[]): string[] =>
+  s.map((d, k) => (d === 1 ? '0.0' : coords[k + out.length - s.length]))
 
 const views = (shapes: readonly Shape[], ctx: GenCtx) => shapes.map((s) => (ctx.big(s) ? view3(s) : undefined))
 
 /** Elementwise kernel for a chain of steps over broadcast inputs (a single op is a one-step chain). */
 export const elementwiseSource = (inShapes: readonly Shape[], out: Shape, steps: readonly FusedStep[], ctx: GenCtx): KernelSource => {
   const body = steps.map((st, k) => {
-    const e = substitute(GPU_FORMULAS[st.expr] ?? st.expr, st.args.map((a) => (a.startsWith('x') ? `v${a.slice(1)}` : a)))
+    const e = substitute(
+      GPU_FORMULAS[st.expr] ?? st.expr,
+      st.args.map((a) => (a.startsWith('x') ? `v${a.slice(1)}` : a)),
+    )
     return k === steps.length - 1 ? `return ${e};` : `const t${k} = ${e};`
   })
   const args = inShapes.map((_, j) => `x${j}`)
   if (ctx.big(out)) {
     const t = threads(out, true)
-    const reads = inShapes.map((s, j) => `const v${j} = ${sizeOf(s) === 1 ? `x${j}[0]` : readAt(`x${j}`, s, bcastCoords(s, out, t.coords), ctx.big(s))};`)
+    const reads = inShapes.map(
+      (s, j) => `const v${j} = ${sizeOf(s) === 1 ? `x${j}[0]` : readAt(`x${j}`, s, bcastCoords(s, out, t.coords), ctx.big(s))};`,
+    )
     return { source: kernelOf(args, t.dims, [...t.lines, ...reads, ...body]), size: sizeOf(out), dims: t.dims, views: views(inShapes, ctx) }
   }
   const needCoords = inShapes.some((s) => sizeOf(s) !== 1 && !(s.length === out.length && s.every((d, i) => d === out[i])))
@@ -95,9 +112,20 @@ const reduce =
     if (!block) {
       const kept = s.map((_, i) => i).filter((i) => !axes.includes(i))
       const { lines, coords } = unravel('i', call.outShape, 'o')
-      const base0 = dot(coords, kept.map((a) => st[a]))
-      const off = [base0, ...red.map((a, k) => (st[a] === 1 ? `r${k}` : `r${k} * ${st[a]}`))].filter((t) => t !== '0.0').join(' + ') || '0.0'
-      const body = [...lines, ...accInit(isMax, `x0[${base0}]`), ...red.map((a, k) => `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`), ...accumulate(isMax, `x0[${off}]`), ...red.map(() => '}'), 'return acc;']
+      const base0 = dot(
+        coords,
+        kept.map((a) => st[a]),
+      )
+      const off =
+        [base0, ...red.map((a, k) => (st[a] === 1 ? `r${k}` : `r${k} * ${st[a]}`))].filter((t) => t !== '0.0').join(' + ') || '0.0'
+      const body = [
+        ...lines,
+        ...accInit(isMax, `x0[${base0}]`),
+        ...red.map((a, k) => `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`),
+        ...accumulate(isMax, `x0[${off}]`),
+        ...red.map(() => '}'),
+        'return acc;',
+      ]
       return { source: kernelFn(['x0'], body), size: out, loop: Math.max(1, ...red.map((a) => s[a])) }
     }
     const r = red.reduce((acc, a) => acc * s[a], 1)
@@ -124,7 +152,13 @@ const reduce =
     ]
     const first: KernelSource = { source: kernelFn(['x0'], body), size: out * chunks, loop: len }
     if (chunks === 1) return first
-    const combine = [...accInit(isMax, `x0[i * ${chunks}]`), `for (let c = 0; c < ${chunks}; c++) {`, ...accumulate(isMax, `x0[i * ${chunks} + c]`), '}', 'return acc;']
+    const combine = [
+      ...accInit(isMax, `x0[i * ${chunks}]`),
+      `for (let c = 0; c < ${chunks}; c++) {`,
+      ...accumulate(isMax, `x0[i * ${chunks} + c]`),
+      '}',
+      'return acc;',
+    ]
     return { ...first, next: { source: kernelFn(['x0'], combine), size: out, loop: chunks } }
   }
 
@@ -154,7 +188,11 @@ const reduceBig = (isMax: boolean, call: KernelCall, ctx: GenCtx, red: readonly 
   const start = `${split.coords[1]} * ${lit(span)}`
   const inCoords = coordsAt((_a, k) => (k === 0 && chunks > 1 ? `(${start} + r0)` : `r${k}`))
   const first = coordsAt((_a, k) => (k === 0 && chunks > 1 ? start : '0.0'))
-  const loops = red.map((a, k) => (k === 0 && chunks > 1 ? `for (let r0 = 0; r0 < ${span}; r0++) { if (${start} + r0 < ${lit(s[a])}) {` : `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`))
+  const loops = red.map((a, k) =>
+    k === 0 && chunks > 1
+      ? `for (let r0 = 0; r0 < ${span}; r0++) { if (${start} + r0 < ${lit(s[a])}) {`
+      : `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`,
+  )
   const body = [
     ...split.lines,
     ...(chunks > 1 ? [`const oq = ${split.coords[0]};`] : []),
@@ -166,9 +204,21 @@ const reduceBig = (isMax: boolean, call: KernelCall, ctx: GenCtx, red: readonly 
     'return acc;',
   ]
   const dims = chunks > 1 ? undefined : (t as { dims?: number[] }).dims
-  const stage: KernelSource = { source: kernelOf(['x0'], dims, body), size: out * chunks, loop: Math.max(1, span, ...red.map((a) => s[a])), views: [view3(s)], ...(dims ? { dims } : {}) }
+  const stage: KernelSource = {
+    source: kernelOf(['x0'], dims, body),
+    size: out * chunks,
+    loop: Math.max(1, span, ...red.map((a) => s[a])),
+    views: [view3(s)],
+    ...(dims ? { dims } : {}),
+  }
   if (chunks === 1) return stage
-  const combine = [...accInit(isMax, `x0[i * ${chunks}]`), `for (let c = 0; c < ${chunks}; c++) {`, ...accumulate(isMax, `x0[i * ${chunks} + c]`), '}', 'return acc;']
+  const combine = [
+    ...accInit(isMax, `x0[i * ${chunks}]`),
+    `for (let c = 0; c < ${chunks}; c++) {`,
+    ...accumulate(isMax, `x0[i * ${chunks} + c]`),
+    '}',
+    'return acc;',
+  ]
   return { ...stage, next: { source: kernelFn(['x0'], combine), size: out, loop: chunks } }
 }
 
@@ -177,7 +227,12 @@ const gather = (call: KernelCall, ctx: GenCtx, inCoords: (coords: readonly strin
   const [s] = call.inShapes
   const t = threads(call.outShape, ctx.big(call.outShape))
   const body = [...t.lines, `return ${readAt('x0', s, inCoords(t.coords), ctx.big(s))};`]
-  return { source: kernelOf(['x0'], t.dims, body), size: sizeOf(call.outShape), views: views(call.inShapes, ctx), ...(t.dims ? { dims: t.dims } : {}) }
+  return {
+    source: kernelOf(['x0'], t.dims, body),
+    size: sizeOf(call.outShape),
+    views: views(call.inShapes, ctx),
+    ...(t.dims ? { dims: t.dims } : {}),
+  }
 }
 
 const transpose: SourceGen = (call, ctx) =>
@@ -200,10 +255,22 @@ const pad: SourceGen = (call, ctx) => {
   const s = call.inShapes[0]
   const pads = call.attrs.pads as [number, number][]
   const t = threads(call.outShape, ctx.big(call.outShape))
-  const inside = s.flatMap((d, k) => (pads[k][0] === 0 && pads[k][1] === 0 ? [] : [`${t.coords[k]} >= ${lit(pads[k][0])} && ${t.coords[k]} < ${lit(pads[k][0] + d)}`]))
-  const src = readAt('x0', s, t.coords.map((c, k) => plus(c, -pads[k][0])), ctx.big(s))
+  const inside = s.flatMap((d, k) =>
+    pads[k][0] === 0 && pads[k][1] === 0 ? [] : [`${t.coords[k]} >= ${lit(pads[k][0])} && ${t.coords[k]} < ${lit(pads[k][0] + d)}`],
+  )
+  const src = readAt(
+    'x0',
+    s,
+    t.coords.map((c, k) => plus(c, -pads[k][0])),
+    ctx.big(s),
+  )
   const body = [...t.lines, 'let v = 0.0;', `if (${inside.join(' && ') || 'true'}) { v = ${src}; }`, 'return v;']
-  return { source: kernelOf(['x0'], t.dims, body), size: sizeOf(call.outShape), views: views(call.inShapes, ctx), ...(t.dims ? { dims: t.dims } : {}) }
+  return {
+    source: kernelOf(['x0'], t.dims, body),
+    size: sizeOf(call.outShape),
+    views: views(call.inShapes, ctx),
+    ...(t.dims ? { dims: t.dims } : {}),
+  }
 }
 
 const concat: SourceGen = (call, ctx) => {
@@ -214,14 +281,31 @@ const concat: SourceGen = (call, ctx) => {
   let off = 0
   const branches = call.inShapes.map((s, j) => {
     // the else-chain implies the lower bound of each input's range along the axis
-    const read = `v = ${readAt(`x${j}`, s, t.coords.map((c, k) => (k === axis ? plus(c, -off) : c)), ctx.big(s))};`
+    const read = `v = ${readAt(
+      `x${j}`,
+      s,
+      t.coords.map((c, k) => (k === axis ? plus(c, -off) : c)),
+      ctx.big(s),
+    )};`
     off += s[axis]
-    return j === 0 ? `if (${ca} < ${lit(off)}) { ${read} }` : j === call.inShapes.length - 1 ? `else { ${read} }` : `else if (${ca} < ${lit(off)}) { ${read} }`
+    return j === 0
+      ? `if (${ca} < ${lit(off)}) { ${read} }`
+      : j === call.inShapes.length - 1
+        ? `else { ${read} }`
+        : `else if (${ca} < ${lit(off)}) { ${read} }`
   })
   const body = [...t.lines, 'let v = 0.0;', branches.join(' '), 'return v;']
-  return { source: kernelOf(call.inShapes.map((_, j) => `x${j}`), t.dims, body), size: sizeOf(out), views: views(call.inShapes, ctx), ...(t.dims ? { dims: t.dims } : {}) }
+  return {
+    source: kernelOf(
+      call.inShapes.map((_, j) => `x${j}`),
+      t.dims,
+      body,
+    ),
+    size: sizeOf(out),
+    views: views(call.inShapes, ctx),
+    ...(t.dims ? { dims: t.dims } : {}),
+  }
 }
-
 
 /** One output element per thread; the k loop reads a row of A (broadcast in a workgroup) and a column of B (coalesced). */
 const matmul: SourceGen = (call) => {
@@ -274,14 +358,8 @@ export const matmulVec4 = (call: KernelCall): KernelSource | undefined => {
   return { source, size: (batch * m * n) / 4, loop: k, vec: 4, dims: batch > 1 ? [n / 4, m, batch] : [n / 4, m] }
 }
 
-const ELEMENTWISE_OPS = [
-  'neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'square', 'reciprocal',
-  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'less', 'lessEqual', 'greater', 'greaterEqual', 'equal', 'notEqual', 'where',
-]
-
-/** Kernel source generators by op name (elementwise ops share one generator driven by `call.elementwise`). */
+/** Kernel source generators of the non-elementwise ops, by name (elementwise ones: `sourceFor`). */
 export const sources: Readonly<Record<string, SourceGen>> = {
-  ...Object.fromEntries(ELEMENTWISE_OPS.map((k) => [k, elementwise])),
   sum: reduce(false),
   max: reduce(true),
   transpose,
@@ -293,5 +371,5 @@ export const sources: Readonly<Record<string, SourceGen>> = {
   ...convSources,
 }
 
-/** Any op carrying a scalar formula gets the generated elementwise kernel, even if it is not listed above. */
-export const sourceFor = (call: KernelCall): SourceGen | undefined => sources[call.op] ?? (call.elementwise ? elementwise : undefined)
+/** Any op carrying a scalar formula (`call.elementwise`) gets the kernel generated from it; the rest by name. */
+export const sourceFor = (call: KernelCall): SourceGen | undefined => (call.elementwise ? elementwise : sources[call.op])

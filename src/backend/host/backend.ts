@@ -6,7 +6,8 @@ export type ArrayCtor<D> = { new (n: number): D; from(x: ArrayLike<number>): D }
 
 /**
  * A backend whose buffers are typed arrays in host memory (ref: float64, cpu: float32).
- * Kernels return fresh arrays and never write their inputs.
+ * Kernels return fresh arrays and never write their inputs. `kernels` is keyed by op name, plus
+ * `elementwise`: the kernel of every primitive that carries a scalar formula and has no kernel of its own.
  */
 export const hostBackend = <D extends Float32Array | Float64Array>(
   name: string,
@@ -21,10 +22,11 @@ export const hostBackend = <D extends Float32Array | Float64Array>(
   return {
     name,
     sync: true,
-    has: (op) => op in kernels,
+    has: (op) => op.name in kernels || (op.elementwise !== undefined && 'elementwise' in kernels),
     upload: (t: HostTensor) => track(t.data instanceof (Ctor as unknown as Function) ? (t.data as D) : Ctor.from(t.data)),
     exec: (call, inputs) => {
-      const k = kernels[call.op]
+      // a kernel registered under the op's name wins; elementwise ops otherwise share the generated one
+      const k = kernels[call.op] ?? (call.elementwise ? kernels.elementwise : undefined)
       if (!k) throw missingKernel(name, call.op)
       const out = k(inputs, call)
       if (out.length !== sizeOf(call.outShape))

@@ -66,31 +66,42 @@ export const refKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, Host
     ...refConvKernels(Ctor),
     ...refPoolKernels(Ctor),
     ...refLossKernels(Ctor),
-    ...Object.fromEntries(
-      ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'square', 'reciprocal'].map((k) => [k, elementwise]),
-    ),
-    ...Object.fromEntries(
-      ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'less', 'lessEqual', 'greater', 'greaterEqual', 'equal', 'notEqual', 'where'].map(
-        (k) => [k, elementwise],
-      ),
-    ),
+    elementwise,
     sum: reduce(0, (a, v) => a + v),
-    max: reduce(-Infinity, (a, v) => (Math.max(v , a))),
+    max: reduce(-Infinity, (a, v) => Math.max(v, a)),
     transpose: ([x], call) => {
       const perm = call.attrs.perm as number[]
       const st = stridesOf(call.inShapes[0])
-      return gatherBy(x, call.inShapes[0], call.outShape, perm.map((p) => st[p]), 0)
+      return gatherBy(
+        x,
+        call.inShapes[0],
+        call.outShape,
+        perm.map((p) => st[p]),
+        0,
+      )
     },
     broadcastTo: ([x], call) => {
       const s = call.inShapes[0]
       const st = stridesOf(s)
       const lead = call.outShape.length - s.length
-      return gatherBy(x, s, call.outShape, call.outShape.map((_, i) => (i < lead || s[i - lead] === 1 ? 0 : st[i - lead])), 0)
+      return gatherBy(
+        x,
+        s,
+        call.outShape,
+        call.outShape.map((_, i) => (i < lead || s[i - lead] === 1 ? 0 : st[i - lead])),
+        0,
+      )
     },
     slice: ([x], call) => {
       const begin = call.attrs.begin as number[]
       const st = stridesOf(call.inShapes[0])
-      return gatherBy(x, call.inShapes[0], call.outShape, st, begin.reduce((acc, b, i) => acc + b * st[i], 0))
+      return gatherBy(
+        x,
+        call.inShapes[0],
+        call.outShape,
+        st,
+        begin.reduce((acc, b, i) => acc + b * st[i], 0),
+      )
     },
     pad: ([x], call) => {
       const pads = call.attrs.pads as [number, number][]

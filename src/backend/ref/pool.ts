@@ -54,7 +54,12 @@ const argmaxes = (x: D, call: KernelCall, shape: Shape, outSize: number): Int32A
 
 export const refPoolKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, HostKernel<A>> => ({
   maxPool: ([x], call) => {
-    const arg = argmaxes(x, call, call.inShapes[0], call.outShape.reduce((a, b) => a * b, 1))
+    const arg = argmaxes(
+      x,
+      call,
+      call.inShapes[0],
+      call.outShape.reduce((a, b) => a * b, 1),
+    )
     const y = new Ctor(arg.length)
     for (let i = 0; i < arg.length; i++) y[i] = x[arg[i]]
     return y
@@ -66,7 +71,12 @@ export const refPoolKernels = <A extends D>(Ctor: ArrayCtor<A>): Record<string, 
     return dx
   },
   maxPoolSelect: ([x, g], call) => {
-    const arg = argmaxes(x, call, call.inShapes[0], call.outShape.reduce((a, b) => a * b, 1))
+    const arg = argmaxes(
+      x,
+      call,
+      call.inShapes[0],
+      call.outShape.reduce((a, b) => a * b, 1),
+    )
     const y = new Ctor(arg.length)
     for (let i = 0; i < arg.length; i++) y[i] = g[arg[i]]
     return y

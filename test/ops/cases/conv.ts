@@ -9,13 +9,21 @@ const arbExplicit = (): fc.Arbitrary<Cfg & { pads: [[number, number], [number, n
   arbConvConfig().chain((c) =>
     fc
       .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }))
-      .map(([t, b, l, r]) => ({ ...c, pads: [[t, b], [l, r]] as [[number, number], [number, number]] })),
+      .map(([t, b, l, r]) => ({
+        ...c,
+        pads: [
+          [t, b],
+          [l, r],
+        ] as [[number, number], [number, number]],
+      })),
   )
 
 const padding = (c: Cfg & { pads?: [[number, number], [number, number]] }): ops.Padding => c.pads ?? c.padding
 
 /** Conv attrs of a config (via the public padding resolution, so 'same' is exercised too). */
-const attrsOf = (c: Cfg & { pads?: [[number, number], [number, number]] }): ops.ConvAttrs & { inShape: number[]; filterShape: number[]; outShape: number[] } => {
+const attrsOf = (
+  c: Cfg & { pads?: [[number, number], [number, number]] },
+): ops.ConvAttrs & { inShape: number[]; filterShape: number[]; outShape: number[] } => {
   const strides = c.stride
   const pads = ops.resolvePads('test', padding(c), [c.h, c.w], [c.kh, c.kw], strides)
   const oh = ops.outSize(c.h, c.kh, strides[0], pads[0], pads[1])

@@ -3,7 +3,10 @@ import * as ops from '../../../src/index.ts'
 import { arbBroadcastOf, arbShape, arbTensor, fc } from '../../../src/testing/index.ts'
 import type { PrimCase } from '../../harness.ts'
 
-const awayFrom = (v: number, d = 1e-3) => (t: HostTensor) => t.data.every((x) => Math.abs(x - v) > d)
+const awayFrom =
+  (v: number, d = 1e-3) =>
+  (t: HostTensor) =>
+    t.data.every((x) => Math.abs(x - v) > d)
 
 const domain: Record<string, { min: number; max: number; pre?: (t: HostTensor) => boolean }> = {
   log: { min: 0.1, max: 3 },
@@ -40,7 +43,21 @@ const arbPair = (opts: { min?: number; max?: number; minB?: number; maxB?: numbe
 /** No (near-)ties between a and b under broadcasting: compares every pair of values. */
 const noTies = ([a, b]: readonly HostTensor[]) => a.data.every((x) => b.data.every((y) => Math.abs(x - y) > 1e-3))
 
-const binaryNames = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'less', 'lessEqual', 'greater', 'greaterEqual', 'equal', 'notEqual'] as const
+const binaryNames = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'less',
+  'lessEqual',
+  'greater',
+  'greaterEqual',
+  'equal',
+  'notEqual',
+] as const
 const binary: PrimCase[] = binaryNames.map((name) => ({
   prim: name,
   arb:
@@ -59,7 +76,10 @@ const tieCases: PrimCase[] = (['equal', 'notEqual'] as const).map((name) => ({
   label: 'with ties',
   arb: arbShape({ minRank: 1, maxRank: 2 }).chain((s) =>
     fc
-      .tuple(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: ops.sizeOf(s), maxLength: ops.sizeOf(s) }), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: ops.sizeOf(s), maxLength: ops.sizeOf(s) }))
+      .tuple(
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: ops.sizeOf(s), maxLength: ops.sizeOf(s) }),
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: ops.sizeOf(s), maxLength: ops.sizeOf(s) }),
+      )
       .map(([a, b]) => ({ inputs: [ops.tensor64(a, s), ops.tensor64(b, s)] })),
   ),
   f: ([a, b]) => (ops[name] as (a: ops.Tensor, b: ops.Tensor) => ops.Tensor)(a, b),
@@ -69,11 +89,13 @@ const tieCases: PrimCase[] = (['equal', 'notEqual'] as const).map((name) => ({
 const where: PrimCase = {
   prim: 'where',
   arb: arbShape({ maxRank: 3 }).chain((s) =>
-    fc.tuple(arbBroadcastOf(s), arbBroadcastOf(s)).chain(([sc, sy]) =>
-      fc
-        .tuple(fc.array(fc.boolean(), { minLength: ops.sizeOf(sc), maxLength: ops.sizeOf(sc) }), arbTensor(s), arbTensor(sy))
-        .map(([c, x, y]) => ({ inputs: [ops.tensor64(c.map(Number), sc), x, y] })),
-    ),
+    fc
+      .tuple(arbBroadcastOf(s), arbBroadcastOf(s))
+      .chain(([sc, sy]) =>
+        fc
+          .tuple(fc.array(fc.boolean(), { minLength: ops.sizeOf(sc), maxLength: ops.sizeOf(sc) }), arbTensor(s), arbTensor(sy))
+          .map(([c, x, y]) => ({ inputs: [ops.tensor64(c.map(Number), sc), x, y] })),
+      ),
   ),
   f: ([c, x, y]) => ops.where(c, x, y),
   wrt: [1, 2],

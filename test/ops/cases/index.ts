@@ -7,4 +7,11 @@ import { lossCases } from './loss.ts'
 import { poolCases } from './pool.ts'
 import { reduceShapeCases } from './reduce-shape.ts'
 
-export const allCases: readonly PrimCase[] = [...elementwiseCases, ...reduceShapeCases, ...convCases, ...poolCases, ...lossCases, ...linalgCases]
+export const allCases: readonly PrimCase[] = [
+  ...elementwiseCases,
+  ...reduceShapeCases,
+  ...convCases,
+  ...poolCases,
+  ...lossCases,
+  ...linalgCases,
+]

@@ -18,7 +18,8 @@ const wellSeparated = (g: HostTensor, kept = g.shape[0]): boolean => {
 const arbPsd = fc.integer({ min: 1, max: 4 }).chain((k) =>
   arbTensor([k, k + 1], { min: -1.5, max: 1.5 }).map((x) => {
     const g = new Float64Array(k * k)
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) for (let t = 0; t <= k; t++) g[i * k + j] += x.data[i * (k + 1) + t] * x.data[j * (k + 1) + t]
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < k; j++) for (let t = 0; t <= k; t++) g[i * k + j] += x.data[i * (k + 1) + t] * x.data[j * (k + 1) + t]
     return ops.fromData(g, [k, k])
   }),
 )
@@ -42,12 +43,17 @@ const clearSigns = (g: HostTensor): boolean => {
 /** A symmetric k × k matrix Q diag(λ) Qᵀ (k in 1..4) with eigenvalues of either sign at least 0.3 apart. */
 const arbSym = fc.integer({ min: 1, max: 4 }).chain((k) =>
   fc
-    .tuple(arbTensor([k, k]), fc.double({ min: -2, max: 2, noNaN: true }), fc.array(fc.double({ min: 0.3, max: 1, noNaN: true }), { minLength: k, maxLength: k }))
+    .tuple(
+      arbTensor([k, k]),
+      fc.double({ min: -2, max: 2, noNaN: true }),
+      fc.array(fc.double({ min: 0.3, max: 1, noNaN: true }), { minLength: k, maxLength: k }),
+    )
     .map(([x, start, gaps]) => {
       const q = ops.qrDecompose(x).q.data
       const lam = gaps.map((_, i) => start + gaps.slice(0, i).reduce((acc, d) => acc + d, 0))
       const g = new Float64Array(k * k)
-      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) for (let t = 0; t < k; t++) g[i * k + j] += q[i * k + t] * lam[t] * q[j * k + t]
+      for (let i = 0; i < k; i++)
+        for (let j = 0; j < k; j++) for (let t = 0; t < k; t++) g[i * k + j] += q[i * k + t] * lam[t] * q[j * k + t]
       return ops.fromData(g, [k, k])
     }),
 )

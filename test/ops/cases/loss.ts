@@ -29,7 +29,9 @@ export const lossCases: PrimCase[] = [
   {
     prim: 'softmaxCrossEntropy',
     label: 'large logits (stability)',
-    arb: arbRows.chain((s) => fc.tuple(arbTensor(s, { min: 500, max: 520 }), arbTensor(s, { min: 0, max: 1 })).map((inputs) => ({ inputs }))),
+    arb: arbRows.chain((s) =>
+      fc.tuple(arbTensor(s, { min: 500, max: 520 }), arbTensor(s, { min: 0, max: 1 })).map((inputs) => ({ inputs })),
+    ),
     f: ([l, t]) => ops.softmaxCrossEntropy(l, t),
   },
   {
@@ -55,7 +57,13 @@ export const lossCases: PrimCase[] = [
       .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))
       .chain(([n, din, dout]) =>
         fc
-          .tuple(arbTensor([n, din]), arbTensor([din, dout]), arbTensor([dout]), arbTensor([n, dout]), arbTensor([dout], { min: 0.5, max: 2 }))
+          .tuple(
+            arbTensor([n, din]),
+            arbTensor([din, dout]),
+            arbTensor([dout]),
+            arbTensor([n, dout]),
+            arbTensor([dout], { min: 0.5, max: 2 }),
+          )
           .map((inputs) => ({ inputs })),
       ),
     f: ([x, w, b, t, v]) => {

@@ -24,9 +24,12 @@ const nonEmpty = (c: Cfg) => {
  * step, which finite differences (steps of ~1e-6) could cross, cannot happen; float32 keeps them distinct.
  */
 const arbGrid = (shape: number[]) =>
-  fc
-    .array(fc.integer({ min: 0, max: 200_000 }), { minLength: ops.sizeOf(shape), maxLength: ops.sizeOf(shape) })
-    .map((v) => ops.tensor64(v.map((i) => -2 + i / 50_000), shape))
+  fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: ops.sizeOf(shape), maxLength: ops.sizeOf(shape) }).map((v) =>
+    ops.tensor64(
+      v.map((i) => -2 + i / 50_000),
+      shape,
+    ),
+  )
 
 /** No two equal values in any window (finite differences then never cross an argmax switch). */
 const distinctWindows = (x: ops.HostTensor, a: A): boolean => {

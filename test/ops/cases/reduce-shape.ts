@@ -5,25 +5,43 @@ import type { PrimCase } from '../../harness.ts'
 /** A tensor plus a random subset of its axes. */
 const arbAxes = (opts: { minRank?: number } = {}) =>
   arbShape({ minRank: opts.minRank ?? 1, maxRank: 4 }).chain((s) =>
-    fc.tuple(arbTensor(s), fc.subarray(s.map((_, i) => i)), fc.boolean()).map(([x, axes, keep]) => ({ inputs: [x], attrs: { axes, keep } })),
+    fc
+      .tuple(arbTensor(s), fc.subarray(s.map((_, i) => i)), fc.boolean())
+      .map(([x, axes, keep]) => ({ inputs: [x], attrs: { axes, keep } })),
   )
 
 /** Distinct values (no ties) so max is differentiable. */
 const distinct = ([x]: readonly ops.HostTensor[]) => new Set(Array.from(x.data, (v) => Math.round(v * 1e4))).size === x.data.length
 
 const arbPerm = arbShape({ minRank: 1, maxRank: 4 }).chain((s) =>
-  fc.tuple(arbTensor(s), fc.shuffledSubarray(s.map((_, i) => i), { minLength: s.length, maxLength: s.length })).map(([x, perm]) => ({ inputs: [x], attrs: { perm } })),
+  fc
+    .tuple(
+      arbTensor(s),
+      fc.shuffledSubarray(
+        s.map((_, i) => i),
+        { minLength: s.length, maxLength: s.length },
+      ),
+    )
+    .map(([x, perm]) => ({ inputs: [x], attrs: { perm } })),
 )
 
 const arbSlice = arbShape({ minRank: 1, maxRank: 3, maxDim: 5 }).chain((s) =>
   fc
-    .tuple(arbTensor(s), fc.tuple(...s.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 1, max: d - b }))))))
+    .tuple(
+      arbTensor(s),
+      fc.tuple(
+        ...s.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 1, max: d - b })))),
+      ),
+    )
     .map(([x, bs]) => ({ inputs: [x], attrs: { begin: bs.map((p) => p[0]), size: bs.map((p) => p[1]) } })),
 )
 
 const arbPad = arbShape({ minRank: 1, maxRank: 3 }).chain((s) =>
   fc
-    .tuple(arbTensor(s), fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), { minLength: s.length, maxLength: s.length }))
+    .tuple(
+      arbTensor(s),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), { minLength: s.length, maxLength: s.length }),
+    )
     .map(([x, pads]) => ({ inputs: [x], attrs: { pads } })),
 )
 

@@ -25,11 +25,50 @@ const split = (n: number, parts: number, align: number, min = align): [number, n
 }
 
 /** Jobs for C[m×n] = A·B (strided operands, pointers in bytes) over `t` threads. */
-const gemmJobs = (t: number, m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number): Job[] => {
+const gemmJobs = (
+  t: number,
+  m: number,
+  n: number,
+  k: number,
+  a: number,
+  rsA: number,
+  csA: number,
+  b: number,
+  rsB: number,
+  csB: number,
+  c: number,
+  ldc: number,
+): Job[] => {
   if (t <= 1 || 2 * m * n * k < PAR_FLOPS) return [[OP.gemm, m, n, k, a, rsA, csA, b, rsB, csB, c, ldc]]
   if (m >= n || n < 16)
-    return split(m, t * OVERSPLIT, MR, 32).map(([i0, i1]) => [OP.gemm, i1 - i0, n, k, a + 4 * i0 * rsA, rsA, csA, b, rsB, csB, c + 4 * i0 * ldc, ldc])
-  return split(n, t * OVERSPLIT, 8, 32).map(([j0, j1]) => [OP.gemm, m, j1 - j0, k, a, rsA, csA, b + 4 * j0 * csB, rsB, csB, c + 4 * j0, ldc])
+    return split(m, t * OVERSPLIT, MR, 32).map(([i0, i1]) => [
+      OP.gemm,
+      i1 - i0,
+      n,
+      k,
+      a + 4 * i0 * rsA,
+      rsA,
+      csA,
+      b,
+      rsB,
+      csB,
+      c + 4 * i0 * ldc,
+      ldc,
+    ])
+  return split(n, t * OVERSPLIT, 8, 32).map(([j0, j1]) => [
+    OP.gemm,
+    m,
+    j1 - j0,
+    k,
+    a,
+    rsA,
+    csA,
+    b + 4 * j0 * csB,
+    rsB,
+    csB,
+    c + 4 * j0,
+    ldc,
+  ])
 }
 
 const upload = (rt: WasmRuntime, x: F): number => {
@@ -50,7 +89,15 @@ const withHeap = (rt: WasmRuntime, n: number, body: () => number): F => {
 }
 
 /** Batched matmul: a `[...B, m, k]` (or `[...B, k, m]` with transA) × b `[...B, k, n]` (or `[...B, n, k]`) → `[...B, m, n]`. */
-export const matmulWasm = (a: F, b: F, sa: Shape, transA: boolean, transB: boolean, outShape: Shape, rt: WasmRuntime = wasmRuntime()): F => {
+export const matmulWasm = (
+  a: F,
+  b: F,
+  sa: Shape,
+  transA: boolean,
+  transB: boolean,
+  outShape: Shape,
+  rt: WasmRuntime = wasmRuntime(),
+): F => {
   const r = outShape.length
   const m = outShape[r - 2]
   const n = outShape[r - 1]

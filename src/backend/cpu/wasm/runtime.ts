@@ -12,7 +12,20 @@ import { workerSource } from './worker-source.ts'
 /** The kernel module's exports (pointers are byte offsets into the shared memory). */
 export interface KernelExports {
   gemmScratchBytes(): number
-  gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number, c: number, ldc: number, scratch: number): void
+  gemm(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    rsA: number,
+    csA: number,
+    b: number,
+    rsB: number,
+    csB: number,
+    c: number,
+    ldc: number,
+    scratch: number,
+  ): void
   im2col(...args: number[]): void
   col2im(...args: number[]): void
   convRows(...args: number[]): void
@@ -50,7 +63,19 @@ const BASE = 1 << 16 // AssemblyScript's own (unused: runtime stub, no statics) 
  * count, jobs done, error flag, the per-thread local buffers of this call (thread k: base + k · bytes),
  * per-worker ready flags, then a job table of JOB_INTS words per job.
  */
-export const CTRL = { seq: 0, next: 1, count: 2, done: 3, err: 4, localBase: 5, localBytes: 6, ready: 8, jobs: 16, jobInts: 32, maxJobs: 64 } as const
+export const CTRL = {
+  seq: 0,
+  next: 1,
+  count: 2,
+  done: 3,
+  err: 4,
+  localBase: 5,
+  localBytes: 6,
+  ready: 8,
+  jobs: 16,
+  jobInts: 32,
+  maxJobs: 64,
+} as const
 
 const decode = (b64: string): Uint8Array => {
   const g = globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }
@@ -105,7 +130,9 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 32768, shared: true })
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports
   const scratchBytes = (exports.gemmScratchBytes() + 63) & ~63
-  const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => { availableParallelism?: () => number } } }).process?.getBuiltinModule?.('node:os')
+  const os = (
+    globalThis as { process?: { getBuiltinModule?: (m: string) => { availableParallelism?: () => number } } }
+  ).process?.getBuiltinModule?.('node:os')
   const Worker = nodeWorker()
   const want = Math.max(1, Math.min(8, threads ?? os?.availableParallelism?.() ?? 1))
   const nWorkers = Worker ? want - 1 : 0
@@ -120,7 +147,11 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   let dead = false
   for (let w = 0; w < nWorkers; w++) {
     const scratch = BASE + (w + 1) * scratchBytes
-    const worker = new Worker!(workerSource, { eval: true, execArgv: [], workerData: { module, memory, ctrl: ctrl.buffer, id: w, scratch } })
+    const worker = new Worker!(workerSource, {
+      eval: true,
+      execArgv: [],
+      workerData: { module, memory, ctrl: ctrl.buffer, id: w, scratch },
+    })
     worker.unref()
     worker.on('error', () => {
       dead = true

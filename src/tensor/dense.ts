@@ -1,14 +1,10 @@
 /**
  * Small dense factorizations in float64 on the host (row-major arrays): Householder QR, one-sided Jacobi
  * SVD, and spectral functions of PSD matrices (eigen-solvers in eigh.ts). They back the
- * `qr` / `eigh` kernels of the host backends and the host-side `softshare` linalg API; the heavy
+ * `qr` / `eigh` kernels of the host backends (backend/host/linalg-kernels.ts) and the host-side `softshare` linalg API; the heavy
  * products around them (Gram matrices, sketches) run as ordinary `matmul` kernels.
  */
-import type { HostKernel } from '../backend.ts'
-import type { ArrayCtor } from './backend.ts'
 import { symEigh } from './eigh.ts'
-
-type D = Float32Array | Float64Array
 
 /** Thin Householder QR of an m × n matrix (m ≥ n): Q is m × n with orthonormal columns, R is n × n upper triangular. */
 export const qrHouseholder = (a: ArrayLike<number>, m: number, n: number): { q: Float64Array; r: Float64Array } => {
@@ -137,17 +133,5 @@ export const eighPackedHost = (a: ArrayLike<number>, k: number, floor: number): 
   }
   return out
 }
-
-/**
- * Kernels of the linalg primitives for a host backend. `floor` is the relative singular value below which
- * the Gram route of that precision cannot tell σ from 0 (eigh reports λ ≤ floor²·λ₁ as 0).
- */
-export const linalgKernels = <A extends D>(Ctor: ArrayCtor<A>, floor: number): Record<string, HostKernel<A>> => ({
-  qr: ([x], call) => {
-    const [m, n] = call.inShapes[0]
-    return Ctor.from(qrHouseholder(x, m, n).q)
-  },
-  eigh: ([x], call) => Ctor.from(eighPackedHost(x, call.inShapes[0][0], floor)),
-})
 
 export { jacobiEigh, symEigh, tridiagEigh } from './eigh.ts'

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** softshare command line: `softshare doctor` prints which backends work here and why not. */
-import { doctor, formatDoctor } from './backend/select.ts'
+import { doctor, formatDoctor } from '../backend/select.ts'
 
 const [cmd] = process.argv.slice(2)
 if (cmd === 'doctor') {

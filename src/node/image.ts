@@ -29,8 +29,7 @@ const isJpeg = (b: Uint8Array): boolean => b.length >= 3 && b[0] === 0xff && b[1
 /** ITU-R BT.601 luma of 8-bit RGBA pixels, in [0,1]; alpha is ignored. */
 const rgbaToGray = (rgba: Uint8Array, width: number, height: number): GrayImage => {
   const data = new Float32Array(width * height)
-  for (let p = 0; p < data.length; p++)
-    data[p] = (0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]) / 255
+  for (let p = 0; p < data.length; p++) data[p] = (0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]) / 255
   return { width, height, data }
 }
 
@@ -96,8 +95,7 @@ export const cropResize = (img: GrayImage, box: Box, size: number): Float32Array
     for (let c = 0; c < size; c++) {
       let acc = 0
       for (let a = 0; a < k; a++)
-        for (let b = 0; b < k; b++)
-          acc += sample(img, box.x + (c + (b + 0.5) / k) * sx, box.y + (r + (a + 0.5) / k) * sy)
+        for (let b = 0; b < k; b++) acc += sample(img, box.x + (c + (b + 0.5) / k) * sx, box.y + (r + (a + 0.5) / k) * sy)
       out[r * size + c] = acc / (k * k)
     }
   return out

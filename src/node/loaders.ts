@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, parse } from 'node:path'
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { type Box, cropResize, decodeImage, faceBox, type GrayImage } from './image.ts'
-import { parseLabelList, parsePts } from './loaders.ts'
+import { parseLabelList, parsePts } from '../data/loaders.ts'
 
 const read = (path: string): Either<string, Buffer> => {
   try {

@@ -41,8 +41,7 @@ export interface Primitive {
   readonly alias?: boolean
 }
 
-export const isTensor = (x: unknown): x is Tensor =>
-  typeof x === 'object' && x !== null && (x as Tensor).kind === 'tensor'
+export const isTensor = (x: unknown): x is Tensor => typeof x === 'object' && x !== null && (x as Tensor).kind === 'tensor'
 
 /** The leaf primitive holding host data. */
 export const constPrim: Primitive = {
@@ -61,8 +60,7 @@ export const lift = (x: TensorLike): Tensor => {
   throw new TypeError(`expected a tensor, host tensor or number, got ${describe(x)}`)
 }
 
-const describe = (x: unknown): string =>
-  x === null ? 'null' : Array.isArray(x) ? 'an array (wrap it with tensor(...))' : typeof x
+const describe = (x: unknown): string => (x === null ? 'null' : Array.isArray(x) ? 'an array (wrap it with tensor(...))' : typeof x)
 
 /** A `const` node for host data. */
 export const constant = (value: HostTensor): Tensor => ({
@@ -93,4 +91,32 @@ export const bind = (prim: Primitive, inputs: readonly TensorLike[], attrs: Attr
 /** Helper for shape rules: asserts a condition or throws a ShapeError naming the op and shapes. */
 export const expectShape = (cond: boolean, op: string, msg: string, shapes: readonly Shape[] = []): void => {
   if (!cond) throw new ShapeError(`${op}: ${msg}${shapes.length ? `: ${shapes.map(fmt).join(' × ')}` : ''}`)
+}
+
+/** Nodes reachable from `outs`, inputs before users (iterative DFS: deep nets overflow recursion). */
+export const topoSort = (outs: readonly Tensor[]): Tensor[] => {
+  const order: Tensor[] = []
+  const state = new Map<Tensor, 1 | 2>()
+  for (const root of outs) {
+    if (state.has(root)) continue
+    const stack: [Tensor, number][] = [[root, 0]]
+    state.set(root, 1)
+    while (stack.length) {
+      const top = stack[stack.length - 1]
+      const [t, i] = top
+      if (i < t.inputs.length) {
+        top[1]++
+        const c = t.inputs[i]
+        if (!state.has(c)) {
+          state.set(c, 1)
+          stack.push([c, 0])
+        }
+      } else {
+        stack.pop()
+        state.set(t, 2)
+        order.push(t)
+      }
+    }
+  }
+  return order
 }

@@ -1,0 +1,10 @@
+/**
+ * `softshare/node`: what touches the file system: image decoding (pngjs, jpeg-js), the 300-W and
+ * labelled-folder loaders, checkpoint files, JSONL logs and terminal progress. Never reachable from the
+ * browser entry (`softshare`).
+ */
+export * from '../data/index.ts'
+export * from './checkpoint.ts'
+export * from './image.ts'
+export * from './loaders.ts'
+export * from './log.ts'
