@@ -130,7 +130,7 @@ test('conv2dLayer: He-normal HWIO weight, optional zero bias added per channel, 
   assert.deepEqual(plain.shape, [1, 5, 5, 3])
   assert.deepEqual(strided.shape, [1, 3, 3, 3])
   assert.deepEqual(valid.shape, [1, 3, 3, 3])
-  biased.data.forEach((v, i) => close(v, plain.data[i] + b.data[i % 3], `bias at ${i}`, 1e-9))
+  for (let i = 0; i < biased.data.length; i++) close(biased.data[i], plain.data[i] + b.data[i % 3], `bias at ${i}`, 1e-9)
 })
 
 test('glorotUniform: within ±√(6/(fanIn + fanOut)), spread over the range; zerosInit / onesInit', () => {
