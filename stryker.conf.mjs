@@ -50,7 +50,7 @@ export default {
   jsonReporter: { fileName: `reports/mutation/${slug}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
   timeoutFactor: 2,
-  timeoutMS: 20000,
+  timeoutMS: 60000,
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
   ignorePatterns: ['dist', 'runs', 'reports', '.gpu', '.gl', '.whl', 'examples/reports'],
