@@ -83,8 +83,16 @@ export interface WorkerProc {
   readonly stop: () => Promise<void>
 }
 
-/** Spawns `softshare grid worker` on the toy library with short lock/stall timings, so a killed worker's job is taken over in ~2 s. */
-export const spawnWorker = (url: string, out: string, extra: readonly string[] = []): WorkerProc => {
+/**
+ * Spawns `softshare grid worker` (on the toy library unless `library` is null: softshare's experiments) with short
+ * lock/stall timings, so a killed worker's job is taken over in ~2 s.
+ */
+export const spawnWorker = (
+  url: string,
+  out: string,
+  extra: readonly string[] = [],
+  library: string | null = 'test/grid/toy-library.ts',
+): WorkerProc => {
   const proc = spawn(
     process.execPath,
     [
@@ -97,8 +105,7 @@ export const spawnWorker = (url: string, out: string, extra: readonly string[] =
       url,
       '--out',
       out,
-      '--library',
-      'test/grid/toy-library.ts',
+      ...(library === null ? [] : ['--library', library]),
       '--lock-ms',
       '1500',
       '--stalled-ms',

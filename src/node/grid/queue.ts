@@ -37,8 +37,9 @@ export const submitRuns = async (
     if (job) existing.push({ id: r.id, state: await job.getState() })
     else fresh.push(r)
   }
-  for (const r of runs)
-    await connection.hsetnx(manifestKey(queue.name, r.experiment), r.id, JSON.stringify({ ...strip(r), at: Date.now() }))
+  const at = Date.now()
+  for (const [n, r] of runs.entries())
+    await connection.hsetnx(manifestKey(queue.name, r.experiment), r.id, JSON.stringify({ ...strip(r), at, n }))
   // a job id that already exists is ignored by BullMQ, so a concurrent submit of the same grid is still harmless
   await queue.addBulk(
     fresh.map((r) => ({
@@ -66,8 +67,8 @@ export const submittedRuns = async (
 ): Promise<(RunSpec & { id: string })[]> => {
   const all = await connection.hgetall(manifestKey(queue.name, experiment))
   return Object.entries(all)
-    .map(([id, v]) => ({ id, ...(JSON.parse(v) as RunSpec & { at: number }) }))
-    .sort((a, b) => a.at - b.at || a.label.localeCompare(b.label) || a.seed - b.seed)
+    .map(([id, v]) => ({ id, ...(JSON.parse(v) as RunSpec & { at: number; n: number }) }))
+    .sort((a, b) => a.at - b.at || a.n - b.n)
     .map(({ id, experiment, label, config, seed }) => ({ id, experiment, label, config, seed }))
 }
 
