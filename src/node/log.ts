@@ -16,7 +16,7 @@ export const ttyProgress = (): ((line: string) => void) | undefined =>
   process.stderr.isTTY ? (line: string) => process.stderr.write(line ? `\r${line}` : '\r\x1b[K') : undefined
 
 /** `laf: epoch 2/6, step 37/64, 3.1 steps/s, ETA 1m10s, loss=0.8123` */
-export const formatProgress = (p: ProgressInfo): string =>
+export const formatFitProgress = (p: ProgressInfo): string =>
   `${p.label ? `${p.label}: ` : ''}epoch ${p.epoch}/${p.epochs}, step ${p.batch}${p.batches ? `/${p.batches}` : ''}, ` +
   `${p.rate.toFixed(p.rate < 10 ? 2 : 1)} steps/s${p.eta === undefined ? '' : `, ETA ${formatDuration(p.eta)}`}` +
   Object.entries(p.metrics)
@@ -24,7 +24,7 @@ export const formatProgress = (p: ProgressInfo): string =>
     .join('')
 
 /**
- * A `FitConfig.progress` sink for any stderr: the redrawn bar on a TTY, otherwise one `formatProgress` line
+ * A `FitConfig.progress` sink for any stderr: the redrawn bar on a TTY, otherwise one `formatFitProgress` line
  * at most every `intervalMs` (default 10 s). `write` and `isTTY` are for tests.
  */
 export const progressSink = (
@@ -38,7 +38,7 @@ export const progressSink = (
   return (_line, info) => {
     if (!info || now() - last < every) return
     last = now()
-    write(`${formatProgress(info)}\n`)
+    write(`${formatFitProgress(info)}\n`)
   }
 }
 
