@@ -3,13 +3,23 @@
  * output is piped (CI, `| tee`, nohup), a plain progress line every ~10 s so a long run never looks hung.
  */
 import { appendFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { makeDirs } from './run-dir.ts'
 import { formatDuration, type ProgressInfo } from '../train/loop.ts'
 
-/** A `FitConfig.log` sink appending each record as one JSON line to `path` (with an ISO timestamp). */
-export const jsonlLog =
-  (path: string) =>
-  (record: object): void =>
-    appendFileSync(path, `${JSON.stringify({ ...record, time: new Date().toISOString() })}\n`)
+/**
+ * A `FitConfig.log` sink appending each record as one JSON line to `path` (with an ISO timestamp). The folder
+ * is created and the file opened for appending at once, so a bad path fails before training, not after it.
+ */
+export const jsonlLog = (path: string): ((record: object) => void) => {
+  try {
+    makeDirs(dirname(resolve(path)))
+    appendFileSync(path, '')
+  } catch (e) {
+    throw new Error(`jsonlLog: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  return (record) => appendFileSync(path, `${JSON.stringify({ ...record, time: new Date().toISOString() })}\n`)
+}
 
 /** A `FitConfig.progress` sink redrawing one line on stderr, or undefined when stderr is not a TTY. */
 export const ttyProgress = (): ((line: string) => void) | undefined =>
