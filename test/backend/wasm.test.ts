@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { conv2dBackFilterWasm, conv2dBackInputWasm, conv2dWasm, matmulWasm } from '../../src/backend/cpu/wasm/kernels.ts'
+import { cpuPoolKernels } from '../../src/backend/cpu/pool.ts'
 import { ewWasm, sumWasm } from '../../src/backend/cpu/wasm/elementwise.ts'
+import { maxPoolBackWasm, maxPoolWasm } from '../../src/backend/cpu/wasm/pool.ts'
 import { createWasmRuntime, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
 import { fc } from '../../src/testing/index.ts'
 import { convDwRef, convDxRef, convRef, matmulRef } from './wasm-ref.ts'
@@ -287,6 +289,45 @@ test('wasm sums over [outer, r, inner] match a float64 sum, independent of the t
     close(g1, want, 1, `sum ${outer}×${r}×${inner}`)
     assert.deepEqual(got(three), g1, `sum ${outer}×${r}×${inner}: 1 vs 3 threads`)
   }
+})
+
+test('wasm maxPool forward and backward equal the JS kernels bit for bit (ties, odd channels, 1 and 3 threads)', async () => {
+  const one = await runtime(1)
+  const three = await runtime(3)
+  for (const [N, H, C, k, st, pads] of [
+    [4, 24, 9, 3, 2, [1, 1, 1, 1]],
+    [3, 17, 16, 2, 2, [0, 1, 0, 1]],
+    [2, 40, 12, 3, 1, [0, 0, 0, 0]],
+  ] as const) {
+    const oh = Math.floor((H + pads[0] + pads[1] - k) / st) + 1
+    // values on a coarse grid: many ties inside windows
+    const x = Float32Array.from(rand(N * H * H * C, 7), (v) => Math.round(v * 8) / 8)
+    const dy = rand(N * oh * oh * C, 8)
+    const call = { op: 'maxPool', attrs: { size: [k, k], strides: [st, st], pads }, inShapes: [[N, H, H, C]], outShape: [N, oh, oh, C] }
+    const back = {
+      ...call,
+      op: 'maxPoolBack',
+      inShapes: [
+        [N, H, H, C],
+        [N, oh, oh, C],
+      ],
+      outShape: [N, H, H, C],
+    }
+    const y = cpuPoolKernels.maxPool([x], call)
+    const dx = cpuPoolKernels.maxPoolBack([x, dy], back)
+    for (const rt of [one, three]) {
+      assert.deepEqual(maxPoolWasm(rt, x, call)?.slice(), y, `maxPool ${N}×${H}²×${C} k${k}/${st}, ${rt.threads()} threads`)
+      assert.deepEqual(maxPoolBackWasm(rt, x, dy, back)?.slice(), dx, `maxPoolBack ${N}×${H}²×${C} k${k}/${st}, ${rt.threads()} threads`)
+    }
+  }
+  // windows of padding only stay on the JS kernel
+  const pad = {
+    op: 'maxPool',
+    attrs: { size: [1, 1], strides: [1, 1], pads: [1, 0, 0, 0] },
+    inShapes: [[1, 2, 2, 4]],
+    outShape: [1, 3, 2, 4],
+  }
+  assert.equal(maxPoolWasm(one, rand(16, 1), pad), undefined)
 })
 
 test('wasm runtime blocks: size classes, reuse after free, residency, and the free list', () => {

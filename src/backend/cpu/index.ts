@@ -13,6 +13,7 @@ import { linalgKernels } from '../host/linalg-kernels.ts'
 import { concatFast, sliceFast } from './movement.ts'
 import { type ChainRunner, elementwiseKernel, fusedKernel, suffixPeriod, tile } from './elementwise.ts'
 import { ewWasm, sumWasm } from './wasm/elementwise.ts'
+import { maxPoolBackWasm, maxPoolWasm } from './wasm/pool.ts'
 import { refKernels } from '../ref/kernels.ts'
 import { cpuConvKernels } from './conv.ts'
 import { cpuPoolKernels } from './pool.ts'
@@ -185,6 +186,12 @@ export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
   const pooled = Object.fromEntries(
     Object.entries(pooledKernels).map(([k, f]) => [k, (ins: readonly F[], call: KernelCall) => f(ins, call, alloc, runner)]),
   )
+  const wasmPool: Record<string, HostKernel<F>> = rt
+    ? {
+        maxPool: (ins, call) => maxPoolWasm(rt, ins[0], call) ?? cpuPoolKernels.maxPool(ins, call, alloc),
+        maxPoolBack: (ins, call) => maxPoolBackWasm(rt, ins[0], ins[1], call) ?? cpuPoolKernels.maxPoolBack(ins, call, alloc),
+      }
+    : {}
   // resident outputs for the sums too, so the next kernel reads them in place
   const sums: Record<string, HostKernel<F>> = rt
     ? { sum: reduceFast(false, base.sum, alloc, (out, x, o, r, i) => sumWasm(rt, out, x, o, r, i)) }
@@ -194,6 +201,7 @@ export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
     ...(useWasm ? wasmKernels : {}),
     ...sums,
     ...pooled,
+    ...wasmPool,
     ...(opts.kernels ?? {}),
   })
   return {

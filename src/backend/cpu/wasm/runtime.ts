@@ -39,6 +39,8 @@ export interface KernelExports {
   ewRegBytes(nIn: number, nSteps: number): number
   sumRows(x: number, inner: number, r0: number, r1: number, part: number): void
   sumPartsF64(parts: number, n: number, inner: number, out: number, e0: number, e1: number): void
+  maxPoolRows(...args: number[]): void
+  maxPoolBackImages(...args: number[]): void
 }
 
 /** Kernel op codes shared with the worker source. */
@@ -53,6 +55,8 @@ export const OP = {
   ew: 8,
   sumRows: 9,
   sumPartsF64: 10,
+  maxPoolRows: 11,
+  maxPoolBackImages: 12,
 } as const
 /** One kernel invocation: op code and its integer arguments (gemm/convRows: without scratch, the thread adds its own). */
 export type Job = readonly [op: number, ...args: number[]]
@@ -135,6 +139,8 @@ const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number,
   else if (op === OP.ew) e.ew(a[0], a[1], a[2], a[3], a[4])
   else if (op === OP.sumRows) e.sumRows(a[0], a[1], a[2], a[3], a[4])
   else if (op === OP.sumPartsF64) e.sumPartsF64(a[0], a[1], a[2], a[3], a[4], a[5])
+  else if (op === OP.maxPoolRows) e.maxPoolRows(...a.slice(0, 15))
+  else if (op === OP.maxPoolBackImages) e.maxPoolBackImages(...a.slice(0, 16))
   else throw new Error(`wasm runtime: unknown op ${op}`)
 }
 

@@ -22,6 +22,8 @@ const run = (b) => {
   else if (op === 8) e.ew(a[0], a[1], a[2], a[3], a[4])
   else if (op === 9) e.sumRows(a[0], a[1], a[2], a[3], a[4])
   else if (op === 10) e.sumPartsF64(a[0], a[1], a[2], a[3], a[4], a[5])
+  else if (op === 11) e.maxPoolRows(...a.slice(0, 15))
+  else if (op === 12) e.maxPoolBackImages(...a.slice(0, 16))
   else throw new Error('unknown op ' + op)
 }
 let seen = Atomics.load(ctrl, SEQ)
