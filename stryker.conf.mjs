@@ -2,6 +2,8 @@
 // Run as a script it picks the test files that exercise <folder> and starts Stryker on that folder alone; imported by
 // Stryker it is the config. Not part of `npm test` (minutes to hours per folder); scores go in test/MUTATION.md.
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /** Folder → the test files that exercise it (only these run for each mutant: the command runner has no per-test coverage). */
@@ -35,6 +37,12 @@ export const suites = {
 
 const folder = (process.env.SOFTSHARE_MUTATE ?? '').replace(/\/+$/, '')
 const slug = folder.replace(/[^a-z0-9]+/gi, '-')
+// The command runner reports no per-test results, so Stryker's incremental mode cannot see a changed test: key the
+// incremental file by a hash of the test code instead (same tests: only mutants in changed source re-run; changed
+// tests: a full run).
+const testCode = [...(suites[folder] ?? []), 'test/harness.ts', ...readdirSync('test/ops/cases').map((f) => `test/ops/cases/${f}`)]
+const testHash = createHash('sha256')
+for (const f of testCode) if (existsSync(f)) testHash.update(readFileSync(f))
 
 export default {
   testRunner: 'command',
@@ -45,7 +53,7 @@ export default {
   mutate: [`${folder}/**/*.ts`, `!${folder}/**/*.wasm.ts`, `!${folder}/**/asm/**`],
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),
   incremental: true,
-  incrementalFile: `reports/mutation/${slug}.incremental.json`,
+  incrementalFile: `reports/mutation/${slug}.${testHash.digest('hex').slice(0, 12)}.incremental.json`,
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `reports/mutation/${slug}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
