@@ -43,20 +43,19 @@ export const formatProgress = (p: Progress, prefix = ''): string =>
   `loss=${(p.metrics.loss ?? Number.NaN).toFixed(3)} · ${clock(p.elapsedSeconds)} elapsed, ETA ${clock(p.etaSeconds)}`
 
 /**
- * A progress sink writing a line to `write` at most every `everySeconds` (and on every run's last step): plain
- * lines, so logs of non-TTY runs (nohup, CI) show progress too. `prefix` is a function so callers can add context.
+ * A progress sink writing a line to `write` at most every `everySeconds` (and at the end of every run): plain
+ * lines, so logs of non-TTY runs (nohup, CI) show progress too. The optional second argument prefixes the line.
  */
 export const progressLines = (
   write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
   everySeconds = 5,
-  prefix: () => string = () => '',
-): ((p: Progress) => void) => {
+): ((p: Progress, prefix?: string) => void) => {
   let last = -Infinity
-  return (p) => {
+  return (p, prefix = '') => {
     const now = performance.now() / 1000
     const end = p.step === p.steps && p.epoch === p.epochs
     if (now - last < everySeconds && !end) return
     last = now
-    write(formatProgress(p, prefix()))
+    write(formatProgress(p, prefix))
   }
 }
