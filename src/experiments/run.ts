@@ -21,7 +21,7 @@ import {
 } from '../mtl/multitask.ts'
 import { measureLayerTraceNorms, tndr } from '../mtl/tndr.ts'
 import { adam, schedules } from '../optim/index.ts'
-import { type EpochRecord, fit } from '../train/loop.ts'
+import { type EpochLog, type EpochRecord, fit } from '../train/loop.ts'
 import { trainStep } from '../train/step.ts'
 import { batches, oneHot } from '../data/batch.ts'
 import { checkExperiment, type ExperimentConfig, type RunKind } from './config.ts'
@@ -246,7 +246,7 @@ const trainRun = async (
             },
           }
         : {}),
-      ...(opts.log ? { log: (r: Readonly<Record<string, unknown>>) => opts.log?.({ ...r, run: kind, seed: c.seed }) } : {}),
+      ...(opts.log ? { log: (r: EpochLog) => opts.log?.({ ...r, run: kind, seed: c.seed }) } : {}),
     },
   )
   const ev = (split: 'test' | 'val', feats = 0) =>
