@@ -11,8 +11,9 @@ import { runSync, run } from '../autodiff/run.ts'
 import { customVjp } from '../autodiff/vjp.ts'
 import type { Backend } from '../backend/backend.ts'
 import { qrHouseholder, svdJacobi, symEigh } from '../tensor/dense.ts'
-import { mul } from '../ops/elementwise.ts'
-import { psdPow, qr } from '../ops/linalg.ts'
+import { add, div, mul } from '../ops/elementwise.ts'
+import { combineColumns, gram, psdPow, qr, unpackGram } from '../ops/linalg.ts'
+import { transpose } from '../ops/shape.ts'
 import { matmul } from '../ops/matmul.ts'
 import { sum } from '../ops/reduce.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
@@ -53,9 +54,27 @@ interface Route {
   readonly polar: () => Tensor
 }
 
+/** Largest min(m, n) whose Gram matrix the exact route accumulates in float64 (`gram`); beyond it, a `matmul` Gram. */
+const GRAM64_MAX = 32
+
+/**
+ * The exact route over the columns of A = [x_0 | … | x_{n−1}] (each [D, c]) through the float64 `gram`: value
+ * s·tr((G/s²)^{½}) = Σσ and the polar factor's blocks Σ_t x_t·(P/s)_tu with P = (G/s²)^{+½} (= A G^{+½}).
+ */
+const gramRoute = (xs: readonly Tensor[], rcond: number | undefined) => {
+  const { hi, lo, scale } = unpackGram(gram(xs))
+  const p = psdPow(hi, -0.5, { lo, ...(rcond === undefined ? {} : { rcond }) })
+  return { value: mul(sum(mul(add(hi, lo), p)), scale), coef: div(p, scale) }
+}
+
 const exactRoute = (m: Tensor, rcond: number | undefined): Route => {
   const [rows, cols] = m.shape
   const tall = rows >= cols
+  if (Math.min(rows, cols) <= GRAM64_MAX) {
+    const r = gramRoute([tall ? m : transpose(m)], rcond)
+    // U Vᵀ = M (MᵀM)^{+½} (tall) or (MMᵀ)^{+½} M (wide; P is symmetric)
+    return { value: r.value, polar: () => (tall ? matmul(m, r.coef) : matmul(r.coef, m)) }
+  }
   // Gram of the smaller side: k × k with k = min(rows, cols)
   const g = tall ? matmul(m, m, { transA: true }) : matmul(m, m, { transB: true })
   // one eigen-decomposition serves value and gradient: Σσ = tr(G^{½}) = ⟨G, G^{+½}⟩ with P = G^{+½} := (G^{−½} on the kept space)
@@ -121,8 +140,16 @@ const randomizedRoute = (m: Tensor, opts: SvdOptions): Route => {
   }
 }
 
+const checkRcond = (op: string, rcond: number | undefined): void => {
+  if (rcond !== undefined && !(typeof rcond === 'number' && rcond >= 0 && rcond < 1))
+    throw new ShapeError(`${op}: opts.rcond must be a number in [0, 1), got ${String(rcond)}`)
+}
+
 const route = (op: string, m: Tensor, opts: SvdOptions): Route => {
   checkMatrix(op, m)
+  checkRcond(op, opts.rcond)
+  if (opts.thinMax !== undefined && !(Number.isInteger(opts.thinMax) && opts.thinMax >= 0))
+    throw new ShapeError(`${op}: opts.thinMax must be a non-negative integer, got ${String(opts.thinMax)}`)
   const method = opts.method ?? 'auto'
   if (method !== 'auto' && method !== 'exact' && method !== 'randomized')
     throw new ShapeError(`${op}: unknown method '${String(method)}' (expected 'auto', 'exact' or 'randomized')`)
@@ -149,6 +176,27 @@ export const nuclearNorm = (x: TensorLike, opts: SvdOptions = {}): Tensor => {
     (m) => (r = route('nuclearNorm', m, opts)).value,
     (dy) => [mul(dy, (r as Route).polar())],
   )(x)
+}
+
+/**
+ * ‖[x_0 | … | x_{n−1}]‖* of matrices x [D, c] side by side ([D, c]ⁿ → []), exact, without materialising the
+ * concatenation: one float64 Gram pass over the inputs, and a VJP of one fused weighted sum per input
+ * (dy · Σ_t x_t·(G^{+½})_tu). LAF over `stackTasks` goes through here (n tasks, c = 1).
+ */
+export const nuclearNormOfColumns = (xs: readonly TensorLike[], opts: Pick<SvdOptions, 'rcond'> = {}): Tensor => {
+  const ts = xs.map(lift)
+  if (ts.length === 0) throw new ShapeError('nuclearNormOfColumns: needs at least one matrix')
+  checkRcond('nuclearNormOfColumns', opts.rcond)
+  let coef: Tensor | undefined
+  return customVjp(
+    'nuclearNorm',
+    (...cs) => {
+      const r = gramRoute(cs, opts.rcond)
+      coef = r.coef
+      return r.value
+    },
+    (dy, cs) => combineColumns(cs, mul(dy, coef as Tensor)),
+  )(...ts)
 }
 
 /** Host thin SVD (one-sided Jacobi, float64): [m, n] → u [m, k], s [k] descending, v [n, k], k = min(m, n). */
