@@ -20,7 +20,10 @@ const reps = Number(flag('--reps') ?? 5)
 if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`laf-step: --reps must be a positive integer, got ${flag('--reps')}`)
 const before = flag('--before')
 
-const init = initMultiTask(ss.key(0), { tasks: [resnetLayouts.resnet34(3, 13), resnetLayouts.resnet34(3, 136)], sharing: { kind: 'single' } })
+const init = initMultiTask(ss.key(0), {
+  tasks: [resnetLayouts.resnet34(3, 13), resnetLayouts.resnet34(3, 136)],
+  sharing: { kind: 'single' },
+})
 const convs = init.params.tasks.map((p) => resnet.convWeights(p)) as ss.HostTensor[][]
 
 /** The slice of the library API the bench needs (so another checkout's copy fits too). */
@@ -54,7 +57,12 @@ const main = async (): Promise<void> => {
   const elems = convs[0].reduce((acc, w) => acc + w.data.length, 0)
   console.log(`# LAF value+grad, 36 convs of two ResNet-34s (2 × ${(elems / 1e6).toFixed(1)} M weights), cpu backend`)
   console.log(`${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version}`)
-  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  console.log(
+    `load average at start: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
   for (let r = 0; r <= reps; r++)
     for (const it of items) {
       const t0 = performance.now()
@@ -67,7 +75,12 @@ const main = async (): Promise<void> => {
     const s = [...it.ms].sort((a, b) => a - b)
     console.log(`${it.label}: median ${fmtMs(s[Math.floor(s.length / 2)])}, fastest ${fmtMs(s[0])} over ${s.length} rounds`)
   }
-  console.log(`load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  console.log(
+    `load average at end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
 }
 
 main().catch((e) => {

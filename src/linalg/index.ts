@@ -6,12 +6,12 @@
  * Subgradient choice: ∂‖M‖* = { U_r V_rᵀ + Z : U_rᵀZ = 0, Z V_r = 0, ‖Z‖₂ ≤ 1 } (r = rank). We return
  * Z = 0, i.e. U_r V_rᵀ of the nonzero part: singular values σᵢ ≤ rcond·σ₁ contribute 0 (never NaN).
  */
-import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
+import { constant, lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { runSync, run } from '../autodiff/run.ts'
 import { customVjp } from '../autodiff/vjp.ts'
 import type { Backend } from '../backend/backend.ts'
 import { qrHouseholder, svdJacobi, symEigh } from '../tensor/dense.ts'
-import { add, div, mul } from '../ops/elementwise.ts'
+import { div, mul } from '../ops/elementwise.ts'
 import { combineColumns, gram, psdPow, qr, unpackGram } from '../ops/linalg.ts'
 import { transpose } from '../ops/shape.ts'
 import { matmul } from '../ops/matmul.ts'
@@ -26,7 +26,8 @@ export interface SvdOptions {
    * 'exact': Gram route on the smaller side, M (MᵀM)^{+½} — one pass over M plus a k × k eigen-decomposition,
    * k = min(m, n); for k ≤ 8 (LAF's D × T) this is the thin fast path. 'randomized': Halko sketch truncated to
    * `rank` (exact only when rank(M) ≤ rank). 'auto' (default): exact when min(m, n) ≤ thinMax or no `rank`
-   * is given, randomized otherwise.
+   * is given, randomized otherwise; that truncation is reported once per rank by console.warn (an explicit
+   * 'randomized' is not).
    */
   readonly method?: 'auto' | 'exact' | 'randomized'
   /** Target rank k of the randomized SVD (when k + oversampling ≥ min(m, n) the sketch would span everything: exact route, untruncated). */
@@ -63,8 +64,17 @@ const GRAM64_MAX = 32
  */
 const gramRoute = (xs: readonly Tensor[], rcond: number | undefined) => {
   const { hi, lo, scale } = unpackGram(gram(xs))
-  const p = psdPow(hi, -0.5, { lo, ...(rcond === undefined ? {} : { rcond }) })
-  return { value: mul(sum(mul(add(hi, lo), p)), scale), coef: div(p, scale) }
+  const o = { lo, ...(rcond === undefined ? {} : { rcond }) }
+  const p = psdPow(hi, -0.5, o)
+  // Σσ as the trace of G^{½} (a sum of u²·√λ ≥ 0), not ⟨G, G^{+½}⟩: that sum cancels in float32 when σ₂ ≪ σ₁
+  const k = hi.shape[0]
+  const eye = constant(
+    fromData(
+      Float64Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0)),
+      [k, k],
+    ),
+  )
+  return { value: mul(sum(mul(eye, psdPow(hi, 0.5, o))), scale), coef: div(p, scale) }
 }
 
 const exactRoute = (m: Tensor, rcond: number | undefined): Route => {
@@ -123,9 +133,21 @@ export const randomizedRange = (
   return { q, b, transposed }
 }
 
-const randomizedRoute = (m: Tensor, opts: SvdOptions): Route => {
-  const { k, l } = sketchSize('nuclearNorm', m, opts)
+/** Ranks already warned about (a truncation under 'auto' is reported once per rank, not once per step). */
+const warnedRanks = new Set<string>()
+
+const randomizedRoute = (op: string, m: Tensor, opts: SvdOptions): Route => {
+  const { k, l } = sketchSize(op, m, opts)
   if (l >= Math.min(...m.shape)) return exactRoute(m, opts.rcond) // the sketch spans everything: be exact
+  const key = `${op}:${k}`
+  if ((opts.method ?? 'auto') === 'auto' && !warnedRanks.has(key)) {
+    warnedRanks.add(key)
+    console.warn(
+      `${op}: opts.rank = ${k} under method 'auto' truncates ${fmt(m.shape)} (and any matrix whose shorter side exceeds thinMax and ` +
+        `rank + oversampling) to its top ${k} singular values: Σ_{i≤${k}} σᵢ and U_${k} V_${k}ᵀ. Pass method: 'randomized' to ask for ` +
+        `that (no warning), or leave out rank for the exact norm.`,
+    )
+  }
   const { q, b, transposed } = randomizedRange(m, { ...opts, rank: k, key: opts.key! })
   const c = matmul(b, b, { transB: true }) // l × l, eigenvalues σᵢ² of B
   const p = psdPow(c, -0.5, { rank: k, ...(opts.rcond === undefined ? {} : { rcond: opts.rcond }) })
@@ -155,7 +177,7 @@ const route = (op: string, m: Tensor, opts: SvdOptions): Route => {
     throw new ShapeError(`${op}: unknown method '${String(method)}' (expected 'auto', 'exact' or 'randomized')`)
   const thin = Math.min(...m.shape) <= (opts.thinMax ?? 8)
   const randomized = method === 'randomized' || (method === 'auto' && !thin && opts.rank !== undefined)
-  return randomized ? randomizedRoute(m, opts) : exactRoute(m, opts.rcond)
+  return randomized ? randomizedRoute(op, m, opts) : exactRoute(m, opts.rcond)
 }
 
 /**

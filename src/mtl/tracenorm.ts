@@ -33,7 +33,8 @@ const weights = (op: string, gammas: number | readonly number[], n: number): num
   return g
 }
 
-const describe = (v: unknown): string => (typeof v === 'string' ? `the string '${v}'` : Number.isNaN(v) ? 'NaN' : JSON.stringify(v) ?? String(v))
+const describe = (v: unknown): string =>
+  typeof v === 'string' ? `the string '${v}'` : Number.isNaN(v) ? 'NaN' : (JSON.stringify(v) ?? String(v))
 
 /**
  * A matrix with the nuclear norm of W_(i): the last axis's flattening is used transposed, W_(N)ᵀ =

@@ -187,8 +187,8 @@ export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): 
  * Gram matrix AᵀA of the K = n·c columns of A = [x_0 | … | x_{n−1}] (each x [D, c], all alike), accumulated in
  * float64 in one read of the inputs and scaled by s, a power of two near the largest column norm, so that it
  * neither overflows nor underflows: [D, c]ⁿ → [2K + 1, K], rows 0..K−1 hi and K..2K−1 lo with hi + lo = AᵀA/s²
- * to ~48 bits on float32 backends (lo = 0 on ref), row 2K = s. VJP (s is piecewise constant): x̄_u = Σ_t x_t·C_tu
- * with C = (Ḡ + Ḡᵀ)/s², Ḡ = Ḡ_hi + Ḡ_lo.
+ * to ~48 bits on float32 backends (lo = 0 on ref), row 2K = s. VJP (s is piecewise constant, lo a rounding
+ * residual of zero derivative): x̄_u = Σ_t x_t·C_tu with C = (Ḡ_hi + Ḡ_hiᵀ)/s².
  */
 export const gramPrim: Primitive = {
   name: 'gram',
@@ -207,7 +207,8 @@ export const gramPrim: Primitive = {
   vjp: (dy, xs, y) => {
     const k = y.shape[1]
     const { scale } = unpackGram(y)
-    const g = add(slice(dy, [0, 0], [k, k]), slice(dy, [k, 0], [k, k]))
+    // lo is a rounding residual: treated as constant, hi carries the derivative (consumers read hi + lo)
+    const g = slice(dy, [0, 0], [k, k])
     return combineColumns(xs, div(add(g, transpose(g)), mul(scale, scale)))
   },
 }

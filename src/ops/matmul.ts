@@ -39,7 +39,8 @@ export const matmul = (x: TensorLike, y: TensorLike, opts: { transA?: boolean; t
       // op(a) is a per-batch transpose, so the batch cannot fold into rows: b is shared by broadcasting
       const ka = a.shape[a.shape.length - 2]
       const kb = b.shape[transB ? 1 : 0]
-      if (ka !== kb) throw new ShapeError(`matmul: inner dimensions differ: ${fmt(a.shape)} (transA) × ${fmt(b.shape)}${transB ? ' (transB)' : ''}`)
+      if (ka !== kb)
+        throw new ShapeError(`matmul: inner dimensions differ: ${fmt(a.shape)} (transA) × ${fmt(b.shape)}${transB ? ' (transB)' : ''}`)
       return bind(matmulPrim, [a, broadcastTo(b, [...a.shape.slice(0, -2), ...b.shape])], { transA, transB })
     }
     const k = a.shape[a.shape.length - 1]

@@ -143,7 +143,13 @@ export const eighPackedHost = (a: ArrayLike<number>, k: number, floor: number): 
  * two above their largest |entry| (exact), since 1e160² overflows and 1e-170² underflows. `maxExp` bounds s in
  * the output type (127 for float32).
  */
-export const gramHost = (xs: readonly ArrayLike<number>[], d: number, c: number, round: (v: number) => number, maxExp = 1023): Float64Array => {
+export const gramHost = (
+  xs: readonly ArrayLike<number>[],
+  d: number,
+  c: number,
+  round: (v: number) => number,
+  maxExp = 1023,
+): Float64Array => {
   const n = xs.length
   const k = n * c
   let pre = 1

@@ -14,20 +14,27 @@ export interface PrecisionFloors {
 }
 
 /**
- * Floors of float32 backends. matmul: a float32-accumulated Gram resolves λ to ~1e-6·λ₁ (σ to 1e-3·σ₁). gram: the
- * float64 Gram kept as hi + lo resolves λ to ~1e-14·λ₁, but U and λ come back rounded to float32, so a kept σᵢ
- * costs the polar factor a relative error of about 1e-7·σ₁/σᵢ; at 1e-5 that is ≈ 1%.
+ * Floors of float32 backends, measured on two nearly shared tasks (test/linalg/edges.test.ts). matmul: a
+ * float32-accumulated Gram resolves λ to ~1e-6·λ₁, so σ to 1e-3·σ₁. gram: the float64 Gram kept as hi + lo
+ * resolves λ to ~1e-14·λ₁, but U and λ come back rounded to float32, so a kept σᵢ costs U Vᵀ a relative error of
+ * about 3e-8·σ₁/σᵢ (measured 5e-4 at σ₂/σ₁ = 1e-4, 3e-3 at 1e-5): the floor is 1e-5.
  */
 export const float32Floors: PrecisionFloors = { matmul: 1e-3, gram: 1e-5 }
-/** Floors of the float64 ref backend: its Gram is exact to ~1e-16·λ₁, so σ down to ~1e-8·σ₁ is resolved; 1e-7 keeps a margin. */
-export const float64Floors: PrecisionFloors = { matmul: 1e-7, gram: 1e-7 }
+/**
+ * Floors of the float64 ref backend. gram: λ is exact to ~4e-16·λ₁, so U Vᵀ errs by about 4e-16·(σ₁/σᵢ)²
+ * (measured 4e-6 at σ₂/σ₁ = 1e-5, 4e-4 at 1e-6): the floor is 2e-7 (≈ 1% there). matmul: 1e-6, kept conservative.
+ */
+export const float64Floors: PrecisionFloors = { matmul: 1e-6, gram: 2e-7 }
 
 /**
  * Kernels of the linalg primitives for a host backend of element type `Ctor`. `floors` are the relative singular
  * values below which the Gram route of that precision cannot tell σ from 0 (eigh reports λ ≤ floor²·λ₁ as 0);
  * they were set from measured errors (test/linalg/edges.test.ts). A number sets the matmul floor only.
  */
-export const linalgKernels = <A extends D>(Ctor: ArrayCtor<A>, floorsOrMatmul?: number | PrecisionFloors): Record<string, HostKernel<A>> => {
+export const linalgKernels = <A extends D>(
+  Ctor: ArrayCtor<A>,
+  floorsOrMatmul?: number | PrecisionFloors,
+): Record<string, HostKernel<A>> => {
   const f32 = (Ctor as unknown) === Float32Array
   const base = f32 ? float32Floors : float64Floors
   const floors = typeof floorsOrMatmul === 'number' ? { ...base, matmul: floorsOrMatmul } : (floorsOrMatmul ?? base)
