@@ -38,7 +38,10 @@ export interface SvdOptions {
   readonly powerIters?: number
   /** PRNG key of the Gaussian sketch (required for the randomized method). */
   readonly key?: Key
-  /** Singular values ≤ rcond·σ₁ count as zero (default 0; the backend's precision floor, 1e-6 ref / 1e-3 cpu, always applies: see eigh). */
+  /**
+   * Singular values ≤ rcond·σ₁ count as zero (default 0). The backend's precision floor always applies (see eigh):
+   * ref 1e-6; cpu/gpu 1e-5 when min(m, n) ≤ 32 (float64 Gram), 1e-3 beyond (float32 GEMM Gram).
+   */
   readonly rcond?: number
   /** Largest min(m, n) that 'auto' sends to the exact thin path (default 8). */
   readonly thinMax?: number

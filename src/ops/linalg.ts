@@ -35,7 +35,7 @@ const sandwich = (u: Tensor, x: Tensor): Tensor => matmul(matmul(u, x), u, { tra
  * is the low part of a double-float matrix (`gram`'s lo: A = hi + lo, combined in float64 by the kernel). The
  * kernel reads ½(A + Aᵀ), and reports eigenvalues with |λ| ≤ floor²·max|λ| as exactly 0, floor being the
  * backend's precision floor for that input (backend/host/linalg-kernels.ts: float32 backends 1e-3 for one
- * float32 matrix, 1e-5 for a float64 Gram as hi + lo; ref 1e-7).
+ * float32 matrix, 1e-5 for a float64 Gram as hi + lo; ref 1e-6).
  * VJP (distinct eigenvalues): Ā = sym(U (diag(λ̄) + F ∘ UᵀŪ) Uᵀ), F_ij = 1/(λ_j − λ_i), F_ii = 0.
  */
 export const eighPrim: Primitive = {

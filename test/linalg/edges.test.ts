@@ -107,7 +107,7 @@ test('cpu keeps the gradient term that pulls nearly shared tasks together, down 
   assert.ok(Math.abs(relErr(got.grad, want.grad) - Math.SQRT1_2) < 0.02)
 })
 
-test('ref resolves σ₂/σ₁ down to its floor 2e-7: U Vᵀ within 1e-3 of the host SVD at 1e-6, rank-1 below 1e-7', () => {
+test('ref resolves σ₂/σ₁ down to its floor 1e-6: U Vᵀ within 1e-4 of the host SVD at 1e-5, rank-1 below 1e-6', () => {
   const d = 512
   const base = ss.normal(ss.key(5), [d]).data
   const noise = ss.normal(ss.key(6), [d]).data
@@ -121,9 +121,9 @@ test('ref resolves σ₂/σ₁ down to its floor 2e-7: U Vᵀ within 1e-3 of the
     const g = ss.runSync(ss.grad((w: ss.Tensor) => ss.nuclearNorm(w))(ss.fromData(m, [d, 2])), { backend: ref })
     return relErr(g.data, uv)
   }
+  assert.ok(polarOf(1e-4) < 1e-6)
   assert.ok(polarOf(1e-5) < 1e-4)
-  assert.ok(polarOf(1e-6) < 1e-3)
-  assert.ok(Math.abs(polarOf(3e-8) - Math.SQRT1_2) < 0.02) // below the floor: the σ₂ term is dropped
+  assert.ok(Math.abs(polarOf(3e-7) - Math.SQRT1_2) < 0.02) // below the floor: the σ₂ term is dropped
 })
 
 test("nuclearNorm: rank under method 'auto' truncates with a one-time warning; an explicit 'randomized' does not warn", (t) => {
