@@ -32,12 +32,15 @@ interface Contender {
   readonly label: string
   readonly f: () => Promise<number>
   readonly ms: number[]
+  /** Process CPU time (user + system) per round: less sensitive than wall time to other jobs on a shared machine. */
+  readonly cpuMs: number[]
 }
 const contender = (label: string, lib: Lib): Contender => {
   const cpu = lib.cpuBackend()
   return {
     label,
     ms: [],
+    cpuMs: [],
     f: async () => {
       const { value, grad } = lib.valueAndGrad((ws: ss.Tensor[][]) =>
         ws[0].map((_, l) => lib.laf(lib.stackTasks(ws.map((t) => t[l])), 1)).reduce((a, b) => lib.add(a, b)),
@@ -65,16 +68,23 @@ const main = async (): Promise<void> => {
   )
   for (let r = 0; r <= reps; r++)
     for (const it of items) {
+      const c0 = process.cpuUsage()
       const t0 = performance.now()
       const v = await it.f()
       const ms = performance.now() - t0
-      if (r > 0) it.ms.push(ms)
+      const c = process.cpuUsage(c0)
+      if (r > 0) {
+        it.ms.push(ms)
+        it.cpuMs.push((c.user + c.system) / 1000)
+      }
       console.error(`round ${r}: ${it.label} ${fmtMs(ms)} (value ${v.toFixed(3)})`)
     }
-  for (const it of items) {
-    const s = [...it.ms].sort((a, b) => a - b)
-    console.log(`${it.label}: median ${fmtMs(s[Math.floor(s.length / 2)])}, fastest ${fmtMs(s[0])} over ${s.length} rounds`)
-  }
+  const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  for (const it of items)
+    console.log(
+      `${it.label}: wall median ${fmtMs(median(it.ms))}, fastest ${fmtMs(Math.min(...it.ms))}; ` +
+        `CPU time median ${fmtMs(median(it.cpuMs))}, least ${fmtMs(Math.min(...it.cpuMs))} (${it.ms.length} rounds)`,
+    )
   console.log(
     `load average at end: ${os
       .loadavg()

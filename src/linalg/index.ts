@@ -11,11 +11,11 @@ import { runSync, run } from '../autodiff/run.ts'
 import { customVjp } from '../autodiff/vjp.ts'
 import type { Backend } from '../backend/backend.ts'
 import { qrHouseholder, svdJacobi, symEigh } from '../tensor/dense.ts'
-import { div, mul } from '../ops/elementwise.ts'
+import { abs, div, greater, mul, where } from '../ops/elementwise.ts'
 import { combineColumns, gram, psdPow, qr, unpackGram } from '../ops/linalg.ts'
-import { transpose } from '../ops/shape.ts'
+import { stopGradient, transpose } from '../ops/shape.ts'
 import { matmul } from '../ops/matmul.ts'
-import { sum } from '../ops/reduce.ts'
+import { max, sum } from '../ops/reduce.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { type Key, normal } from '../tensor/prng.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
@@ -88,13 +88,17 @@ const exactRoute = (m: Tensor, rcond: number | undefined): Route => {
     // U Vᵀ = M (MᵀM)^{+½} (tall) or (MMᵀ)^{+½} M (wide; P is symmetric)
     return { value: r.value, polar: () => (tall ? matmul(m, r.coef) : matmul(r.coef, m)) }
   }
-  // Gram of the smaller side: k × k with k = min(rows, cols)
-  const g = tall ? matmul(m, m, { transA: true }) : matmul(m, m, { transB: true })
-  // one eigen-decomposition serves value and gradient: Σσ = tr(G^{½}) = ⟨G, G^{+½}⟩ with P = G^{+½} := (G^{−½} on the kept space)
+  // beyond the float64 Gram: divide by the largest |entry| first (a constant: ‖M‖* = s‖M/s‖*, U Vᵀ is unchanged),
+  // so that squaring neither overflows nor underflows; then the Gram of the smaller side, k × k
+  const top = stopGradient(max(abs(m)))
+  const s = where(greater(top, 0), top, 1)
+  const ms = div(m, s)
+  const g = tall ? matmul(ms, ms, { transA: true }) : matmul(ms, ms, { transB: true })
+  // one eigen-decomposition serves value and gradient: Σσ = s·tr(G^{½}) = s·⟨G, G^{+½}⟩, P = G^{+½} (G^{−½} on the kept space)
   const p = psdPow(g, -0.5, rcond === undefined ? {} : { rcond })
   return {
-    value: sum(mul(g, p)),
-    polar: () => (tall ? matmul(m, p) : matmul(p, m)),
+    value: mul(sum(mul(g, p)), s),
+    polar: () => (tall ? matmul(ms, p) : matmul(p, ms)),
   }
 }
 
@@ -241,7 +245,10 @@ export const qrDecompose = (x: HostTensor): { q: HostTensor; r: HostTensor } => 
   return { q: fromData(r.q, [m, n]), r: fromData(r.r, [n, n]) }
 }
 
-/** Host symmetric eigen-decomposition (Jacobi up to 32, tridiagonal QL beyond; float64): [k, k] → values [k] descending, vectors [k, k] (columns). */
+/**
+ * Host symmetric eigen-decomposition (Jacobi up to 32, tridiagonal QL beyond; float64): [k, k] → values [k]
+ * descending, vectors [k, k] (columns).
+ */
 export const eigh = (x: HostTensor): { values: HostTensor; vectors: HostTensor } => {
   if (x.shape.length !== 2 || x.shape[0] !== x.shape[1]) throw new ShapeError(`eigh: expects a square matrix, got ${fmt(x.shape)}`)
   const k = x.shape[0]
