@@ -69,6 +69,26 @@ test('laf at extreme scales: value scales, gradient is unchanged (ref 1e-170·W 
   }
 })
 
+test('nuclearNorm beyond the float64 Gram (min side 36 > 32) divides by max|M| first: no 0 or NaN at extreme scales', () => {
+  const m = ss.normal(ss.key(11), [40, 36])
+  const f = (x: ss.Tensor) => ss.nuclearNorm(x)
+  const at = (be: ss.Backend<any>, x: ss.HostTensor) => {
+    const { value, grad } = ss.valueAndGrad(f)(x)
+    return ss.runSync({ value, grad }, { backend: be })
+  }
+  const base = at(ref, ss.toFloat64(m))
+  for (const [be, s, f32, tol] of [
+    [ref, 1e-170, false, 1e-12],
+    [ref, 1e160, false, 1e-12],
+    [cpu, 1e-25, true, 1e-4],
+    [cpu, 1e20, true, 1e-4],
+  ] as const) {
+    const r = at(be, scaled(m, s, f32))
+    assert.ok(Math.abs(r.value.data[0] / s - base.value.data[0]) <= tol * base.value.data[0], `${be.name} ×${s}: value ${r.value.data[0]}`)
+    assert.ok(relErr(r.grad.data, base.grad.data) < tol, `${be.name} ×${s}: gradient error ${relErr(r.grad.data, base.grad.data)}`)
+  }
+})
+
 /** Two nearly shared task weights [3, 3, 16, 16]: w₂ = w₁ + 2r·noise, so σ₂/σ₁ ≈ r. */
 const nearlyShared = (r: number): ss.HostTensor[] => {
   const base = ss.normal(ss.key(1), [3, 3, 16, 16])
