@@ -35,6 +35,8 @@ export interface QuickstartConfig {
   readonly log: string
   /** Directory for one checkpoint per run ('' = none). */
   readonly out: string
+  /** Kernels: 'cpu' (WASM SIMD), 'gpu' (WebGPU; gpu.js webasm without an adapter) or 'auto' (gpu on a hardware adapter, else cpu; the paper preset's default). */
+  readonly backend: 'cpu' | 'gpu' | 'auto'
 }
 
 const base: QuickstartConfig = {
@@ -56,6 +58,7 @@ const base: QuickstartConfig = {
   intensity: 1,
   log: '',
   out: '',
+  backend: 'cpu',
 }
 
 export const presets: Readonly<Record<QuickstartConfig['preset'], QuickstartConfig>> = {
@@ -63,7 +66,19 @@ export const presets: Readonly<Record<QuickstartConfig['preset'], QuickstartConf
   /** A one-minute smoke run. */
   small: { ...base, preset: 'small', train: 128, test: 128, epochs: 3 },
   /** The paper's setting: ResNet-34 on 96×96 faces, batch 256 (hours on a CPU; meant for the GPU backend). */
-  paper: { ...base, preset: 'paper', train: 8192, test: 2048, size: 96, epochs: 30, batch: 256, arch: 'resnet34', width: 64, lr: 1e-3 },
+  paper: {
+    ...base,
+    preset: 'paper',
+    train: 8192,
+    test: 2048,
+    size: 96,
+    epochs: 30,
+    batch: 256,
+    arch: 'resnet34',
+    width: 64,
+    lr: 1e-3,
+    backend: 'auto',
+  },
 }
 
 const spec = {
@@ -85,12 +100,14 @@ const spec = {
   intensity: flag.nonNegativeNumber,
   log: flag.string,
   out: flag.string,
+  backend: flag.oneOf(['cpu', 'gpu', 'auto'] as const),
   help: flag.oneOf(['true'] as const),
 }
 
 export const usage = `usage: npm start -- [--preset default|small|paper] [--epochs N] [--train N] [--test N] [--batch N]
   [--size PX] [--arch small|resnet18|resnet34] [--width W] [--lr X] [--gamma X] [--svd-rank K]
-  [--ada-weight X] [--hard-layers K] [--runs ${runKinds.join(',')}] [--seed N] [--intensity X] [--log FILE.jsonl] [--out CHECKPOINT_DIR]`
+  [--ada-weight X] [--hard-layers K] [--runs ${runKinds.join(',')}] [--seed N] [--intensity X] [--log FILE.jsonl] [--out CHECKPOINT_DIR]
+  [--backend cpu|gpu|auto]`
 
 /** Preset first, then flags on top; Left with every bad flag's message. */
 export const parseQuickstart = (argv: readonly string[]): { ok: true; config: QuickstartConfig } | { ok: false; errors: string[] } => {
@@ -119,6 +136,7 @@ export const parseQuickstart = (argv: readonly string[]): { ok: true; config: Qu
     ...(f.intensity !== undefined ? { intensity: f.intensity } : {}),
     ...(f.log !== undefined ? { log: f.log } : {}),
     ...(f.out !== undefined ? { out: f.out } : {}),
+    ...(f.backend !== undefined ? { backend: f.backend } : {}),
   }
   const errors: string[] = []
   if (config.size < 16) errors.push(`--size: expected at least 16 pixels, got ${config.size}`)

@@ -14,7 +14,9 @@ import { join } from 'node:path'
 import { type Faces, NUM_EXPRESSIONS, batches, expressionTask, generateFaces, landmarkTask, nme, oneHot, take } from '../src/data/index.ts'
 import {
   add,
+  type Backend,
   cpuBackend,
+  createBackend,
   equal,
   foldIn,
   fromData,
@@ -37,7 +39,7 @@ import { jsonlLog, saveCheckpoint, ttyProgress } from '../src/node/index.ts'
 import { fit, trainStep } from '../src/train/index.ts'
 import { parseQuickstart, type QuickstartConfig, type RunKind, usage } from './quickstart-config.ts'
 
-const be = cpuBackend()
+let be: Backend<any> = cpuBackend()
 /**
  * Landmark targets are standardised against the training set's mean shape (so a zero output predicts the
  * mean face) and the residuals' standard deviation (so the l1 loss has the scale of the cross-entropy).
@@ -232,6 +234,7 @@ const main = async (): Promise<void> => {
     process.exit(parsed.errors.length ? 2 : 0)
   }
   const c = parsed.config
+  be = await createBackend(c.backend)
   const t0 = performance.now()
   const n = c.train + c.test
   const [ka, kb] = split(key(c.seed))
