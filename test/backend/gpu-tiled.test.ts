@@ -165,6 +165,31 @@ if (!hasDevice) {
     assert.equal(be.stats().liveBuffers, 0)
   })
 
+  test('eigh of small Gram matrices runs on the device and matches ref; LAF value + subgradient needs no host op', async () => {
+    const before = be.deviceStats()
+    for (const k of [1, 2, 3, 5, 16]) {
+      const a = ops.normal(ops.key(30 + k), [k + 3, k])
+      const g = ops.runSync(ops.matmul(a, a, { transA: true }), { backend: ops.refBackend() })
+      const r = await checkParity((x) => ops.bind(ops.eighPrim, [x]), [g], be, { ...tol, grad: false })
+      assert.ok(r.ok, `eigh ${k}×${k}: ${r.message}`)
+    }
+    // rank-deficient: identical tasks give a zero eigenvalue (floored to 0, as on the host)
+    const w = ops.normal(k1, [3, 3, 4, 8])
+    const lafOf = (p: { a: ops.Tensor; b: ops.Tensor }) => ops.laf(ops.stackTasks([p.a, p.b]))
+    for (const wb of [ops.normal(k2, [3, 3, 4, 8]), w]) {
+      const { value, grad } = ops.valueAndGrad(lafOf)({ a: w, b: wb })
+      const s0 = be.deviceStats()
+      const [v, ga] = await ops.run([value, grad.a], { backend: be })
+      const s1 = be.deviceStats()
+      assert.equal(s1.ran.host - s0.ran.host, 0, 'no host op in LAF')
+      assert.equal(s1.readbacks - s0.readbacks, 2, 'read-backs: value and gradient only')
+      const [rv, rg] = ops.runSync([value, grad.a], { backend: ops.refBackend() })
+      assert.ok(Math.abs(v.data[0] - rv.data[0]) <= 1e-4 * Math.abs(rv.data[0]), `${v.data[0]} vs ${rv.data[0]}`)
+      assert.ok(relErr(ga.data, Float64Array.from(rg.data)) < 1e-3, `LAF gradient rel err ${relErr(ga.data, Float64Array.from(rg.data))}`)
+    }
+    assert.equal(be.deviceStats().ran.host, before.ran.host)
+  })
+
   test('the same graphs on per-cell gpu.js kernels (tiled: false) agree with the tiled kernels', async () => {
     const cell = ops.gpuBackend({ mode: 'webgpu', tiled: false })
     const x = ops.normal(k1, [2, 9, 9, 8])

@@ -14,6 +14,7 @@ import { type GenCtx, type KernelSource, MAX_ELEMENTS } from './codegen.ts'
 import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
 import { type DeviceCounters, type DeviceHandle, wgslDevice } from './wgsl/device.ts'
+import { DEVICE_EIGH_MAX, eighPlan } from './wgsl/eigh.ts'
 import { gemmSpec, TILED_OPS } from './wgsl/ops.ts'
 
 /** Kernels with a 4-outputs-per-thread variant (undefined when the shapes do not allow it). */
@@ -97,6 +98,9 @@ export interface GpuBuffer {
 }
 
 type Kernel = ((...args: unknown[]) => unknown) & { destroy(): void }
+
+/** rcond 1e-3: the σ floor of a float32 Gram matrix, as on the cpu backend. */
+const EIGH_FLOOR = 1e-3
 
 const TOO_BIG = '(its gpu.js kernel indexes in f32, exact below 2^24): split the batch into micro-batches'
 
@@ -198,8 +202,7 @@ export const gpuBackend = (
     return h.then((d) => dev.read(d, b.size)).then((data) => fromData(data, shape))
   }
 
-  // rcond 1e-3: the σ floor of a float32 Gram matrix, as on the cpu backend
-  const hostKernels = { ...linalgKernels<Float32Array>(Float32Array as ArrayCtor<Float32Array>, 1e-3), ...opts.hostKernels }
+  const hostKernels = { ...linalgKernels<Float32Array>(Float32Array as ArrayCtor<Float32Array>, EIGH_FLOOR), ...opts.hostKernels }
   /** Host fallback for `hostKernels` ops: on webgpu the inputs are read back and the result uploaded. */
   const runOnHost = (k: HostKernel<Float32Array>, call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
@@ -240,6 +243,13 @@ export const gpuBackend = (
   const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
     if (n === 0) return track({ size: 0, host: new Float32Array(0) })
+    // small eigenproblems (the trace norms' thin path) stay on the device unless the caller replaced the kernel
+    if (tiled && call.op === 'eigh' && !opts.hostKernels?.eigh && call.inShapes[0][0] <= DEVICE_EIGH_MAX) {
+      ran.tiled++
+      return handles(inputs)
+        .then((hs) => dev.kernel(eighPlan(call.inShapes[0][0], EIGH_FLOOR), hs, n))
+        .then((h) => track({ size: n, dev: h }))
+    }
     const hk = hostKernels[call.op]
     if (hk && !OPS.has(call.op)) {
       ran.host++

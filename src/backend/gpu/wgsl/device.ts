@@ -8,7 +8,7 @@
  * backend can count every host round-trip.
  */
 import * as gpujs from 'gpu.js'
-import { gemmPlan, type GemmSpec } from './gemm.ts'
+import { type FlatPlan, gemmPlan, type GemmSpec } from './gemm.ts'
 
 // the numeric values are fixed by the WebGPU spec (the GPUBufferUsage globals exist only where WebGPU does)
 const STORAGE = 0x0080
@@ -54,6 +54,8 @@ export interface WgslDevice {
   read(h: DeviceHandle, n: number): Promise<Float32Array>
   /** C = the implicit GEMM `spec` over the buffers of `a` and `b`; `n` floats. */
   gemm(spec: GemmSpec, a: DeviceHandle, b: DeviceHandle, n: number): Promise<DeviceHandle>
+  /** One hand-written kernel: binds `inputs` then a fresh output of `n` floats. */
+  kernel(plan: FlatPlan, inputs: readonly DeviceHandle[], n: number): Promise<DeviceHandle>
   readonly counters: DeviceCounters
   /** Compiled WGSL pipelines. */
   pipelines(): number
@@ -165,6 +167,15 @@ export const wgslDevice = (): WgslDevice => {
         dispatch(device, main, enc, [a.buffer, b.buffer, out], plan.groups)
         device.queue.submit([enc.finish()])
       }
+      return wrap(c, out, n)
+    },
+    kernel: async (plan, inputs, n) => {
+      const c = await context()
+      const pipe = await pipeline(c.device, plan.source)
+      const out = newBuffer(c.device, n)
+      const enc = c.device.createCommandEncoder()
+      dispatch(c.device, pipe, enc, [...inputs.map((h) => h.buffer), out], plan.groups)
+      c.device.queue.submit([enc.finish()])
       return wrap(c, out, n)
     },
   }
