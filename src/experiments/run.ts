@@ -21,7 +21,7 @@ import {
 } from '../mtl/multitask.ts'
 import { measureLayerTraceNorms, tndr } from '../mtl/tndr.ts'
 import { adam, schedules } from '../optim/index.ts'
-import { type EpochRecord, type FitConfig, fit } from '../train/loop.ts'
+import { type EpochLog, type EpochRecord, type FitConfig, fit } from '../train/loop.ts'
 import { trainStep } from '../train/step.ts'
 import { batches, oneHot } from '../data/batch.ts'
 import { checkExperiment, type ExperimentConfig, type RunKind } from './config.ts'
@@ -250,7 +250,7 @@ const trainRun = async (
             },
           }
         : {}),
-      ...(opts.log ? { log: (r: Readonly<Record<string, unknown>>) => opts.log?.({ ...r, run: kind, seed: c.seed }) } : {}),
+      ...(opts.log ? { log: (r: EpochLog) => opts.log?.({ ...r, run: kind, seed: c.seed }) } : {}),
     },
     kind,
   )
