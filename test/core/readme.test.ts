@@ -19,7 +19,8 @@ blocks.forEach((code, i) => {
       const file = join(dir, `example-${i}.mts`)
       const src = code.replaceAll(
         /from 'softshare(\/testing|\/node)?'/g,
-        (_m, sub) => `from '${join(root, sub === '/testing' ? 'src/testing/index.ts' : sub === '/node' ? 'src/node/index.ts' : 'src/index.ts')}'`,
+        (_m, sub) =>
+          `from '${join(root, sub === '/testing' ? 'src/testing/index.ts' : sub === '/node' ? 'src/node/index.ts' : 'src/index.ts')}'`,
       )
       writeFileSync(file, `${src}\nexport {}\n`)
       execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: 'pipe', timeout: 120_000 })
