@@ -12,8 +12,10 @@ import { maxPoolBackWasm, maxPoolWasm } from '../../src/backend/cpu/wasm/pool.ts
 import { createWasmRuntime, relaxedSimdAvailable, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
 import { fc } from '../../src/testing/index.ts'
 import { convDwRef, convDxRef, convRef, matmulRef } from './wasm-ref.ts'
+import { fcParams } from '../harness.ts'
 
-const opts = { numRuns: 40, seed: Number(process.env.FC_SEED ?? 42), endOnFailure: false }
+// a fresh seed per run (FC_SEED / FC_PATH replay one), more runs under CI=true
+const opts = fcParams(40)
 const vals = (n: number) =>
   fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: n, maxLength: n }).map((a) => Float32Array.from(a, (v) => v / 1000))
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5)

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadCheckpoint } from '../../src/node/checkpoint.ts'
 import { gridMain } from '../../src/node/grid/cli.ts'
-import { expandGrid, parseSeeds } from '../../src/node/grid/expand.ts'
+import { expandGrid, parseSeeds, parseSweep } from '../../src/node/grid/expand.ts'
 import type { GridLibrary } from '../../src/node/grid/library.ts'
 import { EVENTS_FILE, RESULT_FILE, runDir, runLocal } from '../../src/node/grid/worker.ts'
 import { freePort, haveRedis, spawnWorker, startRedis, until } from './redis.ts'
@@ -58,6 +58,15 @@ test('grid: a worker SIGKILLed mid-run: the other worker resumes the job from it
       60_000,
       50,
     )
+    // status shows the running job with its progress
+    const running = JSON.parse((await grid('status', '--redis', redis.url, '--json')).out) as {
+      running: { id: string; progress: { epoch: number; of: number } }[]
+    }
+    assert.equal(running.running.length, 1)
+    assert.equal(running.running[0].id, spec.id)
+    assert.ok(running.running[0].progress.epoch >= 1 && running.running[0].progress.of === 10, JSON.stringify(running))
+    const text = await grid('status', '--redis', redis.url)
+    assert.match(text.out, new RegExp(`running:\\n  ${spec.id}  slow seed 0  attempt 1  \\{"epoch":\\d+,"of":10,"loss":`))
     const first = readEvents(dir)[0]
     const victim = workers.find((w) => w.proc.pid === first.pid)!
     const survivor = workers.find((w) => w !== victim)!
@@ -87,6 +96,24 @@ test('grid: a worker SIGKILLed mid-run: the other worker resumes the job from it
     t.after(() => rmSync(local, { recursive: true, force: true }))
     const [row] = await runLocal(gridLibrary, [{ ...spec, config: { ...(spec.config as object), stepMs: 0 } }], local)
     assert.deepEqual(JSON.parse(readFileSync(join(dir, RESULT_FILE), 'utf8')), row.result)
+
+    // SIGTERM mid-run: the worker exits at once (no run left going without a lock); a new worker resumes the job
+    const [spec2] = expandGrid(gridLibrary, 'toy', { preset: 'slow', seeds: [0], sweeps: [parseSweep('epochs=9')] })
+    assert.equal((await grid('submit', 'toy', '--preset', 'slow', '--sweep', 'epochs=9', '--redis', redis.url)).code, 0)
+    const dir2 = runDir(out, spec2.id)
+    await until(
+      '2 epochs checkpointed',
+      () => existsSync(join(dir2, 'toy-ckpt.json')) && (loadCheckpoint(join(dir2, 'toy-ckpt.json')).meta as { epoch: number }).epoch >= 2,
+      60_000,
+      50,
+    )
+    const t0 = Date.now()
+    await survivor.stop()
+    assert.ok(Date.now() - t0 < 3000, `SIGTERM took ${Date.now() - t0} ms: the worker waited for its run`)
+    workers.push(spawnWorker(redis.url, out))
+    await until('the second job to complete', async () => (await completed(redis.url)) === 2, 90_000, 200)
+    const ev2 = readEvents(dir2).map((e) => e.event)
+    assert.deepEqual(ev2, ['start', 'start', 'resume', 'done'])
   } finally {
     await Promise.all(workers.map((w) => w.stop()))
     await redis.stop()
@@ -120,6 +147,12 @@ test('grid: Redis unreachable: commands name the URL; a worker retries with back
     assert.equal((await grid('submit', 'toy', '--redis', url, '--seeds', '1')).code, 0)
     await until('3 runs completed by the late worker', async () => (await completed(url)) === 3, 60_000, 200)
     assert.match(worker.log(), /reached Redis at redis:\/\/127\.0\.0\.1:\d+ after \d+ failed attempts/)
+    // Redis goes away and comes back (empty: no persistence): the worker reconnects with backoff and takes new jobs
+    await redis.stop()
+    await until('the worker to notice', () => /lost Redis at redis:\/\/127\.0\.0\.1:\d+; reconnecting in/.test(worker.log()), 30_000)
+    redis = await startRedis(port)
+    assert.equal((await grid('submit', 'toy', '--redis', url, '--seeds', '1', '--sweep', 'epochs=2')).code, 0)
+    await until('3 more runs completed after the restart', async () => (await completed(url)) === 3, 60_000, 200)
   } finally {
     await worker.stop()
     await redis?.stop()

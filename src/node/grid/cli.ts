@@ -6,7 +6,7 @@ import { expandGrid, GridError, parseSeeds, parseSweep } from './expand.ts'
 import type { GridLibrary } from './library.ts'
 import { collectRuns, DEFAULT_QUEUE, formatStatus, gridStatus, openQueue, submitRuns, submittedRuns } from './queue.ts'
 import { openRedis, probeRedis, showUrl } from './redis.ts'
-import { runLocal, startWorker, writeReport } from './worker.ts'
+import { runLocal, startWorker, writeReportFiles } from './worker.ts'
 
 export const GRID_USAGE = `usage:
   softshare grid submit <experiment> --redis URL [--preset P] [--seeds N|0,1,2] [--sweep name=v1,v2 …] [--attempts 3]
@@ -141,7 +141,9 @@ export const gridMain = async (
           process.once('SIGTERM', stop)
         })
         await w.close(true)
-        return 0
+        // a run still in progress would keep this process alive without a lock on its job: exit now; its files are
+        // written atomically, and the job is taken over and resumed once its lock expires
+        return process.exit(0)
       }
       case 'status': {
         const url = need('redis', v.redis, cmd)
@@ -173,7 +175,7 @@ export const gridMain = async (
           if (runs.length === 0) throw new GridError(`grid report: no runs of "${experiment}" were submitted to queue "${queueName}"`)
           const rows = await collectRuns(queue, runs)
           await queue.close()
-          const files = writeReport(outDir, experiment, lib.report(experiment, rows))
+          const files = writeReportFiles(outDir, experiment, lib.report(experiment, rows))
           const missing = rows.filter((r) => r.result === undefined)
           out(`${rows.length - missing.length} of ${rows.length} runs finished; wrote ${files.join(', ')}`)
           for (const m of missing) out(`missing: ${m.id} ${m.spec.label} seed ${m.spec.seed}: ${m.missing}`)
@@ -186,7 +188,9 @@ export const gridMain = async (
         const outDir = resolve(need('out', v.out, cmd))
         const { lib, runs } = await grid()
         const rows = await runLocal(lib, runs, outDir, v.backend)
-        out(`ran ${rows.length} run(s); wrote ${writeReport(outDir, runs[0].experiment, lib.report(runs[0].experiment, rows)).join(', ')}`)
+        out(
+          `ran ${rows.length} run(s); wrote ${writeReportFiles(outDir, runs[0].experiment, lib.report(runs[0].experiment, rows)).join(', ')}`,
+        )
         return 0
       }
       default:
