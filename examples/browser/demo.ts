@@ -68,12 +68,12 @@ const total = (xs: readonly number[]) => xs.reduce((s, v) => s + v, 0)
 const drawFaces = (): void => {
   const f = state.faces
   const canvas = $<HTMLCanvasElement>('faces')
-  const { g, w } = prepare(canvas)
+  const { g, w, h } = prepare(canvas)
   if (!f) return
   const kind = $<HTMLSelectElement>('show').value as RunKind
   const ev = state.evals[kind]?.at(-1)
   const n = f.a.labels.length
-  const side = Math.min(120, Math.floor((w - 10) / n) - 6)
+  const side = Math.min(Math.floor((w - 10) / n) - 6, Math.floor((h - 64) / 2))
   g.fillStyle = '#222'
   g.fillText(
     `test faces, ${kind} at step ${ev?.step ?? 0}: domain A expression (true / predicted), domain B landmarks (green true, red predicted)`,
@@ -132,7 +132,7 @@ const redraw = (): void => {
       `${state.running ? 'training' : state.done || 'idle'} · backend: ${state.backend || '…'}${threads} · ${ips}\n${state.notes.join(' · ')}`
     lineChart(
       $('loss'),
-      'task loss: CE (A) + l1 (B), training batches, smoothed',
+      'task loss: CE (A) + l1 (B) per batch, smoothed',
       runs.map((k): Series => ({ label: k, color: COLORS[k], points: smooth(state.losses[k] ?? []) })),
     )
     lineChart(

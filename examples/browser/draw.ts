@@ -6,7 +6,8 @@ export interface Series {
   readonly points: readonly (readonly [number, number])[]
 }
 
-const PAD = { l: 46, r: 10, t: 22, b: 22 }
+// room above the plot for the title (first line) and the legend (second line)
+const PAD = { l: 46, r: 10, t: 34, b: 22 }
 
 /** Fits the canvas's backing store to its CSS size (sharp on high-DPI screens) and clears it. */
 const prepare = (canvas: HTMLCanvasElement): { g: CanvasRenderingContext2D; w: number; h: number } => {
@@ -26,7 +27,7 @@ const tick = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.ab
 
 const frame = (g: CanvasRenderingContext2D, w: number, h: number, title: string, y0: number, y1: number): void => {
   g.fillStyle = '#222'
-  g.fillText(title, PAD.l, 14)
+  g.fillText(title, PAD.l, 13)
   g.strokeStyle = '#ccc'
   g.strokeRect(PAD.l, PAD.t, w - PAD.l - PAD.r, h - PAD.t - PAD.b)
   g.fillStyle = '#555'
@@ -41,9 +42,9 @@ const legend = (g: CanvasRenderingContext2D, w: number, items: readonly { label:
   for (const it of [...items].reverse()) {
     x -= g.measureText(it.label).width + 18
     g.fillStyle = it.color
-    g.fillRect(x, 6, 10, 10)
+    g.fillRect(x, 19, 10, 10)
     g.fillStyle = '#222'
-    g.fillText(it.label, x + 13, 15)
+    g.fillText(it.label, x + 13, 28)
   }
 }
 

@@ -2,7 +2,8 @@
  * Drives the demo page in a headless Chromium through puppeteer-core (the system browser: nothing is
  * downloaded). Used by test/browser/demo.test.ts and by screenshot.ts, which made the README's picture.
  */
-import { existsSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import puppeteer, { type Browser } from 'puppeteer-core'
 import type { DemoState } from './demo.ts'
 
@@ -14,7 +15,31 @@ export const findChromium = (): string | undefined =>
 
 /** Headless Chromium without the sandbox (containers and CI run as root); `args` adds switches (e.g. for WebGPU). */
 export const launchChromium = (executablePath: string, args: readonly string[] = []): Promise<Browser> =>
-  puppeteer.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', ...args] })
+  puppeteer.launch({
+    executablePath,
+    headless: true,
+    protocolTimeout: 3_600_000,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', ...args],
+  })
+
+/** Writes a file so that a crash leaves the old one or the new one: temp file in the same folder, fsync, rename, fsync folder. */
+export const writeAtomic = (path: string, bytes: Uint8Array): void => {
+  const tmp = `${path}.${process.pid}.tmp`
+  const fd = openSync(tmp, 'w')
+  try {
+    writeFileSync(fd, bytes)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, path)
+  const dir = openSync(dirname(path), 'r')
+  try {
+    fsyncSync(dir)
+  } finally {
+    closeSync(dir)
+  }
+}
 
 export interface DriveResult {
   readonly state: DemoState
@@ -52,7 +77,7 @@ export const driveDemo = async (
       )
       .catch((e: Error) => pageErrors.push(`gave up waiting: ${e.message}`))
     await new Promise((r) => setTimeout(r, 300)) // one animation frame for the last redraw
-    if (opts.screenshot) await page.screenshot({ path: opts.screenshot as `${string}.png`, fullPage: true })
+    if (opts.screenshot) writeAtomic(opts.screenshot, await page.screenshot({ fullPage: true }))
     const state = await page.evaluate(() => (globalThis as { softshareDemo?: DemoState }).softshareDemo)
     if (!state) throw new Error(`driveDemo: the demo script did not load at ${url}`)
     return { state, pageErrors, consoleErrors }

@@ -26,7 +26,10 @@ const pickBackend = async (choice: BackendChoice): Promise<{ backend: Backend<an
   if (choice === 'auto' || choice === 'gpu') {
     const probe = await probeWebGPU()
     notes.push(`WebGPU: ${probe.ok ? `adapter ${probe.detail}` : probe.detail}`)
-    if (probe.ok) return { backend: gpuBackend({ mode: 'webgpu' }), label: 'gpu: gpu.js on WebGPU', notes }
+    // a software adapter (SwiftShader, llvmpipe) runs WebGPU on the CPU, far slower than the WASM kernels
+    const software = /swiftshader|llvmpipe|lavapipe|software/i.test(probe.detail)
+    if (probe.ok && software && choice === 'auto') notes.push('a software WebGPU adapter: the cpu backend is faster')
+    else if (probe.ok) return { backend: gpuBackend({ mode: 'webgpu' }), label: 'gpu: gpu.js on WebGPU', notes }
     if (choice === 'gpu')
       return { backend: gpuBackend({ mode: 'webasm' }), label: 'gpu: gpu.js WebAssembly kernels (no WebGPU adapter)', notes }
   }
@@ -47,8 +50,8 @@ const train = async (c: DemoConfig, choice: BackendChoice): Promise<void> => {
   post({
     type: 'faces',
     size: c.size,
-    a: { images: Float32Array.from(d.a.test.x.data.subarray(0, show * px)), labels: Array.from(d.a.test.y.data.subarray(0, show)) },
-    b: { images: Float32Array.from(d.b.test.x.data.subarray(0, show * px)), landmarks: d.testLandmarks.slice(0, show * 136) },
+    a: { images: Float32Array.from(d.expr.test.x.data.subarray(0, show * px)), labels: Array.from(d.expr.test.y.data.subarray(0, show)) },
+    b: { images: Float32Array.from(d.lm.test.x.data.subarray(0, show * px)), landmarks: d.testLandmarks.slice(0, show * 136) },
   })
   const report = async (r: Run) => {
     const e = await evaluate(r, d, backend)

@@ -7,6 +7,7 @@ import {
   add,
   type Backend,
   data,
+  experiments,
   foldIn,
   fromData,
   type HostTensor,
@@ -27,48 +28,32 @@ import {
 } from '../../src/index.ts'
 import type { DemoConfig, RunKind } from './config.ts'
 
-type Task = { readonly x: HostTensor; readonly y: HostTensor }
-export interface DemoData {
-  readonly a: { readonly train: Task; readonly test: Task }
-  /** Landmarks standardised: (y − mean shape) / scale, so a zero output predicts the mean face. */
-  readonly b: { readonly train: Task; readonly test: Task }
-  readonly meanShape: Float32Array
-  readonly scale: number
-  /** Unstandardised test landmarks [test, 136] in [0, 1]. */
+type Task = experiments.TaskData
+export interface DemoData extends experiments.ExperimentData {
+  /** Test landmarks [test, 136] in [0, 1] (the data holds them standardised). */
   readonly testLandmarks: Float32Array
 }
 
-const rows = (t: Task, from: number, to: number): Task =>
-  data.take(
-    t,
-    Array.from({ length: to - from }, (_, i) => from + i),
-  )
+/** The demo's settings as an experiment config (src/experiments): its data, networks and landmark scaling. */
+export const experimentOf = (c: DemoConfig): experiments.ExperimentConfig => ({
+  ...experiments.defaultExperiment,
+  seed: c.seed,
+  runs: c.runs,
+  train: c.train,
+  val: 0,
+  test: c.test,
+  size: c.size,
+  width: c.width,
+  batch: c.batch,
+  lr: c.lr,
+  gamma: { ...experiments.defaultExperiment.gamma, laf: c.gamma },
+  adaWeight: c.adaWeight,
+})
 
 /** Generates both domains (disjoint people, different rendering) and splits each into train and test. */
 export const makeData = (c: DemoConfig): DemoData => {
-  const [ka, kb] = split(key(c.seed))
-  const n = c.train + c.test
-  const fa = data.generateFaces(ka, { n, size: c.size, domain: 'A' })
-  const fb = data.generateFaces(kb, { n, size: c.size, domain: 'B' })
-  const lm = data.landmarkTask(fb)
-  const meanShape = new Float32Array(136)
-  for (let i = 0; i < c.train * 136; i++) meanShape[i % 136] += lm.y.data[i] / c.train
-  let ss = 0
-  for (let i = 0; i < c.train * 136; i++) ss += (lm.y.data[i] - meanShape[i % 136]) ** 2
-  const scale = Math.sqrt(ss / (c.train * 136)) || 1
-  const std = fromData(
-    Float32Array.from(lm.y.data, (v, i) => (v - meanShape[i % 136]) / scale),
-    lm.y.shape,
-  )
-  const a = data.expressionTask(fa)
-  const b = { x: lm.x, y: std }
-  return {
-    a: { train: rows(a, 0, c.train), test: rows(a, c.train, n) },
-    b: { train: rows(b, 0, c.train), test: rows(b, c.train, n) },
-    meanShape,
-    scale,
-    testLandmarks: Float32Array.from(lm.y.data.subarray(c.train * 136)),
-  }
+  const d = experiments.makeExperimentData(experimentOf(c))
+  return { ...d, testLandmarks: experiments.unstandardise(d.lm.test.y.data, d.norm) }
 }
 
 export interface Run {
@@ -83,12 +68,7 @@ export interface Run {
 
 /** One run: every kind starts from the same initial weights (same key), so the curves differ only by the sharing. */
 export const initRun = (kind: RunKind, c: DemoConfig, backend: Backend<any>): Run => {
-  const arch = (outputs: number) => nn.resnetLayouts.small(1, outputs, c.width)
-  const mc: MultiTaskConfig = {
-    tasks: [arch(data.NUM_EXPRESSIONS), arch(136)],
-    sharing: kind === 'single' ? { kind: 'single' } : { kind: 'laf', gamma: c.gamma },
-    ...(kind === 'laf+ada' ? { ada: { weight: c.adaWeight, lambda: 'schedule' as const } } : {}),
-  }
+  const mc = experiments.multiTaskOf(kind, experimentOf(c), data.NUM_EXPRESSIONS)
   const init = initMultiTask(key(c.seed + 1), mc)
   const opt = optim.adam({ lr: c.lr })
   const step = train.trainStep<{ a: Task; b: Task }, MultiTaskParams<HostTensor>, MultiTaskState<HostTensor>>({
@@ -114,8 +94,8 @@ export const roundBatch = (c: DemoConfig, d: DemoData, r: number): { a: Task; b:
   const [ka, kb] = split(foldIn(key(c.seed + 2), Math.floor(r / perEpoch)))
   const i = r % perEpoch
   return {
-    a: data.batches(ka, d.a.train, { batchSize: c.batch, dropLast: true })[i],
-    b: data.batches(kb, d.b.train, { batchSize: c.batch, dropLast: true })[i],
+    a: data.batches(ka, d.expr.train, { batchSize: c.batch, dropLast: true })[i],
+    b: data.batches(kb, d.lm.train, { batchSize: c.batch, dropLast: true })[i],
   }
 }
 
@@ -132,17 +112,17 @@ export interface Evaluation {
 
 /** Test-set predictions in eval mode (running batch-norm statistics) and the per-layer trace norms. */
 export const evaluate = async (r: Run, d: DemoData, backend: Backend<any>): Promise<Evaluation> => {
-  const f = applyMultiTask(r.mc, r.state.params, [d.a.test.x, d.b.test.x], r.state.modelState, { training: false })
+  const f = applyMultiTask(r.mc, r.state.params, [d.expr.test.x, d.lm.test.x], r.state.modelState, { training: false })
   const [logits, lm] = await run([f.outs[0], f.outs[1]], { backend })
   const c = data.NUM_EXPRESSIONS
-  const n = d.a.test.y.shape[0]
+  const n = d.expr.test.y.shape[0]
   const expr = Array.from({ length: n }, (_, i) => {
     let best = 0
     for (let j = 1; j < c; j++) if (logits.data[i * c + j] > logits.data[i * c + best]) best = j
     return best
   })
-  const acc = expr.filter((p, i) => p === d.a.test.y.data[i]).length / n
-  const landmarks = Float32Array.from(lm.data, (v, i) => v * d.scale + d.meanShape[i % 136])
+  const acc = expr.filter((p, i) => p === d.expr.test.y.data[i]).length / n
+  const landmarks = experiments.unstandardise(lm.data, d.norm)
   const m = landmarks.length / 136
   const nme = data.nme(fromData(landmarks, [m, 68, 2]), fromData(d.testLandmarks, [m, 68, 2])).mean
   return { traceNorms: await measureLayerTraceNorms(r.state.params.tasks, backend), acc, nme, expr, landmarks }
