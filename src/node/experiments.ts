@@ -38,25 +38,24 @@ const clock = (s: number): string => {
 }
 
 /** `[table4 3/15] laf+ada epoch 2/4 step 17/32 loss=1.234 · 1m12s elapsed, ETA 4m40s` */
-export const formatProgress = (p: Progress, prefix = ''): string =>
+export const formatRunProgress = (p: Progress, prefix = ''): string =>
   `${prefix ? `[${prefix}] ` : ''}run ${p.runIndex + 1}/${p.runs} ${p.run} epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} ` +
   `loss=${(p.metrics.loss ?? Number.NaN).toFixed(3)} · ${clock(p.elapsedSeconds)} elapsed, ETA ${clock(p.etaSeconds)}`
 
 /**
- * A progress sink writing a line to `write` at most every `everySeconds` (and on every run's last step): plain
- * lines, so logs of non-TTY runs (nohup, CI) show progress too. `prefix` is a function so callers can add context.
+ * A progress sink writing a line to `write` at most every `everySeconds` (and at the end of every run): plain
+ * lines, so logs of non-TTY runs (nohup, CI) show progress too. The optional second argument prefixes the line.
  */
 export const progressLines = (
   write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
   everySeconds = 5,
-  prefix: () => string = () => '',
-): ((p: Progress) => void) => {
+): ((p: Progress, prefix?: string) => void) => {
   let last = -Infinity
-  return (p) => {
+  return (p, prefix = '') => {
     const now = performance.now() / 1000
     const end = p.step === p.steps && p.epoch === p.epochs
     if (now - last < everySeconds && !end) return
     last = now
-    write(formatProgress(p, prefix()))
+    write(formatRunProgress(p, prefix))
   }
 }
