@@ -209,6 +209,8 @@ test('optimisers: hyperparameters out of range and mismatched trees are named', 
   assert.throws(() => adam({ lr: 0.1, beta2: 1.5 }), /adam: beta2 must be in \[0, 1\), got 1.5/)
   assert.doesNotThrow(() => sgd({ lr: 0, momentum: 0, weightDecay: 0 }))
   assert.doesNotThrow(() => adam({ lr: 0, beta1: 0, beta2: 0 }))
+  assert.equal(sgd({ lr: 0.1 }).name, 'sgd')
+  assert.equal(adam({ lr: 0.1 }).name, 'adam')
   const params = { w: tensor64([1, 2]), b: tensor64([3]) }
   const o = sgd({ lr: 0.1 })
   assert.throws(() => o.update(o.init(params), { w: tensor64([1, 2]) }, params), {
