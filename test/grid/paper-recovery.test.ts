@@ -43,8 +43,8 @@ test('grid: SIGKILL mid-run on the experiment library: taken over, resumed from 
   const timing = ['--lock-ms', '4000', '--stalled-ms', '1000']
   const workers = [spawnWorker(redis.url, out, timing, null), spawnWorker(redis.url, out, timing, null)]
   try {
-    // one seed, 3 runs of 4 epochs × 8 steps: long enough to be killed between checkpoints
-    const flags = ['quickstart', '--preset', 'smoke', '--seeds', '1', '--sweep', 'train=128', '--sweep', 'epochs=4']
+    // one seed, 3 runs of 3 epochs × 4 steps: long enough to be killed between checkpoints
+    const flags = ['quickstart', '--preset', 'smoke', '--seeds', '1', '--sweep', 'train=64', '--sweep', 'epochs=3']
     await until('two workers listening', () => workers.every((w) => w.log().includes('worker on queue')), 60_000)
     assert.equal((await grid('submit', ...flags, '--redis', redis.url)).code, 0)
     // the first run directory with a checkpoint: kill the worker that holds it
