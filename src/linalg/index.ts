@@ -17,7 +17,7 @@ import { stopGradient, transpose } from '../ops/shape.ts'
 import { matmul } from '../ops/matmul.ts'
 import { max, sum } from '../ops/reduce.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
-import { type Key, normal } from '../tensor/prng.ts'
+import { checkKey, type Key, normal } from '../tensor/prng.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
 
 /** How a nuclear norm / polar factor is computed. */
@@ -112,6 +112,7 @@ const sketchSize = (op: string, m: Tensor, opts: SvdOptions): { k: number; l: nu
   const q = opts.powerIters ?? 2
   if (!Number.isInteger(q) || q < 0) throw new ShapeError(`${op}: powerIters must be a non-negative integer, got ${q}`)
   if (!opts.key) throw new ShapeError(`${op}: randomized SVD needs an explicit PRNG key (opts.key) for its Gaussian sketch`)
+  checkKey(op, opts.key, 'opts.key')
   return { k, l: Math.min(k + p, Math.min(...m.shape)) }
 }
 

@@ -8,7 +8,7 @@ import { nuclearNorm, nuclearNormOfColumns, type SvdOptions } from '../linalg/in
 import { add, mul } from '../ops/elementwise.ts'
 import { reshape, stack } from '../ops/shape.ts'
 import { fromData } from '../tensor/host.ts'
-import { split } from '../tensor/prng.ts'
+import { checkKey, split } from '../tensor/prng.ts'
 import { fmt, ShapeError, shapesEqual, sizeOf } from '../tensor/shape.ts'
 import { modeUnfold, ttUnfold } from './unfold.ts'
 
@@ -43,8 +43,11 @@ const describe = (v: unknown): string =>
 const modeMatrix = (t: Tensor, i: number): Tensor => (i === t.shape.length - 1 ? ttUnfold(t, i) : modeUnfold(t, i))
 
 /** Each unfolding gets its own sketch key (independent Gaussian sketches). */
-const keyed = (opts: SvdOptions, n: number): SvdOptions[] =>
-  opts.key ? split(opts.key, n).map((key) => ({ ...opts, key })) : new Array<SvdOptions>(n).fill(opts)
+const keyed = (op: string, opts: SvdOptions, n: number): SvdOptions[] => {
+  if (!opts.key) return new Array<SvdOptions>(n).fill(opts)
+  checkKey(op, opts.key, 'opts.key')
+  return split(opts.key, n).map((key) => ({ ...opts, key }))
+}
 
 /** γ as a float64 scalar: a plain number would be lifted to float32 and cost the ref oracle 7 digits. */
 const scalar = (g: number): Tensor => constant(fromData(new Float64Array([g]), []))
@@ -94,7 +97,7 @@ export const tucker = (w: TensorLike, gammas: number | readonly number[] = 1, op
   const n = t.shape.length
   if (n < 2) throw new ShapeError(`tucker: expects a tensor of rank ≥ 2, got ${fmt(t.shape)}`)
   const g = weights('tucker', gammas, n)
-  const o = keyed(opts, n)
+  const o = keyed('tucker', opts, n)
   return weightedSum(
     t.shape.map((_, i) => nuclearNorm(modeMatrix(t, i), o[i])),
     g,
@@ -107,7 +110,7 @@ export const tt = (w: TensorLike, gammas: number | readonly number[] = 1, opts: 
   const n = t.shape.length
   if (n < 2) throw new ShapeError(`tt: expects a tensor of rank ≥ 2, got ${fmt(t.shape)}`)
   const g = weights('tt', gammas, n - 1)
-  const o = keyed(opts, n - 1)
+  const o = keyed('tt', opts, n - 1)
   return weightedSum(
     Array.from({ length: n - 1 }, (_, i) => nuclearNorm(ttUnfold(t, i + 1), o[i])),
     g,

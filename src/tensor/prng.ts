@@ -27,11 +27,14 @@ const bits = (k: Key, i: number, stream: number): number => {
   return fmix((h + Math.imul(i, 0x27d4eb2f)) >>> 0)
 }
 
-/** Throws unless `k` is a key (two uint32 words): a plain number would otherwise read as [undefined, undefined]. */
-const checkKey = (op: string, k: Key): void => {
+/**
+ * Throws unless `k` is a key (two uint32 words): a plain number would otherwise read as [undefined, undefined].
+ * `op` and `arg` name the caller and its argument in the message.
+ */
+export const checkKey = (op: string, k: Key, arg = 'key'): void => {
   if (!Array.isArray(k) || k.length !== 2 || !k.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) {
     const got = typeof k === 'number' ? `the number ${k} (make a key with key(${k}))` : JSON.stringify(k)
-    throw new TypeError(`${op}: key must be a PRNG key (two uint32 words, from key(seed) or split), got ${got}`)
+    throw new TypeError(`${op}: ${arg} must be a PRNG key (two uint32 words, from key(seed) or split), got ${got}`)
   }
 }
 

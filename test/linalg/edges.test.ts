@@ -185,4 +185,10 @@ test('argument errors name the argument: maxPool size, matmul transA with a shar
   assert.throws(() => ss.split(3 as unknown as ss.Key), /split: key must be a PRNG key/)
   assert.throws(() => ss.foldIn([1, 2, 3] as unknown as ss.Key, 0), /foldIn: key must be a PRNG key .*\[1,2,3\]/)
   assert.equal(ss.split(ss.key(1), 3).length, 3)
+  const big = ss.zeros([40, 40])
+  assert.throws(
+    () => ss.nuclearNorm(big, { rank: 4, key: 5 as unknown as ss.Key }),
+    /nuclearNorm: opts.key must be a PRNG key .*got the number 5 \(make a key with key\(5\)\)/,
+  )
+  assert.throws(() => ss.tucker(ss.zeros([2, 3, 2]), 1, { rank: 2, key: 5 as unknown as ss.Key }), /tucker: opts.key must be a PRNG key/)
 })
