@@ -9,7 +9,7 @@ import { conv2dBackFilterWasm, conv2dBackInputWasm, conv2dWasm, matmulWasm } fro
 import { cpuPoolKernels } from '../../src/backend/cpu/pool.ts'
 import { ewWasm, sumWasm } from '../../src/backend/cpu/wasm/elementwise.ts'
 import { maxPoolBackWasm, maxPoolWasm } from '../../src/backend/cpu/wasm/pool.ts'
-import { createWasmRuntime, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
+import { createWasmRuntime, relaxedSimdAvailable, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
 import { fc } from '../../src/testing/index.ts'
 import { convDwRef, convDxRef, convRef, matmulRef } from './wasm-ref.ts'
 import { fcParams } from '../harness.ts'
@@ -346,6 +346,25 @@ test('wasm runtime blocks: size classes, reuse after free, residency, and the fr
   const b = rt.block(990)! // same size class: the freed block comes back
   assert.equal(rt.resident(b), pa)
   assert.equal(rt.memoryStats().free, 0)
+})
+
+test('the relaxed-SIMD build (fused multiply-add GEMM) matches the references within tolerance; asking for it without host support is a clear error', async () => {
+  if (relaxedSimdAvailable()) {
+    const { checkRelaxed } = await import('./wasm-relaxed-check.ts')
+    assert.ok(checkRelaxed() > 0, 'the relaxed build rounds differently from the baseline somewhere')
+    return
+  }
+  assert.throws(() => createWasmRuntime(1, { relaxed: true }), /relaxed: true, but this host has no relaxed SIMD/)
+  // Node 20 has relaxed SIMD behind a V8 flag: check the build there
+  const out = execFileSync(
+    process.execPath,
+    ['--experimental-wasm-relaxed-simd', '--import', 'tsx', join(import.meta.dirname, 'wasm-relaxed-check.ts')],
+    {
+      encoding: 'utf8',
+    },
+  )
+  const d = Number(out.match(/max \|relaxed − baseline\| (\S+)/)?.[1])
+  assert.ok(d > 0 && d < 1e-4, out)
 })
 
 test('the committed kernels.wasm.ts is what src/backend/cpu/wasm/asm/kernels.ts builds to', () => {
