@@ -178,6 +178,10 @@ test('dense and mlp: config errors are named; Glorot on request; ReLU between ML
     name: 'RangeError',
     message: 'mlp.init: sizes needs at least [in, out], got [4]',
   })
+  // [in, out] is enough: one layer
+  const single = mlp.init(key(0), { sizes: [3, 2] })
+  assert.equal(single.length, 1)
+  assert.deepEqual(single[0].w.shape, [3, 2])
   // Glorot U(±√(6/(in+out))) = ±0.5 for 12 + 12: He N(0, 2/12) would exceed it somewhere in 144 draws
   const lim = Math.sqrt(6 / 24)
   const g = dense.init(key(3), { inFeatures: 12, outFeatures: 12, init: 'glorot' })
