@@ -1,10 +1,9 @@
 /** Presets and validated flags of the quickstart (io-ts codecs; clear messages on bad values). */
 import { isLeft } from 'fp-ts/lib/Either.js'
+import { defaultExperiment, type ExperimentConfig, type RunKind, runKinds } from '../src/experiments/config.ts'
 import { flag, parseFlags } from '../src/train/flags.ts'
 
-/** The paper's Table 4 comparison set: baselines, the three trace norms, and each trace norm with ADA. */
-export const runKinds = ['single', 'hard', 'cross-stitch', 'laf', 'laf+ada', 'tucker', 'tucker+ada', 'tt', 'tt+ada'] as const
-export type RunKind = (typeof runKinds)[number]
+export { type RunKind, runKinds }
 
 export interface QuickstartConfig {
   readonly preset: 'default' | 'small' | 'paper'
@@ -35,8 +34,8 @@ export interface QuickstartConfig {
   readonly log: string
   /** Directory for one checkpoint per run ('' = none). */
   readonly out: string
-  /** Kernels: 'cpu' (WASM SIMD), 'gpu' (WebGPU; gpu.js webasm without an adapter) or 'auto' (gpu on a hardware adapter, else cpu; the paper preset's default). */
-  readonly backend: 'cpu' | 'gpu' | 'auto'
+  /** Where the kernels run. */
+  readonly backend: ExperimentConfig['backend']
 }
 
 const base: QuickstartConfig = {
@@ -66,19 +65,7 @@ export const presets: Readonly<Record<QuickstartConfig['preset'], QuickstartConf
   /** A one-minute smoke run. */
   small: { ...base, preset: 'small', train: 128, test: 128, epochs: 3 },
   /** The paper's setting: ResNet-34 on 96×96 faces, batch 256 (hours on a CPU; meant for the GPU backend). */
-  paper: {
-    ...base,
-    preset: 'paper',
-    train: 8192,
-    test: 2048,
-    size: 96,
-    epochs: 30,
-    batch: 256,
-    arch: 'resnet34',
-    width: 64,
-    lr: 1e-3,
-    backend: 'auto',
-  },
+  paper: { ...base, preset: 'paper', train: 8192, test: 2048, size: 96, epochs: 30, batch: 256, arch: 'resnet34', width: 64, lr: 1e-3 },
 }
 
 const spec = {
@@ -100,14 +87,14 @@ const spec = {
   intensity: flag.nonNegativeNumber,
   log: flag.string,
   out: flag.string,
-  backend: flag.oneOf(['cpu', 'gpu', 'auto'] as const),
+  backend: flag.oneOf(['cpu', 'gpu', 'auto', 'ref'] as const),
   help: flag.oneOf(['true'] as const),
 }
 
 export const usage = `usage: npm start -- [--preset default|small|paper] [--epochs N] [--train N] [--test N] [--batch N]
   [--size PX] [--arch small|resnet18|resnet34] [--width W] [--lr X] [--gamma X] [--svd-rank K]
   [--ada-weight X] [--hard-layers K] [--runs ${runKinds.join(',')}] [--seed N] [--intensity X] [--log FILE.jsonl] [--out CHECKPOINT_DIR]
-  [--backend cpu|gpu|auto]`
+  [--backend cpu|gpu|auto|ref]`
 
 /** Preset first, then flags on top; Left with every bad flag's message. */
 export const parseQuickstart = (argv: readonly string[]): { ok: true; config: QuickstartConfig } | { ok: false; errors: string[] } => {
@@ -143,3 +130,24 @@ export const parseQuickstart = (argv: readonly string[]): { ok: true; config: Qu
   if (config.batch > config.train) errors.push(`--batch: expected at most --train (${config.train}), got ${config.batch}`)
   return errors.length ? { ok: false, errors } : { ok: true, config }
 }
+
+/** The library's experiment config of a quickstart config (one γ for all three norms, as the quickstart always had). */
+export const toExperimentConfig = (c: QuickstartConfig): ExperimentConfig => ({
+  ...defaultExperiment,
+  seed: c.seed,
+  backend: c.backend,
+  runs: c.runs,
+  train: c.train,
+  test: c.test,
+  size: c.size,
+  intensity: c.intensity,
+  arch: c.arch,
+  width: c.width,
+  epochs: c.epochs,
+  batch: c.batch,
+  lr: c.lr,
+  gamma: { laf: c.gamma, tucker: c.gamma, tt: c.gamma },
+  svdRank: c.svdRank,
+  hardLayers: c.hardLayers,
+  adaWeight: c.adaWeight,
+})

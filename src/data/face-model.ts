@@ -78,6 +78,21 @@ export const expressionShifts: Readonly<Record<ExpressionName, Partial<Expressio
   questioning: { browAsym: 1, browRaise: 0.3, mouthOpen: 0.3, smileAsym: -0.2 },
 }
 
+/** The 7 basic expressions of the "strong expression" sets (CK+, Oulu-CASIA-like), in label order. */
+export const basicExpressionNames = ['happy', 'sad', 'scared', 'angry', 'surprised', 'disgusted', 'neutral'] as const
+export type BasicExpressionName = (typeof basicExpressionNames)[number]
+
+/** Shifts of the basic classes: five shared with the subtle set, disgust new, neutral none (only the resting face). */
+export const basicExpressionShifts: Readonly<Record<BasicExpressionName, Partial<Expression>>> = {
+  happy: expressionShifts.happy,
+  sad: expressionShifts.sad,
+  scared: expressionShifts.scared,
+  angry: expressionShifts.angry,
+  surprised: expressionShifts.surprised,
+  disgusted: { lipPress: 0.4, browFurrow: 0.6, mouthCurve: -0.6, eyeOpen: -0.4, mouthWidth: 0.3 },
+  neutral: {},
+}
+
 /** Per-person shape of the face (canonical units). */
 export interface Identity {
   jawWidth: number

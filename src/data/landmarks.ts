@@ -69,21 +69,44 @@ export const interOcularDistance = (landmarks: HostTensor): HostTensor => {
   return fromData(out, [n])
 }
 
+/** Distance between the eye centres (means of points 36–41 and 42–47) per face: [N,68,2] -> [N]. */
+export const interPupilDistance = (landmarks: HostTensor): HostTensor => {
+  const n = checkLandmarks('interPupilDistance', 'landmarks', landmarks)
+  const d = landmarks.data
+  const out = new Float64Array(n)
+  const centre = (i: number, from: number, axis: number): number => {
+    let s = 0
+    for (let j = from; j < from + 6; j++) s += d[(i * 68 + j) * 2 + axis]
+    return s / 6
+  }
+  for (let i = 0; i < n; i++) out[i] = Math.hypot(centre(i, 36, 0) - centre(i, 42, 0), centre(i, 36, 1) - centre(i, 42, 1))
+  return fromData(out, [n])
+}
+
+/** How NME is normalised: outer eye corners (300-W's inter-ocular) or eye centres (inter-pupil). */
+export type NmeNormalisation = 'inter-ocular' | 'inter-pupil'
+
 /**
  * Normalised mean error (300-W): per face, the mean over the 68 points of the L2 error divided by the
- * target's inter-ocular (outer eye corner) distance. [N,68,2] x [N,68,2] -> { perImage [N], mean }.
+ * target's inter-ocular (outer eye corner) distance, or inter-pupil distance when asked.
+ * [N,68,2] x [N,68,2] -> { perImage [N], mean }.
  */
-export const nme = (pred: HostTensor, target: HostTensor): { perImage: HostTensor; mean: number } => {
+export const nme = (
+  pred: HostTensor,
+  target: HostTensor,
+  by: NmeNormalisation = 'inter-ocular',
+): { perImage: HostTensor; mean: number } => {
   const n = checkLandmarks('nme', 'pred', pred)
   const m = checkLandmarks('nme', 'target', target)
   if (n !== m) throw new ShapeError(`nme: pred ${fmt(pred.shape)} and target ${fmt(target.shape)} differ in N`)
-  const iod = interOcularDistance(target).data
+  if (by !== 'inter-ocular' && by !== 'inter-pupil') throw new RangeError(`nme: by must be 'inter-ocular' or 'inter-pupil', got ${by}`)
+  const iod = (by === 'inter-ocular' ? interOcularDistance(target) : interPupilDistance(target)).data
   const p = pred.data
   const t = target.data
   const out = new Float64Array(n)
   let sum = 0
   for (let i = 0; i < n; i++) {
-    if (!(iod[i] > 0)) throw new RangeError(`nme: target ${i} has inter-ocular distance ${iod[i]}`)
+    if (!(iod[i] > 0)) throw new RangeError(`nme: target ${i} has ${by} distance ${iod[i]}`)
     let e = 0
     for (let j = 0; j < 68; j++) {
       const o = (i * 68 + j) * 2
@@ -93,4 +116,15 @@ export const nme = (pred: HostTensor, target: HostTensor): { perImage: HostTenso
     sum += out[i]
   }
   return { perImage: fromData(out, [n]), mean: n > 0 ? sum / n : Number.NaN }
+}
+
+/** Cumulative error distribution: for each threshold, the fraction of per-image errors ≤ it ([N] errors, [K] thresholds → [K]). */
+export const cumulativeErrors = (errors: ArrayLike<number>, thresholds: readonly number[]): number[] => {
+  const n = errors.length
+  if (n === 0) throw new RangeError('cumulativeErrors: no errors given')
+  return thresholds.map((t) => {
+    let c = 0
+    for (let i = 0; i < n; i++) if (errors[i] <= t) c++
+    return c / n
+  })
 }

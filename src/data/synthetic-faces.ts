@@ -9,23 +9,27 @@ import * as t from 'io-ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { foldIn, type Key, normalArray, split, uniformArray } from '../tensor/prng.ts'
 import {
+  basicExpressionNames,
+  basicExpressionShifts,
   type Expression,
   expressionNames,
   expressionParams,
   expressionShifts,
   faceGeometry,
   type Identity,
-  NUM_EXPRESSIONS,
   type Pose,
   projector,
   type Vec3,
 } from './face-model.ts'
 import { blur121, clip, ellipse, type Pt, paint, polygon, stroke } from './raster.ts'
 
-export { expressionNames, NUM_EXPRESSIONS } from './face-model.ts'
+export { basicExpressionNames, expressionNames, NUM_EXPRESSIONS } from './face-model.ts'
 
-/** Which of the two rendering domains: 'A' (expression task, LSEMSW-like) or 'B' (landmark task, 300-W-like). */
-export const Domain = t.keyof({ A: null, B: null })
+/**
+ * Which rendering domain: 'A' (expression task, LSEMSW-like), 'B' (landmark task, 300-W-like) or 'C' (the strong
+ * expression set of the transfer experiment, CK+-like: studio lighting, frontal, mid-grey backgrounds).
+ */
+export const Domain = t.keyof({ A: null, B: null, C: null })
 export type Domain = t.TypeOf<typeof Domain>
 
 /**
@@ -37,7 +41,18 @@ export type Domain = t.TypeOf<typeof Domain>
  *   classifier on landmark geometry scores about 0.38 / 0.67 / 0.93 at 0.5 / 1 / 2 (chance 0.077), on raw pixels
  *   0.10 / 0.12 / 0.16 (pose, identity and lighting dominate the pixels; a CNN has to find the cue);
  * - standardize: 'fixed' (default) maps v in [0,1] to (v − 0.5) / 0.25, which keeps the domain shift;
- *   'none' returns raw values in [0, 1].
+ *   'none' returns raw values in [0, 1];
+ * - classes: 'subtle13' (default, the 13 LSEMSW states) or 'basic7' (happy … neutral, for the transfer set);
+ * - domainShift (default 1): how far domains B and C sit from A. Every number of the rendering style (background,
+ *   skin and hair tones, contrast, gamma, blur, noise, lighting gradient, pose ranges, identity means) is
+ *   interpolated A + s·(D − A); 0 renders B/C exactly like A (only the identity draws differ), 1 is the
+ *   documented style, values above 1 extrapolate (ranges are kept valid). Domain A ignores it;
+ * - occlusion (default 0): the probability that a face carries an occluder (a flat patch over an eye, the mouth
+ *   or a cheek). Landmarks stay the true positions (as in 300-W, occluded points are still annotated).
+ *
+ * `challenging[i]` marks the strong tail of the pose / lighting / occlusion distribution (300-W's "challenging"
+ * subset analogue, about a quarter of the faces): |yaw| or |roll| above 90% of the domain's range, the lighting
+ * gradient above 95% of its range on either axis, or an occluder.
  */
 export const FaceOptions = t.intersection([
   t.type({ n: t.number }),
@@ -46,6 +61,9 @@ export const FaceOptions = t.intersection([
     domain: Domain,
     intensity: t.number,
     standardize: t.keyof({ fixed: null, none: null }),
+    classes: t.keyof({ subtle13: null, basic7: null }),
+    domainShift: t.number,
+    occlusion: t.number,
   }),
 ])
 export type FaceOptions = t.TypeOf<typeof FaceOptions>
@@ -54,8 +72,10 @@ export type FaceOptions = t.TypeOf<typeof FaceOptions>
 export interface Faces {
   images: HostTensor // [N, S, S, 1]
   landmarks: HostTensor // [N, 68, 2]
-  labels: HostTensor // [N], class indices 0..12 into expressionNames
+  labels: HostTensor // [N], class indices 0..12 into expressionNames (0..6 into basicExpressionNames for 'basic7')
   domain: Domain
+  /** 1 where the face is in the challenging tail (strong pose, lighting or an occluder), else 0: [N]. */
+  challenging: Uint8Array
 }
 
 type Range = readonly [number, number]
@@ -113,7 +133,65 @@ const styles: Record<Domain, DomainStyle> = {
     shift: 0.05,
     identityShift: { jawWidth: 0.05, eyeW: 0.015, eyeH: 0.01, mouthY: 0.03, foreheadHeight: -0.06, noseW: 0.02 },
   },
+  C: {
+    background: [0.35, 0.55],
+    skin: [0.6, 0.9],
+    hair: [0.02, 0.3],
+    featureAlpha: 1,
+    contrast: [0.95, 1.15],
+    gamma: [0.75, 0.95],
+    blurPasses: 0,
+    noiseStd: 0.03,
+    light: 0.15,
+    yaw: 0.15,
+    pitch: 0.08,
+    roll: 0.08,
+    scale: [0.92, 1.05],
+    shift: 0.03,
+    identityShift: { jawWidth: -0.04, eyeW: 0.01, mouthW: 0.02, browThick: 0.01 },
+  },
 }
+
+const lerp = (a: number, b: number, s: number): number => a + s * (b - a)
+const lerpRange = (a: Range, b: Range, s: number, lo = 0): Range => {
+  const x = Math.max(lo, lerp(a[0], b[0], s))
+  return [x, Math.max(x, lerp(a[1], b[1], s))]
+}
+
+/** Domain d's style moved a fraction s of the way from A (s = 1: the style itself); see FaceOptions.domainShift. */
+const shiftedStyle = (d: Domain, s: number): DomainStyle => {
+  const a = styles.A
+  const b = styles[d]
+  if (d === 'A' || s === 1) return b
+  const ids = new Set([...Object.keys(a.identityShift), ...Object.keys(b.identityShift)]) as Set<keyof Identity>
+  return {
+    background: lerpRange(a.background, b.background, s),
+    skin: lerpRange(a.skin, b.skin, s),
+    hair: lerpRange(a.hair, b.hair, s),
+    featureAlpha: Math.min(1, Math.max(0.3, lerp(a.featureAlpha, b.featureAlpha, s))),
+    contrast: lerpRange(a.contrast, b.contrast, s, 0.2),
+    gamma: lerpRange(a.gamma, b.gamma, s, 0.3),
+    blurPasses: Math.max(0, Math.round(lerp(a.blurPasses, b.blurPasses, s))),
+    noiseStd: Math.max(0, lerp(a.noiseStd, b.noiseStd, s)),
+    light: Math.max(0, lerp(a.light, b.light, s)),
+    yaw: Math.max(0, lerp(a.yaw, b.yaw, s)),
+    pitch: Math.max(0, lerp(a.pitch, b.pitch, s)),
+    roll: Math.max(0, lerp(a.roll, b.roll, s)),
+    scale: lerpRange(a.scale, b.scale, s, 0.5),
+    shift: Math.max(0, lerp(a.shift, b.shift, s)),
+    identityShift: Object.fromEntries([...ids].map((k) => [k, lerp(a.identityShift[k] ?? 0, b.identityShift[k] ?? 0, s)])),
+  }
+}
+
+/** The two class sets a face set can be drawn from. */
+const classSets = {
+  subtle13: { names: expressionNames as readonly string[], shifts: expressionShifts as Readonly<Record<string, Partial<Expression>>> },
+  basic7: {
+    names: basicExpressionNames as readonly string[],
+    shifts: basicExpressionShifts as Readonly<Record<string, Partial<Expression>>>,
+  },
+}
+type ClassSet = (typeof classSets)[keyof typeof classSets]
 
 // identity means and standard deviations (canonical units); domain B shifts some means
 const identityPrior: Record<keyof Identity, readonly [number, number]> = {
@@ -169,9 +247,12 @@ const renderFace = (
   size: number,
   style: DomainStyle,
   intensity: number,
-): { pixels: Float32Array; landmarks: Pt[]; label: number } => {
+  classes: ClassSet,
+  occlusion: number,
+): { pixels: Float32Array; landmarks: Pt[]; label: number; challenging: boolean } => {
   const d = drawer(foldIn(k, i), DRAWS)
-  const label = Math.min(NUM_EXPRESSIONS - 1, Math.floor(d.uniform([0, NUM_EXPRESSIONS])))
+  const nc = classes.names.length
+  const label = Math.min(nc - 1, Math.floor(d.uniform([0, nc])))
   const id = {} as Identity
   for (const name of identityKeys) {
     const [m, s] = identityPrior[name]
@@ -181,7 +262,7 @@ const renderFace = (
   id.hairline = Math.max(0, id.hairline)
   id.eyeH = Math.max(0.04, id.eyeH)
   const strength = intensity * d.uniform([0.7, 1.3])
-  const shifts = expressionShifts[expressionNames[label]]
+  const shifts = classes.shifts[classes.names[label]]
   const e = {} as Expression
   // a resting face: everyone's neutral differs a little along every expression axis
   for (const p of expressionParams) e[p] = d.normal(0, REST_STD) + strength * (shifts[p] ?? 0)
@@ -248,6 +329,26 @@ const renderFace = (
   paint(img, size, polygon(lm.slice(48, 60)), skin * d.uniform([0.55, 0.75]), fa)
   paint(img, size, polygon(lm.slice(60, 68)), 0.08, fa)
   paint(img, size, stroke([lm[48], ...lm.slice(60, 65), lm[54]], 0.018 * unit), skin * 0.35, fa)
+  // an occluder from its own stream, so the faces without one are the same with or without the option
+  const od = drawer(foldIn(foldIn(k, i), 0x0cc1), 8)
+  const occluded = occlusion > 0 && od.uniform([0, 1]) < occlusion
+  if (occluded) {
+    const where = [lm[37], lm[44], lm[57], lm[3], lm[13]][Math.min(4, Math.floor(od.uniform([0, 5])))]
+    const w = od.uniform([0.25, 0.45]) * unit
+    const h = od.uniform([0.2, 0.4]) * unit
+    const [cx, cy] = where
+    paint(
+      img,
+      size,
+      polygon([
+        [cx - w, cy - h],
+        [cx + w, cy - h],
+        [cx + w, cy + h],
+        [cx - w, cy + h],
+      ]),
+      od.uniform([0.05, 0.95]),
+    )
+  }
   // illumination gradient, then the domain's camera: contrast, gamma, blur, sensor noise
   const lx = d.uniform([-style.light, style.light])
   const ly = d.uniform([-style.light, style.light])
@@ -270,7 +371,9 @@ const renderFace = (
     const v = out[p] + style.noiseStd * noise[p]
     out[p] = Math.max(0, Math.min(v, 1))
   }
-  return { pixels: out, landmarks: lm, label }
+  const strongPose = Math.abs(pose.yaw) > 0.9 * style.yaw || Math.abs(pose.roll) > 0.9 * style.roll
+  const strongLight = Math.max(Math.abs(lx), Math.abs(ly)) > 0.95 * style.light
+  return { pixels: out, landmarks: lm, label, challenging: strongPose || strongLight || occluded }
 }
 
 const check = (ok: boolean, msg: string): void => {
@@ -279,22 +382,28 @@ const check = (ok: boolean, msg: string): void => {
 
 /** Generates n faces of one domain: images [N,S,S,1], landmarks [N,68,2] in [0,1], labels [N] in 0..12. */
 export const generateFaces = (k: Key, options: FaceOptions): Faces => {
-  const { n, size = 48, domain = 'A', intensity = 1, standardize = 'fixed' } = options
+  const { n, size = 48, domain = 'A', intensity = 1, standardize = 'fixed', classes = 'subtle13', domainShift = 1, occlusion = 0 } = options
   check(Number.isInteger(n) && n >= 0, `n must be a non-negative integer, got ${n}`)
   check(Number.isInteger(size) && size >= 16 && size <= 1024, `size must be an integer in [16, 1024], got ${size}`)
-  check(domain === 'A' || domain === 'B', `domain must be 'A' or 'B', got ${JSON.stringify(domain)}`)
+  check(domain === 'A' || domain === 'B' || domain === 'C', `domain must be 'A', 'B' or 'C', got ${JSON.stringify(domain)}`)
+  check(classes === 'subtle13' || classes === 'basic7', `classes must be 'subtle13' or 'basic7', got ${JSON.stringify(classes)}`)
+  check(Number.isFinite(domainShift) && domainShift >= 0 && domainShift <= 3, `domainShift must be a number in [0, 3], got ${domainShift}`)
+  check(Number.isFinite(occlusion) && occlusion >= 0 && occlusion <= 1, `occlusion must be a probability in [0, 1], got ${occlusion}`)
   check(Number.isFinite(intensity) && intensity >= 0, `intensity must be a finite number >= 0, got ${intensity}`)
   check(standardize === 'fixed' || standardize === 'none', `standardize must be 'fixed' or 'none', got ${JSON.stringify(standardize)}`)
   // the domains draw from different streams, so face i of A and face i of B are unrelated people
   const [kA, kB] = split(k)
-  const [kFace, kNoise] = split(domain === 'A' ? kA : kB)
-  const style = styles[domain]
+  const [kFace, kNoise] = split(domain === 'A' ? kA : domain === 'B' ? kB : foldIn(kB, 0xc))
+  const style = shiftedStyle(domain, domainShift)
+  const cs = classSets[classes]
+  const challenging = new Uint8Array(n)
   const px = size * size
   const images = new Float32Array(n * px)
   const landmarks = new Float32Array(n * 68 * 2)
   const labels = new Float32Array(n)
   for (let i = 0; i < n; i++) {
-    const f = renderFace(kFace, kNoise, i, size, style, intensity)
+    const f = renderFace(kFace, kNoise, i, size, style, intensity, cs, occlusion)
+    challenging[i] = f.challenging ? 1 : 0
     if (standardize === 'fixed') for (let p = 0; p < px; p++) images[i * px + p] = (f.pixels[p] - 0.5) / 0.25
     else images.set(f.pixels, i * px)
     for (let j = 0; j < 68; j++) {
@@ -308,6 +417,7 @@ export const generateFaces = (k: Key, options: FaceOptions): Faces => {
     landmarks: fromData(landmarks, [n, 68, 2]),
     labels: fromData(labels, [n]),
     domain,
+    challenging,
   }
 }
 

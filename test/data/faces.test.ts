@@ -55,7 +55,9 @@ test('generateFaces: rejects bad options, naming the argument and value', () => 
   const k = key(0)
   assert.throws(() => generateFaces(k, { n: -1 }), /generateFaces: n must be a non-negative integer, got -1/)
   assert.throws(() => generateFaces(k, { n: 2, size: 8 }), /size must be an integer in \[16, 1024\], got 8/)
-  assert.throws(() => generateFaces(k, { n: 2, domain: 'C' as 'A' }), /domain must be 'A' or 'B', got "C"/)
+  assert.throws(() => generateFaces(k, { n: 2, domain: 'D' as 'A' }), /domain must be 'A', 'B' or 'C', got "D"/)
+  assert.throws(() => generateFaces(k, { n: 2, domainShift: 5 }), /domainShift must be a number in \[0, 3\], got 5/)
+  assert.throws(() => generateFaces(k, { n: 2, occlusion: -1 }), /occlusion must be a probability in \[0, 1\], got -1/)
   assert.throws(() => generateFaces(k, { n: 2, intensity: Number.NaN }), /intensity must be a finite number/)
 })
 

@@ -138,7 +138,7 @@ test('quickstart --runs: the Table 4 names parse; a bad one lists the allowed va
   assert.ok(!bad.ok)
   if (!bad.ok)
     assert.deepEqual(bad.errors, [
-      '--runs: expected a comma-separated list of single, hard, cross-stitch, laf, laf+ada, tucker, tucker+ada, tt, tt+ada, got "laf,tuker"',
+      '--runs: expected a comma-separated list of single, single+ada, hard, hard+ada, cross-stitch, cross-stitch+ada, laf, laf+ada, tucker, tucker+ada, tt, tt+ada, got "laf,tuker"',
     ])
   assert.deepEqual(presets.default.runs, ['single', 'laf', 'laf+ada'])
 })
