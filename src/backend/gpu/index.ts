@@ -1,8 +1,9 @@
 /**
  * The gpu.js backend. One `GPU` instance per backend; kernels are generated per (op, shapes, attrs)
- * from `kernels.ts`, compiled on first use and cached here. Intermediates stay where gpu.js keeps
- * pipeline results: GPU storage buffers on WebGPU (released with `delete()` after their last use),
- * typed arrays in wasm memory on `webasm`. Only `read` copies data back to the host.
+ * from `kernels.ts`, compiled on first use and cached here. On WebGPU, matmul, the convs and small `eigh`
+ * run instead as hand-written WGSL (`wgsl/`, which says why) on gpu.js's device and buffers. Intermediates
+ * stay where gpu.js keeps pipeline results: GPU storage buffers on WebGPU (released with `delete()` after
+ * their last use), typed arrays in wasm memory on `webasm`. Only `read` copies data back to the host.
  */
 import { GPU, Input } from 'gpu.js'
 import { fromData, type HostTensor } from '../../tensor/host.ts'
