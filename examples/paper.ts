@@ -20,6 +20,7 @@ import {
 import { backendFor, jsonlLog, progressLines, readExperimentConfig } from '../src/node/index.ts'
 import { checkWritable, writeReport } from '../src/node/report.ts'
 import { flag, parseFlags } from '../src/train/flags.ts'
+import type { ExperimentData } from '../src/experiments/data.ts'
 
 const usage = `usage: npm run paper -- <${[...experimentNames, 'all'].join('|')}> [--preset ${presetNames.join('|')}] [--seeds N]
   [--backend cpu|gpu|auto|ref] [--out DIR] [--sweep domain-shift] [--config BASE.json]
@@ -71,6 +72,7 @@ const main = async (): Promise<void> => {
     }
   const backend = await backendFor(preset.base.backend)
   const started = performance.now()
+  const dataCache: ExperimentData[] = []
   for (const n of todo) {
     const dir = join(out, n)
     const logPath = join(dir, 'log.jsonl')
@@ -83,6 +85,7 @@ const main = async (): Promise<void> => {
       backend,
       log,
       onProgress: progressLines((l) => console.log(l), 5),
+      dataCache,
       ...(flags.sweep || (name === 'all' && n === 'table4') ? { sweep: 'domain-shift' as const } : {}),
     })
     const files = writeReport(dir, report)

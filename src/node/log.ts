@@ -3,20 +3,30 @@
  * output is piped (CI, `| tee`, nohup), a plain progress line every ~10 s so a long run never looks hung.
  */
 import { appendFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { makeDirs } from './run-dir.ts'
 import { formatDuration, type ProgressInfo } from '../train/loop.ts'
 
-/** A `FitConfig.log` sink appending each record as one JSON line to `path` (with an ISO timestamp). */
-export const jsonlLog =
-  (path: string) =>
-  (record: object): void =>
-    appendFileSync(path, `${JSON.stringify({ ...record, time: new Date().toISOString() })}\n`)
+/**
+ * A `FitConfig.log` sink appending each record as one JSON line to `path` (with an ISO timestamp). The folder
+ * is created and the file opened for appending at once, so a bad path fails before training, not after it.
+ */
+export const jsonlLog = (path: string): ((record: object) => void) => {
+  try {
+    makeDirs(dirname(resolve(path)))
+    appendFileSync(path, '')
+  } catch (e) {
+    throw new Error(`jsonlLog: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  return (record) => appendFileSync(path, `${JSON.stringify({ ...record, time: new Date().toISOString() })}\n`)
+}
 
 /** A `FitConfig.progress` sink redrawing one line on stderr, or undefined when stderr is not a TTY. */
 export const ttyProgress = (): ((line: string) => void) | undefined =>
   process.stderr.isTTY ? (line: string) => process.stderr.write(line ? `\r${line}` : '\r\x1b[K') : undefined
 
 /** `laf: epoch 2/6, step 37/64, 3.1 steps/s, ETA 1m10s, loss=0.8123` */
-export const formatProgress = (p: ProgressInfo): string =>
+export const formatFitProgress = (p: ProgressInfo): string =>
   `${p.label ? `${p.label}: ` : ''}epoch ${p.epoch}/${p.epochs}, step ${p.batch}${p.batches ? `/${p.batches}` : ''}, ` +
   `${p.rate.toFixed(p.rate < 10 ? 2 : 1)} steps/s${p.eta === undefined ? '' : `, ETA ${formatDuration(p.eta)}`}` +
   Object.entries(p.metrics)
@@ -24,7 +34,7 @@ export const formatProgress = (p: ProgressInfo): string =>
     .join('')
 
 /**
- * A `FitConfig.progress` sink for any stderr: the redrawn bar on a TTY, otherwise one `formatProgress` line
+ * A `FitConfig.progress` sink for any stderr: the redrawn bar on a TTY, otherwise one `formatFitProgress` line
  * at most every `intervalMs` (default 10 s). `write` and `isTTY` are for tests.
  */
 export const progressSink = (
@@ -38,7 +48,7 @@ export const progressSink = (
   return (_line, info) => {
     if (!info || now() - last < every) return
     last = now()
-    write(`${formatProgress(info)}\n`)
+    write(`${formatFitProgress(info)}\n`)
   }
 }
 

@@ -90,7 +90,7 @@ const describe = (e: unknown): string => {
  * `mkdir -p` one level at a time: Node's recursive mkdir loops forever on paths such as /proc/x, where the
  * parent exists but refuses new entries with ENOENT.
  */
-const makeDirs = (dir: string): void => {
+export const makeDirs = (dir: string): void => {
   const parent = dirname(dir)
   try {
     if (statSync(dir).isDirectory()) return
@@ -151,14 +151,26 @@ const takeLock = (dir: string): string => {
   throw new Error(`openRun: could not take the lock ${path}`)
 }
 
-const probeWritable = (dir: string): void => {
+const probeWritable = (dir: string, what = 'openRun'): void => {
   const probe = join(dir, `.write-test-${process.pid}`)
   try {
     writeText(probe, 'ok')
     unlinkSync(probe)
   } catch (e) {
-    throw new Error(`openRun: cannot write in ${dir}: ${describe(e)}`)
+    throw new Error(`${what}: cannot write in ${dir}: ${describe(e)}`)
   }
+}
+
+/** Creates `out` (with parents) and checks that files can be written there; throws naming `flag` and the reason. */
+export const prepareOut = (out: string, flag = '--out'): string => {
+  const dir = resolve(out)
+  try {
+    makeDirs(dir)
+  } catch (e) {
+    throw new Error(`${flag} ${out}: cannot create the folder: ${describe(e)}`)
+  }
+  probeWritable(dir, `${flag} ${out}`)
+  return dir
 }
 
 /** Lists `dir/checkpoints/step-*.safetensors`, newest first. */
@@ -204,13 +216,7 @@ export const openRun = <St = unknown>(o: RunOptions): RunDir<St> => {
     config = stored
   } else {
     if (o.out === undefined) throw new TypeError('openRun: give out (a parent folder for a new run) or resume (a run directory)')
-    const out = resolve(o.out)
-    try {
-      makeDirs(out)
-    } catch (e) {
-      throw new Error(`openRun: --out ${o.out}: cannot create the folder: ${describe(e)}`)
-    }
-    probeWritable(out)
+    const out = prepareOut(o.out, 'openRun: --out')
     const base = `${stamp(new Date())}${o.name ? `-${o.name.trim().replace(/[^\w.+-]+/g, '_')}` : ''}`
     for (let i = 1; ; i++) {
       dir = join(out, i === 1 ? base : `${base}-${i}`)

@@ -63,14 +63,15 @@ export interface FitConfig<St, B> {
   readonly afterEpoch?: (state: St, record: EpochLog, cursor: FitCursor) => void | Promise<void>
 }
 
-export interface EpochRecord {
+// type aliases, not interfaces: they stay assignable to Record<string, unknown> sinks
+export type EpochRecord = {
   readonly epoch: number
   readonly seconds: number
   readonly metrics: Readonly<Record<string, number>>
 }
 
 /** One line of `metrics.jsonl`: train metrics are step means over the epoch, test metrics come from `onEpochEnd`. */
-export interface EpochLog extends EpochRecord {
+export type EpochLog = EpochRecord & {
   readonly run: string
   readonly step: number
   /** Training seconds since the run began (across resumes). */

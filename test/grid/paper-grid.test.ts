@@ -30,7 +30,9 @@ test('grid: 6 smoke runs of the experiment library over 2 workers give the one-m
   const redis = await startRedis()
   const out = mkdtempSync(join(tmpdir(), 'softshare-grid-'))
   const local = mkdtempSync(join(tmpdir(), 'softshare-local-'))
-  const workers = [spawnWorker(redis.url, out, [], null), spawnWorker(redis.url, out, [], null)]
+  // real runs generate data synchronously: a long lock, so a busy event loop is never mistaken for a dead worker
+  const slowLock = ['--lock-ms', '20000', '--stalled-ms', '5000']
+  const workers = [spawnWorker(redis.url, out, slowLock, null), spawnWorker(redis.url, out, slowLock, null)]
   try {
     const flags = ['quickstart', '--preset', 'smoke', '--seeds', '2']
     await until('two workers listening', () => workers.every((w) => w.log().includes('worker on queue')), 60_000)

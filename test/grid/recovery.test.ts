@@ -58,6 +58,15 @@ test('grid: a worker SIGKILLed mid-run: the other worker resumes the job from it
       60_000,
       50,
     )
+    // status shows the running job with its progress
+    const running = JSON.parse((await grid('status', '--redis', redis.url, '--json')).out) as {
+      running: { id: string; progress: { epoch: number; of: number } }[]
+    }
+    assert.equal(running.running.length, 1)
+    assert.equal(running.running[0].id, spec.id)
+    assert.ok(running.running[0].progress.epoch >= 1 && running.running[0].progress.of === 10, JSON.stringify(running))
+    const text = await grid('status', '--redis', redis.url)
+    assert.match(text.out, new RegExp(`running:\\n  ${spec.id}  slow seed 0  attempt 1  \\{"epoch":\\d+,"of":10,"loss":`))
     const first = readEvents(dir)[0]
     const victim = workers.find((w) => w.proc.pid === first.pid)!
     const survivor = workers.find((w) => w !== victim)!
@@ -120,6 +129,12 @@ test('grid: Redis unreachable: commands name the URL; a worker retries with back
     assert.equal((await grid('submit', 'toy', '--redis', url, '--seeds', '1')).code, 0)
     await until('3 runs completed by the late worker', async () => (await completed(url)) === 3, 60_000, 200)
     assert.match(worker.log(), /reached Redis at redis:\/\/127\.0\.0\.1:\d+ after \d+ failed attempts/)
+    // Redis goes away and comes back (empty: no persistence): the worker reconnects with backoff and takes new jobs
+    await redis.stop()
+    await until('the worker to notice', () => /lost Redis at redis:\/\/127\.0\.0\.1:\d+; reconnecting in/.test(worker.log()), 30_000)
+    redis = await startRedis(port)
+    assert.equal((await grid('submit', 'toy', '--redis', url, '--seeds', '1', '--sweep', 'epochs=2')).code, 0)
+    await until('3 more runs completed after the restart', async () => (await completed(url)) === 3, 60_000, 200)
   } finally {
     await worker.stop()
     await redis?.stop()

@@ -1,7 +1,9 @@
-/** nn layers and losses against hand-computed values: losses, one-hot, accuracy, padding rule, conv layer, pooling composite, initialisers. */
+/** nn layers and losses against hand-computed values: losses, one-hot, accuracy, padding rule, conv, dense, MLP and batch-norm layers, pooling composite, initialisers. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { key, lift, maxPool, normal, refBackend, relu, runSync, split, tensor, tensor64 } from '../../src/index.ts'
+import { batchNorm } from '../../src/nn/batchnorm.ts'
+import { dense, mlp } from '../../src/nn/dense.ts'
 import { conv2dLayer, convPads, im2colConv2d, maxPoolComposite, windowTaps } from '../../src/nn/conv.ts'
 import { glorotUniform, onesInit, zerosInit } from '../../src/nn/init.ts'
 import { accuracyHost, crossEntropy, l1, oneHotHost } from '../../src/nn/losses.ts'
@@ -43,6 +45,7 @@ test('l1: mean absolute error over all elements; differing shapes are named', ()
   const got = runSync(l1(tensor64([1, -2, 3, 0.5], [2, 2]), tensor64([0, 1, 3, -0.5], [2, 2])), { backend: be }).data[0]
   close(got, (1 + 3 + 0 + 1) / 4, 'l1')
   assert.throws(() => l1(tensor64([1, 2]), tensor64([1, 2, 3])), { name: 'ShapeError', message: 'l1: shapes differ: [2] vs [3]' })
+  assert.throws(() => l1(tensor64([1, 2, 3, 4], [2, 2]), tensor64([1, 2, 3, 4], [1, 4])), /l1: shapes differ: \[2,2\] vs \[1,4\]/)
 })
 
 test('accuracyHost: argmax per row (first maximum on ties) against the label; 0 for no rows', () => {
@@ -52,6 +55,17 @@ test('accuracyHost: argmax per row (first maximum on ties) against the label; 0 
   assert.equal(accuracyHost(logits, tensor([1, 1, 2, 2])), 0.5)
   assert.equal(accuracyHost(logits, tensor([0, 1, 1, 0])), 0)
   assert.equal(accuracyHost(tensor64([], [0, 3]), tensor([])), 0)
+  // many rows with distinct values: the first-of-row argmax found here must match row by row
+  const n = 40
+  const c = 5
+  const z = normal(key(12), [n, c])
+  const arg = Array.from({ length: n }, (_, i) => {
+    const row = Array.from(z.data.subarray(i * c, (i + 1) * c))
+    return row.indexOf(Math.max(...row))
+  })
+  assert.equal(accuracyHost(z, tensor(arg)), 1)
+  const shifted = arg.map((a, i) => (i % 4 === 0 ? (a + 1) % c : a))
+  assert.equal(accuracyHost(z, tensor(shifted)), 30 / 40)
 })
 
 test("convPads: TF 'same' (out = ⌈in/s⌉, odd pad at the end) and 'valid'", () => {
@@ -152,4 +166,92 @@ test('glorotUniform: within ±√(6/(fanIn + fanOut)), spread over the range; ze
   assert.deepEqual([...zerosInit([2, 2]).data], [0, 0, 0, 0])
   assert.deepEqual(onesInit([3]).shape, [3])
   assert.deepEqual([...onesInit([3]).data], [1, 1, 1])
+})
+
+test('dense and mlp: config errors are named; Glorot on request; ReLU between MLP layers and none after the last', () => {
+  assert.throws(() => dense.init(key(0), { inFeatures: 2, outFeatures: 0 }), {
+    name: 'RangeError',
+    message: 'dense.init: outFeatures must be a positive integer, got 0',
+  })
+  assert.throws(() => dense.init(key(0), { inFeatures: 2.5, outFeatures: 3 }), /dense.init: inFeatures must be a positive integer, got 2.5/)
+  assert.throws(() => mlp.init(key(0), { sizes: [4] }), {
+    name: 'RangeError',
+    message: 'mlp.init: sizes needs at least [in, out], got [4]',
+  })
+  // Glorot U(±√(6/(in+out))) = ±0.5 for 12 + 12: He N(0, 2/12) would exceed it somewhere in 144 draws
+  const lim = Math.sqrt(6 / 24)
+  const g = dense.init(key(3), { inFeatures: 12, outFeatures: 12, init: 'glorot' })
+  const h = dense.init(key(3), { inFeatures: 12, outFeatures: 12 })
+  assert.ok(g.w.data.every((v) => Math.abs(v) <= lim))
+  assert.ok(h.w.data.some((v) => Math.abs(v) > lim))
+  assert.deepEqual([...g.b.data], Array(12).fill(0))
+  const p = mlp.init(key(4), { sizes: [3, 4, 2] })
+  assert.deepEqual(
+    p.map((l) => [l.w.shape, l.b.shape]),
+    [
+      [[3, 4], [4]],
+      [[4, 2], [2]],
+    ],
+  )
+  assert.ok(p[1].w.data.every((v) => Math.abs(v) <= Math.sqrt(6 / 6)))
+  const layers = [
+    { w: tensor64([1, -1, 0.5, 2, 0, -1, -1, 1, 1, 0, 0, 0], [3, 4]), b: tensor64([0.5, -0.5, 0, 1]) },
+    { w: tensor64([1, -2, 0.5, 1, -1, 0, 2, -3], [4, 2]), b: tensor64([-1, 0.25]) },
+  ]
+  const x = tensor64([1, 2, -1, 0.5, -1, 2], [2, 3])
+  const y = runSync(mlp.apply(layers, x), { backend: be })
+  // by hand: hidden = relu(x·w₁ + b₁), out = hidden·w₂ + b₂ (no ReLU: negative outputs stay)
+  const want: number[] = []
+  for (let n = 0; n < 2; n++) {
+    const hid = [0, 1, 2, 3].map((j) =>
+      Math.max(
+        0,
+        [0, 1, 2].reduce((a, i) => a + x.data[n * 3 + i] * layers[0].w.data[i * 4 + j], layers[0].b.data[j]),
+      ),
+    )
+    for (let j = 0; j < 2; j++) want.push(hid.reduce((a, v, i) => a + v * layers[1].w.data[i * 2 + j], layers[1].b.data[j]))
+  }
+  assert.ok(want.some((v) => v < 0))
+  for (let i = 0; i < want.length; i++) close(y.data[i], want[i], `mlp output ${i}`)
+})
+
+test('batchNorm: config and shape errors; default momentum 0.9; a batch of one leaves the variance estimate at 0', () => {
+  assert.throws(() => batchNorm.init({ channels: 0 }), {
+    name: 'RangeError',
+    message: 'batchNorm.init: channels must be a positive integer, got 0',
+  })
+  assert.throws(() => batchNorm.init({ channels: 1.5 }), /batchNorm.init: channels must be a positive integer, got 1.5/)
+  const { params, state } = batchNorm.init({ channels: 2 })
+  assert.deepEqual([...params.gamma.data, ...params.beta.data, ...state.mean.data, ...state.var.data], [1, 1, 0, 0, 0, 0, 1, 1])
+  assert.throws(
+    () => batchNorm.apply({ gamma: tensor64([1, 1, 1]), beta: tensor64([0, 0]) }, tensor64([1, 2], [1, 2]), state, { training: true }),
+    {
+      name: 'RangeError',
+      message: 'batchNorm.apply: input has 2 channels (shape [1,2]) but gamma has shape [3]',
+    },
+  )
+  const x = tensor64([1, 4, 3, 8], [2, 2])
+  const r = runSync(batchNorm.apply(params, x, state, { training: true }), { backend: be })
+  // batch mean (2, 6), biased variance (1, 4), unbiased (2, 8): running = 0.9·old + 0.1·batch
+  assert.deepEqual(
+    [...r.state.mean.data].map((v) => Math.round(v * 1e12) / 1e12),
+    [0.2, 0.6],
+  )
+  assert.deepEqual(
+    [...r.state.var.data].map((v) => Math.round(v * 1e12) / 1e12),
+    [1.1, 1.7],
+  )
+  const one = runSync(batchNorm.apply(params, tensor64([5, -3], [1, 2]), state, { training: true }), { backend: be })
+  assert.deepEqual(
+    [...one.state.var.data].map((v) => Math.round(v * 1e12) / 1e12),
+    [0.9, 0.9],
+  )
+  assert.deepEqual([...one.y.data], [0, 0])
+  // eval mode: (x − running mean)/√(running var + ε)·γ + β with the state left as it was
+  const ev = runSync(batchNorm.apply({ gamma: tensor64([2, 1]), beta: tensor64([0, 1]) }, x, r.state, { training: false, eps: 0.01 }), {
+    backend: be,
+  })
+  close(ev.y.data[3], ((8 - r.state.mean.data[1]) / Math.sqrt(r.state.var.data[1] + 0.01)) * 1 + 1, 'eval')
+  close(ev.y.data[0], ((1 - r.state.mean.data[0]) / Math.sqrt(r.state.var.data[0] + 0.01)) * 2, 'eval')
+  assert.deepEqual([...ev.state.var.data], [...r.state.var.data])
 })

@@ -6,7 +6,7 @@ import { expandGrid, GridError, parseSeeds, parseSweep } from './expand.ts'
 import type { GridLibrary } from './library.ts'
 import { collectRuns, DEFAULT_QUEUE, formatStatus, gridStatus, openQueue, submitRuns, submittedRuns } from './queue.ts'
 import { openRedis, probeRedis, showUrl } from './redis.ts'
-import { runLocal, startWorker, writeReport } from './worker.ts'
+import { runLocal, startWorker, writeReportFiles } from './worker.ts'
 
 export const GRID_USAGE = `usage:
   softshare grid submit <experiment> --redis URL [--preset P] [--seeds N|0,1,2] [--sweep name=v1,v2 …] [--attempts 3]
@@ -173,7 +173,7 @@ export const gridMain = async (
           if (runs.length === 0) throw new GridError(`grid report: no runs of "${experiment}" were submitted to queue "${queueName}"`)
           const rows = await collectRuns(queue, runs)
           await queue.close()
-          const files = writeReport(outDir, experiment, lib.report(experiment, rows))
+          const files = writeReportFiles(outDir, experiment, lib.report(experiment, rows))
           const missing = rows.filter((r) => r.result === undefined)
           out(`${rows.length - missing.length} of ${rows.length} runs finished; wrote ${files.join(', ')}`)
           for (const m of missing) out(`missing: ${m.id} ${m.spec.label} seed ${m.spec.seed}: ${m.missing}`)
@@ -186,7 +186,9 @@ export const gridMain = async (
         const outDir = resolve(need('out', v.out, cmd))
         const { lib, runs } = await grid()
         const rows = await runLocal(lib, runs, outDir, v.backend)
-        out(`ran ${rows.length} run(s); wrote ${writeReport(outDir, runs[0].experiment, lib.report(runs[0].experiment, rows)).join(', ')}`)
+        out(
+          `ran ${rows.length} run(s); wrote ${writeReportFiles(outDir, runs[0].experiment, lib.report(runs[0].experiment, rows)).join(', ')}`,
+        )
         return 0
       }
       default:

@@ -4,17 +4,11 @@
  * intervals, and results.json holds every number per seed. `softshare grid local` writes the same files on one machine.
  */
 import { isLeft } from 'fp-ts/lib/Either.js'
-import { decodeExperimentConfig, defaultExperiment, type ExperimentConfig, type RunKind, sharingKinds } from '../../experiments/config.ts'
+import { decodeExperimentConfig, type ExperimentConfig, type RunKind, sharingKinds } from '../../experiments/config.ts'
+import { paperPresets } from '../../experiments/paper/common.ts'
 import { runExperiment } from '../../experiments/run.ts'
 import { backendFor } from '../experiments.ts'
 import { type GridLibrary, type Json, type ReportRow, RunFailed } from './library.ts'
-
-/** Base configs by preset: `smoke` takes seconds per run (tests), `default` is the quickstart's, `paper` the paper's ResNet-34 setting. */
-export const gridPresets: Readonly<Record<string, ExperimentConfig>> = {
-  smoke: { ...defaultExperiment, train: 32, val: 0, test: 32, size: 16, width: 2, epochs: 1, batch: 16, svdRank: 4 },
-  default: defaultExperiment,
-  paper: { ...defaultExperiment, train: 8192, test: 2560, size: 96, arch: 'resnet34', width: 64, epochs: 30, batch: 256, lr: 1e-3 },
-}
 
 /** The runs of each grid experiment: `quickstart` (single, LAF, LAF+ADA) and `table4` (every sharing scheme, ±ADA). */
 export const gridExperiments: Readonly<Record<string, readonly RunKind[]>> = {
@@ -111,8 +105,8 @@ const report = (experiment: string, rows: readonly ReportRow[]): Record<string, 
 export const paperGridLibrary: GridLibrary = {
   experiments: Object.keys(gridExperiments),
   runs: (experiment, preset = 'default') => {
-    const base = gridPresets[preset]
-    if (!base) throw new Error(`unknown preset "${preset}"; expected ${Object.keys(gridPresets).join(', ')}`)
+    const base = (paperPresets as Readonly<Record<string, { base: ExperimentConfig } | undefined>>)[preset]?.base
+    if (!base) throw new Error(`unknown preset "${preset}"; expected ${Object.keys(paperPresets).join(', ')}`)
     return gridExperiments[experiment].map((kind) => ({ label: kind, config: { ...base, runs: [kind] } as unknown as Json }))
   },
   validate: (_experiment, raw) => {

@@ -2,36 +2,15 @@
  * Running runs: `runOne` (one run in its directory, skipped when already finished), the BullMQ worker around it,
  * and `runLocal`, the same runs one after another on one machine (the reference a grid's report must equal).
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import { type Job, UnrecoverableError, Worker } from 'bullmq'
+import { writeFileAtomic } from '../report.ts'
 import { GridError } from './expand.ts'
 import { type GridLibrary, type Json, type ReportRow, RunFailed, type RunSpec, runId } from './library.ts'
 import type { JobData } from './queue.ts'
 import { openRedis, showUrl, waitForRedis } from './redis.ts'
-
-/** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync of the directory. */
-export const writeFileAtomic = (path: string, data: string | Uint8Array): void => {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`
-  const fd = openSync(tmp, 'w')
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data
-    for (let at = 0; at < bytes.byteLength; ) at += writeSync(fd, bytes, at)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
-  try {
-    const dfd = openSync(dirname(path), 'r')
-    fsyncSync(dfd)
-    closeSync(dfd)
-  } catch {
-    // some platforms cannot fsync a directory; the rename itself is still atomic
-  }
-}
 
 /** The directory of run `id` under the shared output directory. */
 export const runDir = (out: string, id: string): string => join(out, 'runs', id)
@@ -85,9 +64,10 @@ export const runLocal = async (
 }
 
 /** Writes a report's files under `out/<experiment>/`, each atomically; returns their paths. */
-export const writeReport = (out: string, experiment: string, files: Readonly<Record<string, string | Uint8Array>>): string[] =>
+export const writeReportFiles = (out: string, experiment: string, files: Readonly<Record<string, string | Uint8Array>>): string[] =>
   Object.entries(files).map(([name, data]) => {
     const path = join(out, experiment, name)
+    mkdirSync(dirname(path), { recursive: true })
     writeFileAtomic(path, data)
     return path
   })
