@@ -244,8 +244,9 @@ export const gpuBackend = (
   const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
     if (n === 0) return track({ size: 0, host: new Float32Array(0) })
-    // small eigenproblems (the trace norms' thin path) stay on the device unless the caller replaced the kernel
-    if (tiled && call.op === 'eigh' && !opts.hostKernels?.eigh && call.inShapes[0][0] <= DEVICE_EIGH_MAX) {
+    // small float32 eigenproblems (psdPow of a matmul Gram, the randomized SVD's l×l core) stay on the device unless
+    // the caller replaced the kernel; a hi + lo (float64 Gram) input needs float64 arithmetic: host
+    if (tiled && call.op === 'eigh' && call.inShapes.length === 1 && !opts.hostKernels?.eigh && call.inShapes[0][0] <= DEVICE_EIGH_MAX) {
       ran.tiled++
       return handles(inputs)
         .then((hs) => dev.kernel(eighPlan(call.inShapes[0][0], EIGH_FLOOR), hs, n))
