@@ -392,7 +392,7 @@ console.log(
 )
 console.log(table(stepRows))
 console.log(
-  '\nread-backs/step: trainStep asks run() for the new parameters, optimiser and batch-norm state as host tensors, so every state leaf is read back each step (the requested outputs); host ops: qr (and eigh above 16 × 16) run on the host.',
+  '\nread-backs/step: trainStep asks run() for the new parameters, optimiser and batch-norm state as host tensors, so every state leaf is read back each step (the requested outputs); host ops: qr, gram (float64 Gram of the exact trace-norm route) and its hi + lo eigh run on the host.',
 )
 report.steps = stepRows
 report.stepMs = stepMs
