@@ -25,8 +25,8 @@ import { args, fmtMs, table, timeIt } from './lib/timing.ts'
 
 const opt = args(process.argv.slice(2))
 let small = opt.small === true
-// a watchdog, so a slow or stuck device run still ends (and prints what it has) well inside the device tool's limit
-const limitS = Number(opt.limit ?? 420)
+// a watchdog, so a slow or stuck device run still ends (and prints what it has) inside a 600 s command limit
+const limitS = Number(opt.limit ?? 540)
 setTimeout(() => {
   console.log(`\nwatchdog: stopping after ${limitS} s (--limit)`)
   process.exit(3)
@@ -267,7 +267,9 @@ report.ratios = ratios
 await save()
 
 // ---- 3. PyTorch fp32 on the same machine ----
-const stepBatches = small ? [2] : [32, 128, 256]
+// the paper's batch first: if the watchdog stops the run, the goal's figure is already in
+const stepBatches = small ? [2] : [256, 128, 32]
+const paperBatch = stepBatches[0]
 const torch = small
   ? { why: 'skipped with --small' }
   : torchReference(stepBatches, { ada: [false, true], reps: 5, timeoutS: Number(opt['torch-timeout'] ?? 240) })
@@ -333,7 +335,7 @@ for (const ada of [false, true]) {
     },
   })
   const state0 = { params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 }
-  for (const n of ada && !small ? [stepBatches[stepBatches.length - 1]] : stepBatches) {
+  for (const n of ada && !small ? [paperBatch] : stepBatches) {
     const batch = batchOf(n)
     await step(state0, batch) // compiles this batch size's kernels
     const s0 = be.deviceStats()
@@ -371,7 +373,7 @@ for (const ada of [false, true]) {
     const s0 = be.deviceStats()
     const ms = await timeIt(() => ops.run({ value, grad }, { backend: be }), small ? 2 : 5)
     const s1 = be.deviceStats()
-    const last = stepBatches[stepBatches.length - 1]
+    const last = paperBatch
     stepMs.lafTerm = ms
     stepRows.push([
       `LAF term alone (${convs[0].length} convs, value + subgradient)`,
@@ -390,7 +392,7 @@ console.log(
 )
 console.log(table(stepRows))
 console.log(
-  '\nread-backs/step: trainStep asks run() for the new parameters, optimiser and batch-norm state as host tensors, so every state leaf is read back each step (the requested outputs); host ops: qr/eigh run on the host.',
+  '\nread-backs/step: trainStep asks run() for the new parameters, optimiser and batch-norm state as host tensors, so every state leaf is read back each step (the requested outputs); host ops: qr, gram (float64 Gram of the exact trace-norm route) and its hi + lo eigh run on the host.',
 )
 report.steps = stepRows
 report.stepMs = stepMs
@@ -398,18 +400,20 @@ report.deviceStats = be.deviceStats()
 await save()
 
 // ---- 5. the issue's goals, as ratios measured in this run ----
-const bigN = small ? 512 : 4096
+const bigN = small ? 384 : 4096
 const goalRows: string[][] = [['goal', 'measured', 'met']]
 const hw = probe.ok && !probe.software
 const verdict = (ok: boolean) => (hw ? (ok ? 'yes' : 'no') : 'n/a: not a hardware GPU')
 const tMat = tflops[`matmul ${bigN}²`]
 const tCell = tflops[`matmul ${bigN}² per-cell`]
+// device-time ratio where both chain differences are positive, else the ratio of whole chain times
+const vsCell = tMat && tCell ? tMat / tCell : ratios[`matmul ${bigN}²`]
 goalRows.push([
   `tiled matmul ${bigN} ≥ 15 TFLOP/s and ≥ 40× per-cell`,
-  `${tMat?.toFixed(2)} TFLOP/s, ${tCell ? (tMat / tCell).toFixed(1) : '?'}× per-cell`,
-  verdict(tMat >= 15 && tMat / tCell >= 40),
+  `${tMat === undefined ? '?' : tMat.toFixed(3)} TFLOP/s, ${vsCell?.toFixed(1) ?? '?'}× per-cell`,
+  verdict(tMat >= 15 && (vsCell ?? 0) >= 40),
 ])
-const last = stepBatches[stepBatches.length - 1]
+const last = paperBatch
 const ref = torch.rows?.find((r: TorchRow) => !r.ada && r.batch === last)
 goalRows.push([
   `LAF step at ${last}/task ≥ 50% of PyTorch fp32 throughput`,

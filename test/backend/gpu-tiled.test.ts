@@ -170,29 +170,40 @@ if (!hasDevice) {
     assert.equal(be.stats().liveBuffers, 0)
   })
 
-  test('eigh of small Gram matrices runs on the device and matches ref; LAF value + subgradient needs no host op', async () => {
-    const before = be.deviceStats()
+  test('eigh of small float32 Gram matrices runs on the device and matches ref; psdPow value + gradient needs no host op', async () => {
     for (const k of [1, 2, 3, 5, 16]) {
       const a = ops.normal(ops.key(30 + k), [k + 3, k])
       const g = ops.runSync(ops.matmul(a, a, { transA: true }), { backend: ops.refBackend() })
+      const s0 = be.deviceStats()
       const r = await checkParity((x) => ops.bind(ops.eighPrim, [x]), [g], be, { ...tol, grad: false })
       assert.ok(r.ok, `eigh ${k}×${k}: ${r.message}`)
+      assert.equal(be.deviceStats().ran.host - s0.ran.host, 0, `eigh ${k}×${k} ran on the host`)
     }
-    // rank-deficient: identical tasks give a zero eigenvalue (floored to 0, as on the host)
-    const w = ops.normal(k1, [3, 3, 4, 8])
-    const lafOf = (p: { a: ops.Tensor; b: ops.Tensor }) => ops.laf(ops.stackTasks([p.a, p.b]))
-    for (const wb of [ops.normal(k2, [3, 3, 4, 8]), w]) {
-      const { value, grad } = ops.valueAndGrad(lafOf)({ a: w, b: wb })
+    // Σ √λ of XᵀX (the nuclear norm of X through a float32 Gram) and its gradient; rank-deficient X included
+    const f = (t: ops.Tensor) => ops.sum(ops.psdPow(ops.matmul(t, t, { transA: true }), 0.5))
+    const x0 = ops.normal(k1, [40, 3])
+    const dup = ops.tensor(
+      Float32Array.from({ length: 40 * 3 }, (_, i) => x0.data[i - (i % 3)]),
+      [40, 3],
+    ) // three equal columns
+    for (const x of [x0, dup]) {
       const s0 = be.deviceStats()
-      const [v, ga] = await ops.run([value, grad.a], { backend: be })
+      const [v, gx] = await ops.run([f(ops.constant(x)), ops.grad(f)(x)], { backend: be })
       const s1 = be.deviceStats()
-      assert.equal(s1.ran.host - s0.ran.host, 0, 'no host op in LAF')
+      assert.equal(s1.ran.host - s0.ran.host, 0, 'no host op')
       assert.equal(s1.readbacks - s0.readbacks, 2, 'read-backs: value and gradient only')
-      const [rv, rg] = ops.runSync([value, grad.a], { backend: ops.refBackend() })
+      const [rv, rg] = ops.runSync([f(ops.constant(x)), ops.grad(f)(x)], { backend: ops.refBackend() })
       assert.ok(Math.abs(v.data[0] - rv.data[0]) <= 1e-4 * Math.abs(rv.data[0]), `${v.data[0]} vs ${rv.data[0]}`)
-      assert.ok(relErr(ga.data, Float64Array.from(rg.data)) < 1e-3, `LAF gradient rel err ${relErr(ga.data, Float64Array.from(rg.data))}`)
+      assert.ok(relErr(gx.data, Float64Array.from(rg.data)) < 1e-3, `gradient rel err ${relErr(gx.data, Float64Array.from(rg.data))}`)
     }
-    assert.equal(be.deviceStats().ran.host, before.ran.host)
+  })
+
+  test('an eigh of a hi + lo (float64) Gram runs on the host, as do qr and gram', async () => {
+    const a = ops.normal(k2, [12, 3])
+    const s0 = be.deviceStats()
+    const r = await checkParity((x) => ops.laf(x), [a], be, tol)
+    assert.ok(r.ok, r.message)
+    assert.ok(be.deviceStats().ran.host - s0.ran.host >= 2, 'gram and its eigh ran on the host')
   })
 
   test('the same graphs on per-cell gpu.js kernels (tiled: false) agree with the tiled kernels', async () => {

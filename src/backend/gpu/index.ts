@@ -1,8 +1,9 @@
 /**
  * The gpu.js backend. One `GPU` instance per backend; kernels are generated per (op, shapes, attrs)
- * from `kernels.ts`, compiled on first use and cached here. Intermediates stay where gpu.js keeps
- * pipeline results: GPU storage buffers on WebGPU (released with `delete()` after their last use),
- * typed arrays in wasm memory on `webasm`. Only `read` copies data back to the host.
+ * from `kernels.ts`, compiled on first use and cached here. On WebGPU, matmul, the convs and small `eigh`
+ * run instead as hand-written WGSL (`wgsl/`, which says why) on gpu.js's device and buffers. Intermediates
+ * stay where gpu.js keeps pipeline results: GPU storage buffers on WebGPU (released with `delete()` after
+ * their last use), typed arrays in wasm memory on `webasm`. Only `read` copies data back to the host.
  */
 import { GPU, Input } from 'gpu.js'
 import { fromData, type HostTensor } from '../../tensor/host.ts'
@@ -243,8 +244,9 @@ export const gpuBackend = (
   const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
     if (n === 0) return track({ size: 0, host: new Float32Array(0) })
-    // small eigenproblems (the trace norms' thin path) stay on the device unless the caller replaced the kernel
-    if (tiled && call.op === 'eigh' && !opts.hostKernels?.eigh && call.inShapes[0][0] <= DEVICE_EIGH_MAX) {
+    // small float32 eigenproblems (psdPow of a matmul Gram, the randomized SVD's l×l core) stay on the device unless
+    // the caller replaced the kernel; a hi + lo (float64 Gram) input needs float64 arithmetic: host
+    if (tiled && call.op === 'eigh' && call.inShapes.length === 1 && !opts.hostKernels?.eigh && call.inShapes[0][0] <= DEVICE_EIGH_MAX) {
       ran.tiled++
       return handles(inputs)
         .then((hs) => dev.kernel(eighPlan(call.inShapes[0][0], EIGH_FLOOR), hs, n))
