@@ -8,22 +8,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { gridMain } from '../../src/node/grid/cli.ts'
 import { paperGridLibrary } from '../../src/node/grid/paper.ts'
 import { EVENTS_FILE } from '../../src/node/grid/worker.ts'
-import { haveRedis, spawnWorker, startRedis, until } from './redis.ts'
+import { gridCli, haveRedis, spawnWorker, startRedis, until } from './redis.ts'
 
-const grid = async (...args: string[]) => {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await gridMain(
-    args,
-    async () => paperGridLibrary,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  )
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const grid = gridCli(paperGridLibrary)
 
 test('grid: 6 smoke runs of the experiment library over 2 workers give the one-machine report, each run once', async (t) => {
   if (!haveRedis(t)) return

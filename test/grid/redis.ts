@@ -8,6 +8,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import { gridMain } from '../../src/node/grid/cli.ts'
+import type { GridLibrary } from '../../src/node/grid/library.ts'
 import { probeRedis } from '../../src/node/grid/redis.ts'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -129,3 +131,26 @@ export const spawnWorker = (
     },
   }
 }
+
+/**
+ * `softshare grid …` in this process on `library` (default: the toy library, passed as `--library` the way a
+ * user would); resolves to the exit code and the output lines.
+ */
+export const gridCli =
+  (library?: GridLibrary) =>
+  async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const out: string[] = []
+    const err: string[] = []
+    const argv = library ? args : [...args, '--library', 'test/grid/toy-library.ts']
+    const lib = async (): Promise<GridLibrary> => {
+      if (!library) throw new Error('the toy library comes through --library')
+      return library
+    }
+    const code = await gridMain(
+      argv,
+      lib,
+      (l) => out.push(l),
+      (l) => err.push(l),
+    )
+    return { code, out: out.join('\n'), err: err.join('\n') }
+  }
