@@ -9,28 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { expandGrid, parseSeeds } from '../../src/node/grid/expand.ts'
-import { gridMain } from '../../src/node/grid/cli.ts'
-import type { GridLibrary } from '../../src/node/grid/library.ts'
 import { EVENTS_FILE, runLocal } from '../../src/node/grid/worker.ts'
-import { haveRedis, spawnWorker, startRedis, until } from './redis.ts'
+import { gridCli, haveRedis, spawnWorker, startRedis, until } from './redis.ts'
 import { gridLibrary } from './toy-library.ts'
 
-const noDefault = async (): Promise<GridLibrary> => {
-  throw new Error('the tests pass --library')
-}
-
-/** Runs `softshare grid …` in this process; returns exit code and output lines. */
-const grid = async (...args: string[]) => {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await gridMain(
-    [...args, '--library', 'test/grid/toy-library.ts'],
-    noDefault,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  )
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const grid = gridCli()
 
 const status = async (url: string) =>
   JSON.parse((await grid('status', '--redis', url, '--json')).out) as {

@@ -9,27 +9,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadCheckpoint } from '../../src/node/checkpoint.ts'
-import { gridMain } from '../../src/node/grid/cli.ts'
 import { expandGrid, parseSeeds, parseSweep } from '../../src/node/grid/expand.ts'
-import type { GridLibrary } from '../../src/node/grid/library.ts'
 import { EVENTS_FILE, RESULT_FILE, runDir, runLocal } from '../../src/node/grid/worker.ts'
-import { freePort, haveRedis, spawnWorker, startRedis, until } from './redis.ts'
+import { freePort, gridCli, haveRedis, spawnWorker, startRedis, until } from './redis.ts'
 import { gridLibrary } from './toy-library.ts'
 
-const noDefault = async (): Promise<GridLibrary> => {
-  throw new Error('the tests pass --library')
-}
-const grid = async (...args: string[]) => {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await gridMain(
-    [...args, '--library', 'test/grid/toy-library.ts'],
-    noDefault,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  )
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const grid = gridCli()
 const completed = async (url: string) =>
   (JSON.parse((await grid('status', '--redis', url, '--json')).out) as { counts: { completed: number } }).counts.completed
 type Event = { event: string; pid: number; epoch?: number; attempt?: number }

@@ -3,11 +3,14 @@
  * afterwards), and worker processes running the CLI. Without redis-server the grid tests skip loudly, or fail under CI=true.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import { gridMain } from '../../src/node/grid/cli.ts'
+import type { GridLibrary } from '../../src/node/grid/library.ts'
 import { probeRedis } from '../../src/node/grid/redis.ts'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -128,4 +131,78 @@ export const spawnWorker = (
       await gone
     },
   }
+}
+
+/**
+ * `softshare grid …` in this process on `library` (default: the toy library, passed as `--library` the way a
+ * user would); resolves to the exit code and the output lines.
+ */
+export const gridCli =
+  (library?: GridLibrary) =>
+  async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const out: string[] = []
+    const err: string[] = []
+    const argv = library ? args : [...args, '--library', 'test/grid/toy-library.ts']
+    const lib = async (): Promise<GridLibrary> => {
+      if (!library) throw new Error('the toy library comes through --library')
+      return library
+    }
+    const code = await gridMain(
+      argv,
+      lib,
+      (l) => out.push(l),
+      (l) => err.push(l),
+    )
+    return { code, out: out.join('\n'), err: err.join('\n') }
+  }
+
+/** Waits until `n` jobs of the queue at `url` are completed (polling `grid status --json`). */
+export const waitCompleted = (grid: ReturnType<typeof gridCli>, url: string, n: number, timeoutMs: number): Promise<void> =>
+  until(
+    `${n} completed runs`,
+    async () =>
+      (JSON.parse((await grid('status', '--redis', url, '--json')).out) as { counts: { completed: number } }).counts.completed === n,
+    timeoutMs,
+    250,
+  )
+
+/** Redis, a shared output folder, a folder for the one-machine reference, and two workers that are listening; `stop` cleans all. */
+export const twoWorkerGrid = async (workerArgs: readonly string[], library: string | null) => {
+  const redis = await startRedis()
+  const out = mkdtempSync(join(tmpdir(), 'softshare-grid-'))
+  const local = mkdtempSync(join(tmpdir(), 'softshare-local-'))
+  const workers = [spawnWorker(redis.url, out, workerArgs, library), spawnWorker(redis.url, out, workerArgs, library)]
+  const stop = async () => {
+    await Promise.all(workers.map((w) => w.stop()))
+    await redis.stop()
+    rmSync(out, { recursive: true, force: true })
+    rmSync(local, { recursive: true, force: true })
+  }
+  try {
+    await until('two workers listening', () => workers.every((w) => w.log().includes('worker on queue')), 60_000)
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  return { redis, out, local, workers, stop }
+}
+
+/** `grid report` of `flags[0]` from the queue equals `grid local` of the same flags, file by file (all `n` runs finished). */
+export const assertReportIsLocal = async (
+  grid: ReturnType<typeof gridCli>,
+  flags: readonly string[],
+  url: string,
+  out: string,
+  local: string,
+  n: number,
+) => {
+  const rep = await grid('report', flags[0], '--redis', url, '--out', out)
+  assert.match(rep.out, new RegExp(`${n} of ${n} runs finished`), rep.err)
+  assert.equal((await grid('local', ...flags, '--out', local)).code, 0)
+  for (const f of ['report.md', 'results.json'])
+    assert.equal(
+      readFileSync(join(out, flags[0], f), 'utf8'),
+      readFileSync(join(local, flags[0], f), 'utf8'),
+      `${f} differs from one machine's`,
+    )
 }
