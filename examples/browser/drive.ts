@@ -7,11 +7,12 @@ import { dirname } from 'node:path'
 import puppeteer, { type Browser } from 'puppeteer-core'
 import type { DemoState } from './demo.ts'
 
-/** The system Chromium: $CHROMIUM_PATH, else Debian's and other usual paths; undefined when none exists. */
-export const findChromium = (): string | undefined =>
-  [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
-    (p): p is string => !!p && existsSync(p),
-  )
+/** The system Chromium: $CHROMIUM_PATH when set (only it), else Debian's and other usual paths; undefined when none exists. */
+export const findChromium = (): string | undefined => {
+  const explicit = process.env.CHROMIUM_PATH
+  if (explicit) return existsSync(explicit) ? explicit : undefined
+  return ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p))
+}
 
 /** Headless Chromium without the sandbox (containers and CI run as root); `args` adds switches (e.g. for WebGPU). */
 export const launchChromium = (executablePath: string, args: readonly string[] = []): Promise<Browser> =>
