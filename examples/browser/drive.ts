@@ -56,7 +56,13 @@ export interface DriveResult {
 export const driveDemo = async (
   browser: Browser,
   url: string,
-  opts: { readonly timeoutMs: number; readonly screenshot?: string; readonly width?: number },
+  opts: {
+    readonly timeoutMs: number
+    readonly screenshot?: string
+    readonly width?: number
+    /** Press Stop once the first run has taken this many steps. */
+    readonly stopAfter?: number
+  },
 ): Promise<DriveResult> => {
   const page = await browser.newPage()
   const pageErrors: string[] = []
@@ -68,6 +74,18 @@ export const driveDemo = async (
   try {
     await page.setViewport({ width: opts.width ?? 1200, height: 900 })
     await page.goto(url, { waitUntil: 'load' })
+    if (opts.stopAfter !== undefined) {
+      await page.waitForFunction(
+        (n: number) => {
+          const s = (globalThis as { softshareDemo?: DemoState }).softshareDemo
+          const first = s?.config?.runs[0]
+          return !s?.running || (first !== undefined && (s.losses[first]?.length ?? 0) >= n)
+        },
+        { timeout: opts.timeoutMs, polling: 100 },
+        opts.stopAfter,
+      )
+      await page.click('#start')
+    }
     await page
       .waitForFunction(
         () => {
