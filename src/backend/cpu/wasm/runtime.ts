@@ -175,6 +175,15 @@ const nodeWorker = (): WorkerCtor | undefined => {
   return p?.getBuiltinModule?.('node:worker_threads')?.Worker
 }
 
+/** Whether the host validates the relaxed-SIMD build (Node ≥ 22, current browsers; Node 20 only with --experimental-wasm-relaxed-simd). */
+export const relaxedSimdAvailable = (): boolean => {
+  try {
+    return WebAssembly.validate(decode(kernelsRelaxedWasmBase64) as BufferSource)
+  } catch {
+    return false
+  }
+}
+
 type BrowserWorker = { onerror: unknown; postMessage(data: unknown): void }
 /** Node worker threads, else browser Workers from a Blob URL (shared memory needs a cross-origin isolated page). */
 const spawner = (): Spawn | undefined => {
@@ -201,15 +210,6 @@ const canBlock = (): boolean => {
   try {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0)
     return true
-  } catch {
-    return false
-  }
-}
-
-/** Whether the host validates the relaxed-SIMD build (Node ≥ 22, current browsers; Node 20 only with --experimental-wasm-relaxed-simd). */
-export const relaxedSimdAvailable = (): boolean => {
-  try {
-    return WebAssembly.validate(decode(kernelsRelaxedWasmBase64) as BufferSource)
   } catch {
     return false
   }
