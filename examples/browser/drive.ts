@@ -7,11 +7,12 @@ import { dirname } from 'node:path'
 import puppeteer, { type Browser } from 'puppeteer-core'
 import type { DemoState } from './demo.ts'
 
-/** The system Chromium: $CHROMIUM_PATH, else Debian's and other usual paths; undefined when none exists. */
-export const findChromium = (): string | undefined =>
-  [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
-    (p): p is string => !!p && existsSync(p),
-  )
+/** The system Chromium: $CHROMIUM_PATH when set (only it), else Debian's and other usual paths; undefined when none exists. */
+export const findChromium = (): string | undefined => {
+  const explicit = process.env.CHROMIUM_PATH
+  if (explicit) return existsSync(explicit) ? explicit : undefined
+  return ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p))
+}
 
 /** Headless Chromium without the sandbox (containers and CI run as root); `args` adds switches (e.g. for WebGPU). */
 export const launchChromium = (executablePath: string, args: readonly string[] = []): Promise<Browser> =>
@@ -55,7 +56,13 @@ export interface DriveResult {
 export const driveDemo = async (
   browser: Browser,
   url: string,
-  opts: { readonly timeoutMs: number; readonly screenshot?: string; readonly width?: number },
+  opts: {
+    readonly timeoutMs: number
+    readonly screenshot?: string
+    readonly width?: number
+    /** Press Stop once the first run has taken this many steps. */
+    readonly stopAfter?: number
+  },
 ): Promise<DriveResult> => {
   const page = await browser.newPage()
   const pageErrors: string[] = []
@@ -67,6 +74,18 @@ export const driveDemo = async (
   try {
     await page.setViewport({ width: opts.width ?? 1200, height: 900 })
     await page.goto(url, { waitUntil: 'load' })
+    if (opts.stopAfter !== undefined) {
+      await page.waitForFunction(
+        (n: number) => {
+          const s = (globalThis as { softshareDemo?: DemoState }).softshareDemo
+          const first = s?.config?.runs[0]
+          return !s?.running || (first !== undefined && (s.losses[first]?.length ?? 0) >= n)
+        },
+        { timeout: opts.timeoutMs, polling: 100 },
+        opts.stopAfter,
+      )
+      await page.click('#start')
+    }
     await page
       .waitForFunction(
         () => {

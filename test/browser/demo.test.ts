@@ -79,6 +79,24 @@ describe('demo page in headless Chromium', { skip: !chromium && process.env.CI !
     }
   })
 
+  test('Stop ends training at a step boundary, after a last evaluation', async () => {
+    const srv = await serve(true)
+    try {
+      const q = 'autostart=1&runs=single&size=16&train=16&test=4&batch=8&steps=100000&evalEvery=100000'
+      const { state, pageErrors, consoleErrors } = await driveDemo(browser, `${srv.url}?${q}`, { timeoutMs: 120_000, stopAfter: 2 })
+      assert.deepEqual([...pageErrors, ...consoleErrors, ...state.errors], [])
+      assert.equal(state.done, 'stopped')
+      const steps = state.losses.single!.length
+      assert.ok(steps >= 2 && steps < 100, `stopped after ${steps} steps`)
+      assert.deepEqual(
+        state.evals.single!.map((e) => e.step),
+        [0, steps],
+      )
+    } finally {
+      await srv.close()
+    }
+  })
+
   test('a bad URL parameter is shown on the page and nothing starts', async () => {
     const srv = await serve(true)
     try {
