@@ -3,10 +3,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as ss from '../../src/index.ts'
 import { arbShape, arbTensor, checkParity, checkVjp, fc } from '../../src/testing/index.ts'
+import { fcParams } from '../harness.ts'
 
 const ref = ss.refBackend()
 const cpu = ss.cpuBackend()
-const opts = (numRuns: number) => ({ numRuns, seed: Number(process.env.FC_SEED ?? 42) })
+// a fresh seed per run (FC_SEED / FC_PATH replay one), more runs under CI=true
+const opts = fcParams
 const r1 = (t: ss.TensorLike) => ss.runSync(ss.lift(t), { backend: ref })
 
 /** Multi-index of a row-major flat offset. */
