@@ -4,9 +4,11 @@ import { createWasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
 import { gpuConv, gpuConvDw, gpuConvDx, gpuMatmul } from './gpujs.ts'
 import { jsConv, jsConvDw, jsConvDx, jsMatmul } from './plain.ts'
 import { convShapes, geometry, matmulSizes } from './shapes.ts'
+import { interleave, type Timed, wall } from './interleave.ts'
 import { type TF, tfConvDw } from './tfjs.ts'
+import type { Torch } from './torch.ts'
 
-export const contenders = ['softshare', 'tfjs-wasm', 'gpu.js webasm', 'plain JS'] as const
+export const contenders = ['softshare', 'PyTorch', 'tfjs-wasm', 'gpu.js webasm', 'plain JS'] as const
 export interface Row {
   readonly name: string
   readonly pass: string
@@ -35,9 +37,6 @@ export const measureBoth = async (f: () => unknown): Promise<{ wall: number; cpu
   return { wall: times[times.length >> 1], cpu }
 }
 
-/** Seconds per call (wall clock), as measureBoth. */
-export const measure = async (f: () => unknown): Promise<number> => (await measureBoth(f)).wall
-
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5)
 const size = (s: readonly number[]) => s.reduce((p, q) => p * q, 1)
 
@@ -52,8 +51,8 @@ const convInputs = (tf: TF, sh: (typeof convShapes)[number]) => {
   return { g, x, w, dy, tx, tw, tdy, pad }
 }
 
-/** Runs every kernel on every contender (identical inputs) and returns the rows; `log` reports progress. */
-export const benchKernels = async (tf: TF, log: (s: string) => void): Promise<Row[]> => {
+/** Runs every kernel on every contender (identical inputs, calls interleaved) and returns the rows; `log` reports progress. */
+export const benchKernels = async (tf: TF, torch: Torch | undefined, log: (s: string) => void): Promise<Row[]> => {
   const rows: Row[] = []
   // BENCH_ONLY=substring runs only the matching rows (e.g. BENCH_ONLY=layer4)
   const only = process.env.BENCH_ONLY
@@ -64,16 +63,17 @@ export const benchKernels = async (tf: TF, log: (s: string) => void): Promise<Ro
     const ta = tf.tensor2d(a, [n, n])
     const tb = tf.tensor2d(b, [n, n])
     const gm = gpuMatmul(n)
-    const secs = [
-      await measure(() => matmulWasm(a, b, [n, n], false, false, [n, n])),
-      await measure(() => {
+    const { medians: secs } = await interleave([
+      wall(() => matmulWasm(a, b, [n, n], false, false, [n, n])),
+      torch && (() => torch.call({ op: 'matmul', n })),
+      wall(() => {
         const c = tf.matMul(ta, tb)
         c.dataSync()
         c.dispose()
       }),
-      await measure(() => gm(a, b)),
-      await measure(() => jsMatmul(a, b, n)),
-    ]
+      wall(() => gm(a, b)),
+      wall(() => jsMatmul(a, b, n)),
+    ])
     tf.dispose([ta, tb])
     rows.push({ name: `matmul ${n}`, pass: 'fwd', flops: 2 * n ** 3, secs })
     log(`matmul ${n} done`)
@@ -106,7 +106,8 @@ export const benchKernels = async (tf: TF, log: (s: string) => void): Promise<Ro
       ],
     ] as const
     for (const [pass, ours, theirs, gk, gin, js] of passes) {
-      const secs = [await measure(ours), await measure(theirs), await measure(() => gk(...gin)), await measure(js)]
+      const pt: Timed | undefined = torch && (() => torch.call({ op: 'conv', pass, ...sh }))
+      const { medians: secs } = await interleave([wall(ours), pt, wall(theirs), wall(() => gk(...gin)), wall(js)])
       rows.push({ name: `conv ${sh.name}`, pass, flops: g.flops, secs })
     }
     tf.dispose([tx, tw, tdy])

@@ -29,8 +29,9 @@ import {
   zeros,
   ones,
 } from '../../src/index.ts'
-import { measureBoth } from './kernels.ts'
+import { interleave, wall } from './interleave.ts'
 import { type TF, tfConvDw } from './tfjs.ts'
+import type { Torch } from './torch.ts'
 
 const N = 8
 const HW = 96
@@ -112,12 +113,12 @@ const softshareLoss = (p: any, x: HostTensor, labels: HostTensor): Tensor => {
   return mean(sparseSoftmaxCrossEntropy(linear(globalAvgPool(h), p.fc.w, p.fc.b), labels))
 }
 
-/** Batch of inputs and labels shared by both frameworks. */
-export const batch = (seed: number) => {
-  const x = normal(key(seed), [N, HW, HW, 3])
+/** Batch of `n` inputs and labels shared by both frameworks. */
+export const batch = (seed: number, n = N) => {
+  const x = normal(key(seed), [n, HW, HW, 3])
   const labels = tensor(
-    Array.from({ length: N }, (_, i) => i % CLASSES),
-    [N],
+    Array.from({ length: n }, (_, i) => i % CLASSES),
+    [n],
   )
   return { x, labels }
 }
@@ -198,38 +199,46 @@ export const tfjsStep = (tf: TF, p0: ResNetParams, xh: HostTensor, lh: HostTenso
 
 export interface StepResult {
   readonly name: string
+  readonly batch: number
+  /** median wall seconds per step */
   readonly secs: number
-  /** process CPU seconds per step (all threads) */
-  readonly cpu: number
   readonly losses: readonly number[]
 }
 
-/** Times training steps in each framework after a warm-up step; equal losses show both train the same net. */
-export const benchResNet = async (tf: TF, log: (s: string) => void): Promise<StepResult[]> => {
+/**
+ * Times training steps at each batch size, the contenders interleaved step by step (softshare, PyTorch,
+ * tfjs-wasm) after one warm-up step each. softshare and tfjs start from the same weights and batch (equal
+ * losses show both train the same net); PyTorch uses its own initialisation of the same architecture.
+ */
+export const benchResNet = async (tf: TF, torch: Torch | undefined, log: (s: string) => void, batches = [1, 8]): Promise<StepResult[]> => {
   const p = initResNet18(1)
-  const { x, labels } = batch(2)
   const out: StepResult[] = []
-  for (const [name, step] of [
-    ['softshare cpu', softshareStep(p, x, labels)],
-    ['tfjs-wasm', tfjsStep(tf, p, x, labels)],
-  ] as const) {
-    const losses = [step()] // warm-up step (JIT, kernel setup), untimed
-    const { wall: secs, cpu } = await measureBoth(() => losses.push(step()))
-    out.push({ name, secs, cpu, losses })
-    log(`resnet-18 step ${name}: ${secs.toFixed(2)} s`)
+  for (const n of batches) {
+    const { x, labels } = batch(2, n)
+    const ours = softshareStep(p, x, labels)
+    const tfs = tfjsStep(tf, p, x, labels)
+    const losses: number[][] = [[], [], []]
+    const { medians } = await interleave(
+      [wall(() => losses[0].push(ours())), torch && (() => torch.call({ op: 'resnet', N: n, HW })), wall(() => losses[2].push(tfs()))],
+      n > 4 ? 5 : 9,
+      1e9,
+    )
+    ;['softshare cpu', 'PyTorch', 'tfjs-wasm'].forEach((name, i) => {
+      if (Number.isFinite(medians[i])) out.push({ name, batch: n, secs: medians[i], losses: losses[i] })
+    })
+    log(`resnet-18 step N${n}: ${medians.map((s) => s.toFixed(3)).join(' / ')} s (softshare / PyTorch / tfjs)`)
   }
   return out
 }
 
-/** Markdown table of the step times. */
+/** Markdown table of the step times, with each contender's throughput relative to softshare at the same batch. */
 export const resnetTable = (r: readonly StepResult[]): string =>
   [
-    '| ResNet-18 train step (N8, 96×96) | s/step (wall) | images/s | CPU s/step (all threads) | loss at 1st / last step |',
-    '|---|---|---|---|---|',
-    ...r.map(
-      (s) =>
-        `| ${s.name} | ${s.secs.toFixed(2)} | ${(N / s.secs).toFixed(1)} | ${s.cpu.toFixed(2)} | ${s.losses[0].toFixed(4)} / ${s.losses[s.losses.length - 1].toFixed(4)} |`,
-    ),
-    '',
-    `softshare speed-up: ${(r[1].secs / r[0].secs).toFixed(1)}×`,
+    `| ResNet-18 train step (${HW}×${HW}, SGD) | batch | s/step (median wall) | images/s | softshare throughput / this | loss at 1st / last step |`,
+    '|---|---|---|---|---|---|',
+    ...r.map((s) => {
+      const ours = r.find((q) => q.name === 'softshare cpu' && q.batch === s.batch)!
+      const loss = s.losses.length ? `${s.losses[0].toFixed(4)} / ${s.losses[s.losses.length - 1].toFixed(4)}` : '(own init)'
+      return `| ${s.name} | ${s.batch} | ${s.secs.toFixed(3)} | ${(s.batch / s.secs).toFixed(1)} | ${(s.secs / ours.secs).toFixed(2)} | ${loss} |`
+    }),
   ].join('\n')

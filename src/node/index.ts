@@ -5,6 +5,7 @@
  */
 export * from '../data/index.ts'
 export * from './checkpoint.ts'
+export * from './safetensors.ts'
 export * from './image.ts'
 export * from './loaders.ts'
 export * from './log.ts'

@@ -131,9 +131,29 @@ export const checkParity = async (
   return { ok: true, numeric: 0, analytic: 0, message: 'ok' }
 }
 
-/** Shapes of rank in [minRank, maxRank] with dimensions in [1, maxDim]. */
-export const arbShape = (opts: { minRank?: number; maxRank?: number; maxDim?: number } = {}): fc.Arbitrary<number[]> =>
-  fc.array(fc.integer({ min: 1, max: opts.maxDim ?? 4 }), { minLength: opts.minRank ?? 0, maxLength: opts.maxRank ?? 3 })
+/** Integers in [min, max], four times in five from [max(min, 2), max]: sizes of 1 stay possible but rare. */
+export const arbDim = (min: number, max: number): fc.Arbitrary<number> =>
+  max < 2 || min >= 2
+    ? fc.integer({ min, max })
+    : fc.oneof({ arbitrary: fc.integer({ min: 2, max }), weight: 4 }, { arbitrary: fc.integer({ min, max }), weight: 1 })
+
+/**
+ * Shapes of rank in [minRank, maxRank] with dimensions in [1, maxDim]. Ranks of at least min(2, maxRank) and
+ * dimensions of at least 2 are favoured (four draws in five), so most draws have several elements per axis.
+ */
+export const arbShape = (opts: { minRank?: number; maxRank?: number; maxDim?: number } = {}): fc.Arbitrary<number[]> => {
+  const lo = opts.minRank ?? 0
+  const hi = opts.maxRank ?? 3
+  const dim = arbDim(1, opts.maxDim ?? 4)
+  const rank =
+    lo >= Math.min(2, hi)
+      ? fc.integer({ min: lo, max: hi })
+      : fc.oneof(
+          { arbitrary: fc.integer({ min: Math.min(2, hi), max: hi }), weight: 4 },
+          { arbitrary: fc.integer({ min: lo, max: hi }), weight: 1 },
+        )
+  return rank.chain((r) => fc.array(dim, { minLength: r, maxLength: r }))
+}
 
 /** A float64 host tensor of the given shape with values in [min, max] (never NaN, infinities or subnormals). */
 export const arbTensor = (shape: Shape, opts: { min?: number; max?: number } = {}): fc.Arbitrary<HostTensor> => {
@@ -150,8 +170,12 @@ export const arbTensor = (shape: Shape, opts: { min?: number; max?: number } = {
 /** Shapes that broadcast with `shape` (some axes set to 1, some leading axes dropped). */
 export const arbBroadcastOf = (shape: Shape): fc.Arbitrary<number[]> =>
   fc
-    .tuple(fc.integer({ min: 0, max: shape.length }), fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }))
-    .map(([drop, ones]) => shape.map((d, i) => (ones[i] ? 1 : d)).slice(drop))
+    .tuple(
+      fc.integer({ min: 0, max: shape.length }),
+      // an axis becomes 1 one time in four, so broadcasts of whole tensors stay rare
+      fc.array(fc.integer({ min: 0, max: 3 }), { minLength: shape.length, maxLength: shape.length }),
+    )
+    .map(([drop, ones]) => shape.map((d, i) => (ones[i] === 0 ? 1 : d)).slice(drop))
 
 /** conv2d configurations (NHWC / HWIO) small enough for float64 finite differences. */
 export const arbConvConfig = (): fc.Arbitrary<{
@@ -169,32 +193,54 @@ export const arbConvConfig = (): fc.Arbitrary<{
     n: fc.integer({ min: 1, max: 2 }),
     h: fc.integer({ min: 3, max: 6 }),
     w: fc.integer({ min: 3, max: 6 }),
-    cin: fc.integer({ min: 1, max: 3 }),
-    cout: fc.integer({ min: 1, max: 3 }),
-    kh: fc.integer({ min: 1, max: 3 }),
-    kw: fc.integer({ min: 1, max: 3 }),
+    cin: arbDim(1, 3),
+    cout: arbDim(1, 3),
+    kh: arbDim(1, 3),
+    kw: arbDim(1, 3),
     stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
     padding: fc.constantFrom('same' as const, 'valid' as const),
   })
 
-/** Pooling configurations. */
-export const arbPoolConfig = (): fc.Arbitrary<{
-  n: number
-  h: number
-  w: number
-  c: number
-  size: number
-  stride: number
-  padding: 'same' | 'valid'
-}> =>
-  fc.record({
-    n: fc.integer({ min: 1, max: 2 }),
-    h: fc.integer({ min: 2, max: 6 }),
-    w: fc.integer({ min: 2, max: 6 }),
-    c: fc.integer({ min: 1, max: 3 }),
-    size: fc.integer({ min: 1, max: 3 }),
-    stride: fc.integer({ min: 1, max: 2 }),
-    padding: fc.constantFrom('same' as const, 'valid' as const),
-  })
+/** Pooling window, strides and padding: rectangular windows, unequal strides, 'same', 'valid' or explicit pads. */
+export interface PoolConfig {
+  readonly n: number
+  readonly h: number
+  readonly w: number
+  readonly c: number
+  readonly size: [number, number]
+  readonly strides: [number, number]
+  /** 'same', 'valid' or explicit `[[top, bottom], [left, right]]`, each pad smaller than the window along its axis. */
+  readonly padding: 'same' | 'valid' | [[number, number], [number, number]]
+}
+
+/** Pooling configurations (spatial sizes mostly ≥ 3, so windows, strides and pads all matter). */
+export const arbPoolConfig = (): fc.Arbitrary<PoolConfig> =>
+  fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }),
+      h: arbDim(2, 6),
+      w: arbDim(2, 6),
+      c: fc.integer({ min: 1, max: 3 }),
+      size: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      strides: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    })
+    .chain((c) =>
+      fc
+        .oneof(
+          fc.constantFrom('same' as const, 'valid' as const),
+          fc
+            .tuple(
+              fc.integer({ min: 0, max: c.size[0] - 1 }),
+              fc.integer({ min: 0, max: c.size[0] - 1 }),
+              fc.integer({ min: 0, max: c.size[1] - 1 }),
+              fc.integer({ min: 0, max: c.size[1] - 1 }),
+            )
+            .map(([t, b, l, r]): [[number, number], [number, number]] => [
+              [t, b],
+              [l, r],
+            ]),
+        )
+        .map((padding): PoolConfig => ({ ...c, padding })),
+    )
 
 export { fc }

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { batchNorm } from '../../src/nn/batchnorm.ts'
 import { dense, mlp } from '../../src/nn/dense.ts'
 import { heNormal } from '../../src/nn/init.ts'
-import { broadcastTo, cpuBackend, key, mul, normal, refBackend, runSync, split, sub } from '../../src/index.ts'
+import { broadcastTo, cpuBackend, key, mul, normal, refBackend, runSync, split, sub, tensor64 } from '../../src/index.ts'
 
 const be = refBackend()
 const stats = (d: ArrayLike<number>) => {
@@ -90,5 +90,35 @@ test('cpu backend: repeated-block broadcasts (per-channel vectors, as in batch n
         assert.ok(Math.abs(a - got[k].data[i]) < 1e-6, `shape [${s}] output ${k} at ${i}`)
       })
     })
+  }
+})
+
+test('batchNorm: training output equals γ·(x − μ)/√(σ² + ε) + β in float64 at 1e-9 on ref (default ε 1e-5, and an explicit ε)', () => {
+  // [N=3, H=2, W=2, C=3]; channel c has spread 0.1·(c+1)², so ε matters most in channel 0 (σ² ≈ 5e-3)
+  const n = 12
+  const C = 3
+  const xs = Array.from({ length: n * C }, (_, i) => {
+    const c = i % C
+    return c + 0.1 * (c + 1) ** 2 * Math.sin(1.7 * i + c)
+  })
+  const x = tensor64(xs, [3, 2, 2, C])
+  const params = { gamma: tensor64([1.5, -0.5, 2]), beta: tensor64([0.25, 1, -3]) }
+  const state = { mean: tensor64([0.5, -1, 2]), var: tensor64([2, 0.5, 1]) }
+  for (const eps of [undefined, 1e-3]) {
+    const e = eps ?? 1e-5
+    const r = runSync(batchNorm.apply(params, x, state, { training: true, momentum: 0.8, ...(eps ? { eps } : {}) }), { backend: be })
+    for (let c = 0; c < C; c++) {
+      const ch = Array.from({ length: n }, (_, i) => xs[i * C + c])
+      const mu = ch.reduce((a, v) => a + v, 0) / n
+      const v = ch.reduce((a, t) => a + (t - mu) ** 2, 0) / n
+      for (let i = 0; i < n; i++) {
+        const want = (params.gamma.data[c] * (ch[i] - mu)) / Math.sqrt(v + e) + params.beta.data[c]
+        const got = r.y.data[i * C + c]
+        assert.ok(Math.abs(got - want) <= 1e-9, `ε ${e}, channel ${c}, row ${i}: ${got} vs ${want}`)
+      }
+      // running statistics: momentum·old + (1 − momentum)·batch, the variance unbiased (n/(n − 1))
+      assert.ok(Math.abs(r.state.mean.data[c] - (0.8 * state.mean.data[c] + 0.2 * mu)) <= 1e-12, `running mean ${c}`)
+      assert.ok(Math.abs(r.state.var.data[c] - (0.8 * state.var.data[c] + 0.2 * v * (n / (n - 1)))) <= 1e-12, `running var ${c}`)
+    }
   }
 })

@@ -1,11 +1,13 @@
-/** The cpu GEMM switches loop order at n = 32: both orders, all transpose flags and batches, against ref. */
+/** The JS GEMM switches loop order at n = 32: both orders, all transpose flags and batches, on both cpu variants, against ref. */
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
 import * as ss from '../../src/index.ts'
 import { fc } from '../../src/testing/index.ts'
+import { propertyTest } from '../harness.ts'
 
-test('cpu matmul matches ref on both sides of the n = 32 loop-order switch (transA/transB, batched)', () => {
-  fc.assert(
+for (const wasm of [false, 'auto'] as const) {
+  const be = ss.cpuBackend({ wasm })
+  propertyTest(
+    `${be.name} matmul matches ref on both sides of the n = 32 loop-order switch (transA/transB, batched)`,
     fc.property(
       fc.record({
         m: fc.integer({ min: 1, max: 9 }),
@@ -21,7 +23,7 @@ test('cpu matmul matches ref on both sides of the n = 32 loop-order switch (tran
         const b = ss.normal(ss.key(seed + 1), [...batch, ...(transB ? [n, k] : [k, n])])
         const y = ss.bind(ss.matmulPrim, [a, b], { transA, transB })
         const want = ss.runSync(y, { backend: ss.refBackend() })
-        const got = ss.runSync(y, { backend: ss.cpuBackend() })
+        const got = ss.runSync(y, { backend: be })
         assert.deepEqual(got.shape, [...batch, m, n])
         for (let i = 0; i < want.data.length; i++)
           assert.ok(
@@ -30,6 +32,6 @@ test('cpu matmul matches ref on both sides of the n = 32 loop-order switch (tran
           )
       },
     ),
-    { numRuns: 60, seed: Number(process.env.FC_SEED ?? 42) },
+    30,
   )
-})
+}

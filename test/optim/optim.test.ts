@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { adam, sgd } from '../../src/optim/index.ts'
-import { grad, type HostTensor, runSync, refBackend, square, sub, sum, tensor, type Tensor, mul } from '../../src/index.ts'
+import { grad, type HostTensor, mul, refBackend, runSync, square, sub, sum, type Tensor, tensor, tensor64 } from '../../src/index.ts'
 
 const be = refBackend()
 // f(w) = Σ c·(w − t)², minimum at t
@@ -56,4 +56,123 @@ test('adam: first step moves each coordinate by ≈ lr (bias-corrected), converg
   w.data.forEach((v, i) => {
     assert.ok(Math.abs(v - target.data[i]) < 1e-2, `${i}: ${v}`)
   })
+})
+
+/**
+ * Exact steps: three updates with fixed gradients (not derived from a loss, so each expected value is the update
+ * rule alone) on ref in float64, against values computed by hand. Leaves: w `[1, 2]` (a weight: rank 2, decayed)
+ * and b `[1]` (a bias: never decayed). Expected rows list w₀, w₁, b after steps 1, 2, 3.
+ */
+const grads = [
+  { w: [[0.5, 1]], b: [-1] },
+  { w: [[-0.25, 2]], b: [0.5] },
+  { w: [[1, -1]], b: [2] },
+]
+const threeSteps = (opt: ReturnType<typeof sgd> | ReturnType<typeof adam>): number[][] => {
+  let params: { w: HostTensor; b: HostTensor } = { w: tensor64([[1, -2]]), b: tensor64([0.5]) }
+  let state: any = opt.init(params)
+  const rows: number[][] = []
+  for (const g of grads) {
+    const u = opt.update(state, { w: tensor64(g.w), b: tensor64(g.b) }, params)
+    const r = runSync({ p: u.params, s: u.state }, { backend: be }) as any
+    params = r.p
+    state = r.s
+    rows.push([...params.w.data, ...params.b.data])
+  }
+  return rows
+}
+const assertRows = (got: number[][], want: number[][], what: string): void => {
+  got.forEach((row, s) => {
+    row.forEach((v, i) => {
+      assert.ok(
+        Math.abs(v - want[s][i]) <= 1e-12 * (1 + Math.abs(want[s][i])),
+        `${what}: step ${s + 1}, leaf value ${i}: ${v} vs ${want[s][i]}`,
+      )
+    })
+  })
+}
+
+test('sgd exact steps: heavy-ball momentum (v ← μv + g, w ← w − lr·v)', () => {
+  // lr 0.1, μ 0.9. v₁ = g₁ = (0.5, 1, −1) → (0.95, −2.1, 0.6); v₂ = 0.9·v₁ + g₂ = (0.2, 2.9, −0.4) → (0.93, −2.39, 0.64);
+  // v₃ = 0.9·v₂ + g₃ = (1.18, 1.61, 1.64) → (0.812, −2.551, 0.476)
+  assertRows(
+    threeSteps(sgd({ lr: 0.1, momentum: 0.9 })),
+    [
+      [0.95, -2.1, 0.6],
+      [0.93, -2.39, 0.64],
+      [0.812, -2.551, 0.476],
+    ],
+    'momentum',
+  )
+})
+
+test('sgd exact steps: Nesterov (w ← w − lr·(g + μ·v_new))', () => {
+  // step 1: v₁ = g₁, step = g₁ + 0.9·g₁ = 1.9·g₁ → (0.905, −2.19, 0.69);
+  // step 2: v₂ = (0.2, 2.9, −0.4), step = g₂ + 0.9·v₂ = (−0.07, 4.61, 0.14) → (0.912, −2.651, 0.676);
+  // step 3: v₃ = (1.18, 1.61, 1.64), step = g₃ + 0.9·v₃ = (2.062, 0.449, 3.476) → (0.7058, −2.6959, 0.3284)
+  assertRows(
+    threeSteps(sgd({ lr: 0.1, momentum: 0.9, nesterov: true })),
+    [
+      [0.905, -2.19, 0.69],
+      [0.912, -2.651, 0.676],
+      [0.7058, -2.6959, 0.3284],
+    ],
+    'nesterov',
+  )
+})
+
+test('sgd exact steps: coupled weight decay on the weight only, with momentum and with Nesterov', () => {
+  // λ 0.1 adds 0.1·w to w's gradient: step 1 g_w = (0.5 + 0.1, 1 − 0.2) = (0.6, 0.8) → w (0.94, −2.08), b as without decay
+  assertRows(
+    threeSteps(sgd({ lr: 0.1, momentum: 0.9, weightDecay: 0.1 })),
+    [
+      [0.94, -2.08, 0.6],
+      [0.9016, -2.3312, 0.64],
+      [0.758024, -2.433968, 0.476],
+    ],
+    'momentum + decay',
+  )
+  // μ 0.5, Nesterov: step 1 g_w = (0.6, 0.8), step = 1.5·g → w (0.91, −2.12), b 0.5 + 0.15 = 0.65
+  assertRows(
+    threeSteps(sgd({ lr: 0.1, momentum: 0.5, weightDecay: 0.1, nesterov: true })),
+    [
+      [0.91, -2.12, 0.65],
+      [0.91885, -2.4082, 0.6],
+      [0.75154225, -2.276777, 0.3],
+    ],
+    'nesterov + decay',
+  )
+})
+
+test('adam exact steps: bias-corrected moments (m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)), and AdamW decoupled decay', () => {
+  // step 1: m̂ = g, v̂ = g², so each leaf moves by lr·g/(|g| + ε) = ±0.1·(1 − 2e-8/|g|)
+  assertRows(
+    threeSteps(adam({ lr: 0.1 })),
+    [
+      [0.900000002, -2.099999999, 0.599999999],
+      [0.8733662987078463, -2.1965182009718336, 0.6266337026290968],
+      [0.8075551396770898, -2.2385271310318133, 0.5809005239739765],
+    ],
+    'adam',
+  )
+  // β₁ 0.5, β₂ 0.75 make the correction large; step 2 for w₀: m₂ = 0.5·0.25 + 0.5·(−0.25) = 0, so w₀ stays put
+  assertRows(
+    threeSteps(adam({ lr: 0.1, beta1: 0.5, beta2: 0.75 })),
+    [
+      [0.900000002, -2.099999999, 0.599999999],
+      [0.900000002, -2.201162828163779, 0.599999999],
+      [0.8202582071214264, -2.2113333067294825, 0.5202582035650355],
+    ],
+    'adam β (0.5, 0.75)',
+  )
+  // decay 0.1: w ← w − lr·λ·w − lr·update (decay on the weight only; b as plain Adam)
+  assertRows(
+    threeSteps(adam({ lr: 0.1, weightDecay: 0.1 })),
+    [
+      [0.890000002, -2.079999999, 0.599999999],
+      [0.8544662986878463, -2.1557182009818336, 0.6266337026290968],
+      [0.7801104766702113, -2.176169949031995, 0.5809005239739765],
+    ],
+    'adamw',
+  )
 })

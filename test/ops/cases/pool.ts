@@ -1,17 +1,16 @@
 import * as ops from '../../../src/index.ts'
-import { arbPoolConfig, fc } from '../../../src/testing/index.ts'
+import { arbPoolConfig, fc, type PoolConfig } from '../../../src/testing/index.ts'
 import type { PrimCase } from '../../harness.ts'
 
-type Cfg = ReturnType<typeof arbPoolConfig> extends fc.Arbitrary<infer C> ? C : never
+type Cfg = PoolConfig
 
-/** Pool attrs and shapes of a config, or undefined when some window would be empty. */
+/** Pool attrs and shapes of a config (pads resolved by the public rule, so 'same' is exercised too). */
 const attrsOf = (c: Cfg) => {
-  const size: [number, number] = [c.size, c.size]
-  const strides: [number, number] = [c.stride, c.stride]
-  const pads = ops.resolvePads('test', c.padding, [c.h, c.w], size, strides)
-  const oh = ops.outSize(c.h, c.size, c.stride, pads[0], pads[1])
-  const ow = ops.outSize(c.w, c.size, c.stride, pads[2], pads[3])
-  return { size, strides, pads, padding: c.padding, inShape: [c.n, c.h, c.w, c.c], outShape: [c.n, oh, ow, c.c] }
+  const { size, strides, padding } = c
+  const pads = ops.resolvePads('test', padding, [c.h, c.w], size, strides)
+  const oh = ops.outSize(c.h, size[0], strides[0], pads[0], pads[1])
+  const ow = ops.outSize(c.w, size[1], strides[1], pads[2], pads[3])
+  return { size, strides, pads, padding, inShape: [c.n, c.h, c.w, c.c], outShape: [c.n, oh, ow, c.c] }
 }
 type A = ReturnType<typeof attrsOf>
 const nonEmpty = (c: Cfg) => {
