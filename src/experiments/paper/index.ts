@@ -1,6 +1,6 @@
 /** The paper's experiments by name: each maps a context (preset, seeds, backend, sinks) to a report value. */
 import type { ExperimentName, PaperContext, Report } from './common.ts'
-import { fig3, table5, table6, table7 } from './more.ts'
+import { fig3, fig3Layers, table5, table6, table7 } from './more.ts'
 import { table4 } from './table4.ts'
 
 export * from './common.ts'
@@ -8,7 +8,7 @@ export * from './embed.ts'
 export * from './lbp.ts'
 export * from './stats.ts'
 export * from './svg.ts'
-export { fig3, table4, table5, table6, table7 }
+export { fig3, fig3Layers, table4, table5, table6, table7 }
 
 export const paperExperiments: Readonly<Record<ExperimentName, (ctx: PaperContext) => Promise<Report>>> = {
   table4,
