@@ -68,6 +68,8 @@ test('paper: every smoke experiment writes report.md, results.json, log.jsonl an
     }
     assert.match(md, /_Experiment time: \d+ s\._/)
   }
+  const index = readFileSync(join(out, 'README.md'), 'utf8')
+  for (const name of experimentNames) assert.ok(index.includes(`[${name}](${name}/report.md)`), `index links ${name}`)
   // table 4's result rows are results.json's summaries
   const t4 = JSON.parse(readFileSync(join(out, 'table4', 'results.json'), 'utf8'))
   const md4 = readFileSync(join(out, 'table4', 'report.md'), 'utf8')
