@@ -6,7 +6,7 @@ import type { ResNetParams } from '../../nn/resnet.ts'
 import { defaultExperiment, type ExperimentConfig } from '../config.ts'
 import { dataKey, type ExperimentData, makeExperimentData } from '../data.ts'
 import { type ExperimentResult, type Progress, type RecordOptions, runExperiment } from '../run.ts'
-import { fmtSummary, type Summary, summarise } from './stats.ts'
+import { type Claim, claimTable, fmtSummary, type Summary, summarise } from './stats.ts'
 
 export const experimentNames = ['table4', 'table5', 'table6', 'table7', 'fig3'] as const
 /** The order of `all`: the short experiments first, so their reports exist early. */
@@ -191,3 +191,9 @@ export const presetLine = (ctx: PaperContext, extra = ''): string => {
     'Every number is a mean over seeds ± the 95% t-interval half-width (n = number of seeds); claims are judged on per-seed paired differences.'
   )
 }
+
+/** Mean of xs (NaN-free inputs; 0 for none). */
+export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+
+/** The claims section of a report. */
+export const claimsSection = (cs: readonly Claim[]): string[] => ['## Claims', '', claimTable(cs), '']

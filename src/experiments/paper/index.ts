@@ -1,6 +1,9 @@
 /** The paper's experiments by name: each maps a context (preset, seeds, backend, sinks) to a report value. */
 import type { ExperimentName, PaperContext, Report } from './common.ts'
-import { fig3, fig3Layers, table5, table6, table7 } from './more.ts'
+import { fig3, fig3Layers } from './fig3.ts'
+import { table5 } from './table5.ts'
+import { table6 } from './table6.ts'
+import { table7 } from './table7.ts'
 import { table4 } from './table4.ts'
 
 export * from './common.ts'
