@@ -1,4 +1,4 @@
-/** ResNet-18 (N8, 96×96) softshare cpu training step alone: wall and process CPU time, and per-op time with --ops. */
+/** ResNet-18 (N8, 96×96) softshare cpu training step alone: wall and process CPU time, and per-op CPU time with --ops. */
 import { cpuBackend, runSync, sub, mul, treeZip, valueAndGrad } from '../src/index.ts'
 import { batch, initResNet18, softshareLossForProfile } from './cpu/resnet.ts'
 import { wasmRuntime } from '../src/backend/cpu/wasm/runtime.ts'
@@ -15,10 +15,12 @@ const backend = profile
   ? {
       ...base,
       exec: (call: any, ins: any) => {
-        const t = performance.now()
+        // process CPU time (all threads): far less disturbed than wall time by other jobs on a shared machine
+        const c0 = process.cpuUsage()
         const r = base.exec(call, ins)
+        const c = process.cpuUsage(c0)
         const key = call.op === 'fused' ? `fused(${call.attrs.steps.length})` : call.op
-        opTime.set(key, (opTime.get(key) ?? 0) + performance.now() - t)
+        opTime.set(key, (opTime.get(key) ?? 0) + (c.user + c.system) / 1000)
         opElems.set(
           key,
           (opElems.get(key) ?? 0) +
@@ -71,7 +73,7 @@ console.log(
 )
 if (profile)
   console.log(
-    `trace+differentiate ${(traceMs / steps).toFixed(1)} ms/step, kernels ${([...opTime.values()].reduce((a, b) => a + b, 0) / steps).toFixed(1)} ms/step`,
+    `trace+differentiate ${(traceMs / steps).toFixed(1)} ms/step, kernels (CPU time, all threads) ${([...opTime.values()].reduce((a, b) => a + b, 0) / steps).toFixed(1)} ms/step`,
   )
 if (profile)
   for (const [k, v] of [...opTime].sort((a, b) => b[1] - a[1]).slice(0, 20))

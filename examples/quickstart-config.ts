@@ -32,8 +32,12 @@ export interface QuickstartConfig {
   readonly intensity: number
   /** JSONL metrics log path ('' = none). */
   readonly log: string
-  /** Directory for one checkpoint per run ('' = none). */
+  /** Parent folder of the run directories, OUT/<run-id>/ per run ('' = none). */
   readonly out: string
+  /** A run directory to continue from its latest checkpoint ('' = none). */
+  readonly resume: string
+  /** Also checkpoint every N steps (0 = at epoch ends only). */
+  readonly checkpointEvery: number
   /** Where the kernels run. */
   readonly backend: ExperimentConfig['backend']
 }
@@ -57,6 +61,8 @@ const base: QuickstartConfig = {
   intensity: 1,
   log: '',
   out: '',
+  resume: '',
+  checkpointEvery: 0,
   backend: 'cpu',
 }
 
@@ -87,13 +93,16 @@ const spec = {
   intensity: flag.nonNegativeNumber,
   log: flag.string,
   out: flag.string,
+  resume: flag.string,
+  'checkpoint-every': flag.nonNegativeInt,
   backend: flag.oneOf(['cpu', 'gpu', 'auto', 'ref'] as const),
   help: flag.oneOf(['true'] as const),
 }
 
 export const usage = `usage: npm start -- [--preset default|small|paper] [--epochs N] [--train N] [--test N] [--batch N]
   [--size PX] [--arch small|resnet18|resnet34] [--width W] [--lr X] [--gamma X] [--svd-rank K]
-  [--ada-weight X] [--hard-layers K] [--runs ${runKinds.join(',')}] [--seed N] [--intensity X] [--log FILE.jsonl] [--out CHECKPOINT_DIR]
+  [--ada-weight X] [--hard-layers K] [--runs ${runKinds.join(',')}] [--seed N] [--intensity X] [--log FILE.jsonl] [--out RUNS_DIR]
+  [--checkpoint-every STEPS] [--resume RUNS_DIR/RUN_ID]
   [--backend cpu|gpu|auto|ref]`
 
 /** Preset first, then flags on top; Left with every bad flag's message. */
@@ -123,6 +132,8 @@ export const parseQuickstart = (argv: readonly string[]): { ok: true; config: Qu
     ...(f.intensity !== undefined ? { intensity: f.intensity } : {}),
     ...(f.log !== undefined ? { log: f.log } : {}),
     ...(f.out !== undefined ? { out: f.out } : {}),
+    ...(f.resume !== undefined ? { resume: f.resume } : {}),
+    ...(f['checkpoint-every'] !== undefined ? { checkpointEvery: f['checkpoint-every'] } : {}),
     ...(f.backend !== undefined ? { backend: f.backend } : {}),
   }
   const errors: string[] = []

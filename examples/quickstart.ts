@@ -7,13 +7,14 @@
  *
  *   npm start                      # default preset (a few minutes on 2 CPU cores)
  *   npm start -- --preset small    # one-minute smoke run
- *   npm start -- --epochs 10 --runs single,hard,cross-stitch,laf,tucker,tt --log runs/quickstart.jsonl --out runs/ckpt
+ *   npm start -- --epochs 10 --runs single,hard,cross-stitch,laf,tucker,tt --log runs/quickstart.jsonl --out runs
+ *   npm start -- --resume runs/20261130-101500-laf   # continue a killed run from its latest checkpoint
  */
-import { mkdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { NUM_EXPRESSIONS } from '../src/data/index.ts'
-import { type RunResult, runExperiment } from '../src/experiments/index.ts'
-import { backendFor, jsonlLog, saveCheckpoint } from '../src/node/index.ts'
+import { type ExperimentConfig, type RunResult, runExperiment } from '../src/experiments/index.ts'
+import { backendFor, fitRun, jsonlLog, prepareOut, progressLines } from '../src/node/index.ts'
 import { parseQuickstart, toExperimentConfig, usage } from './quickstart-config.ts'
 
 const table = (rs: readonly RunResult[]): string => {
@@ -36,6 +37,16 @@ const table = (rs: readonly RunResult[]): string => {
   ].join('\n')
 }
 
+const readRunConfig = (dir: string): { experiment: ExperimentConfig; run: ExperimentConfig['runs'][number] } => {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))
+  } catch (e) {
+    throw new Error(
+      `--resume ${dir}: not a run directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message} reading its config.json)`,
+    )
+  }
+}
+
 const main = async (): Promise<void> => {
   const parsed = parseQuickstart(process.argv.slice(2))
   if (!parsed.ok) {
@@ -44,7 +55,21 @@ const main = async (): Promise<void> => {
     process.exit(parsed.errors.length ? 2 : 0)
   }
   const q = parsed.config
-  const c = toExperimentConfig(q)
+  // outputs are checked before any data is made or step taken
+  let log: ((record: object) => void) | undefined
+  let c = toExperimentConfig(q)
+  try {
+    if (q.out) prepareOut(q.out)
+    log = q.log ? jsonlLog(q.log) : undefined
+    if (q.resume) {
+      // a run directory's config.json holds its experiment and run: continue that one run
+      const saved = readRunConfig(q.resume)
+      c = { ...saved.experiment, runs: [saved.run] }
+    }
+  } catch (e) {
+    process.stderr.write(`quickstart: ${(e as Error).message}\n`)
+    process.exit(2)
+  }
   console.log(
     `softshare quickstart (preset ${q.preset}): ${c.train}+${c.test} faces per task at ${c.size}×${c.size}, ` +
       `${c.arch} ResNet (width ${c.width}), ${c.epochs} epochs, batch ${c.batch}, Adam lr ${c.lr}, trace-norm γ ${q.gamma} ` +
@@ -53,24 +78,21 @@ const main = async (): Promise<void> => {
   const r = await runExperiment(c, {
     backend: await backendFor(c.backend),
     print: (l) => console.log(l),
-    record: { params: !!q.out },
-    ...(q.log ? { log: jsonlLog(q.log) } : {}),
+    // a plain line every 10 s, so piped output (CI, tee, nohup) shows the run is alive
+    onProgress: progressLines(undefined, 10),
+    ...(log ? { log } : {}),
+    ...(q.out || q.resume
+      ? {
+          fit: (init, fc, run) =>
+            fitRun(init, fc, {
+              ...(q.resume ? { resume: q.resume } : { out: q.out, name: run, config: { experiment: c, run } }),
+              everySteps: q.checkpointEvery,
+              // the quickstart has no validation split per epoch: best by training loss
+              best: { metric: 'loss', mode: 'min' },
+            }),
+        }
+      : {}),
   })
-  if (q.out) {
-    mkdirSync(q.out, { recursive: true })
-    for (const run of r.runs)
-      if (run.params)
-        saveCheckpoint(
-          join(q.out, `${run.run}.ckpt`),
-          { params: run.params.params as any, modelState: run.params.state as any },
-          {
-            run: run.run,
-            config: c,
-            acc: run.test.acc,
-            nme: run.test.nme,
-          },
-        )
-  }
   console.log(`\n${table(r.runs)}\n`)
   for (const run of r.runs) console.log(`TNDR per conv layer (${run.run}): ${run.tndrLayers.map((v) => v.toFixed(2)).join(' ')}`)
   console.log(

@@ -55,8 +55,7 @@ const parityTolerance = (be: Backend<any>) => (be.name === 'gpu' ? { rtol: 1e-3,
 
 const ci = process.env.CI === 'true'
 /** This process's seed: FC_SEED when set (replay), else fresh. */
-export const fcSeed: number =
-  process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0
+export const fcSeed: number = process.env.FC_SEED ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0
 
 /** Runs for a property whose local count is `local`: 10/3 as many under CI=true (15 → 50). */
 export const runsFor = (local: number): number => (ci ? Math.ceil((local * 10) / 3) : local)

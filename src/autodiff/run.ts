@@ -9,7 +9,7 @@ import { topoSort } from '../graph/graph.ts'
 export interface RunOptions {
   /** The backend that runs the kernels (reuse one instance: it caches compiled kernels). By name: the package entry's `run`. */
   readonly backend: Backend<any>
-  /** Read back every intermediate and report the first op that produced a NaN (slow; for debugging). */
+  /** Read back every intermediate and report the first op that produced a NaN or ±Inf (slow; for debugging). */
   readonly checkNumerics?: boolean
   /** Fuse elementwise chains into one kernel where the backend has a `fused` kernel (default true; off under checkNumerics). */
   readonly fuse?: boolean
@@ -88,10 +88,11 @@ function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknow
       if (opts.checkNumerics) {
         let host = be.read(out, t.shape)
         if (host instanceof Promise) host = (yield host) as HostTensor
-        const bad = (host as HostTensor).data.findIndex((v) => Number.isNaN(v))
+        const data = (host as HostTensor).data
+        const bad = data.findIndex((v) => !Number.isFinite(v))
         if (bad >= 0)
           throw new NumericsError(
-            `checkNumerics: op '${t.prim.name}' produced NaN at flat index ${bad} of output ${fmt(t.shape)} ` +
+            `checkNumerics: op '${t.prim.name}' produced ${data[bad]} at flat index ${bad} of output ${fmt(t.shape)} ` +
               `(inputs ${t.inputs.map((i) => `${i.prim.name}${fmt(i.shape)}`).join(', ')}; attrs ${JSON.stringify(t.attrs)})`,
           )
       }

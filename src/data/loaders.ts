@@ -116,3 +116,42 @@ export const parseLabelList = (text: string, file: string): Either<string, Label
   if (out.length === 0) return left(`${file}: no 'path,label' entries`)
   return right(out)
 }
+
+const idxTypes: Readonly<Record<number, { name: string; bytes: number; get: (v: DataView, at: number) => number }>> = {
+  0x08: { name: 'unsigned byte', bytes: 1, get: (v, at) => v.getUint8(at) },
+  0x09: { name: 'signed byte', bytes: 1, get: (v, at) => v.getInt8(at) },
+  0x0b: { name: 'short', bytes: 2, get: (v, at) => v.getInt16(at) },
+  0x0c: { name: 'int', bytes: 4, get: (v, at) => v.getInt32(at) },
+  0x0d: { name: 'float', bytes: 4, get: (v, at) => v.getFloat32(at) },
+  0x0e: { name: 'double', bytes: 8, get: (v, at) => v.getFloat64(at) },
+}
+
+/**
+ * Parses IDX bytes (MNIST's format: two zero bytes, a type code, the number of dimensions, big-endian u32
+ * sizes, then big-endian values). Errors name the file, the byte offset and what was expected.
+ */
+export const parseIdx = (b: Uint8Array, file: string): Either<string, { dims: number[]; data: Float32Array }> => {
+  if (b.length < 4) return left(`${file}: ${b.length} bytes is too short for an IDX file (it needs a 4-byte magic number)`)
+  if (b[0] !== 0 || b[1] !== 0)
+    return left(
+      `${file}: not an IDX file: it starts with bytes ${b[0].toString(16).padStart(2, '0')} ${b[1].toString(16).padStart(2, '0')}, not 00 00`,
+    )
+  const type = idxTypes[b[2]]
+  if (!type)
+    return left(`${file}: byte 2: unknown IDX value type 0x${b[2].toString(16).padStart(2, '0')} (expected 08, 09, 0b, 0c, 0d or 0e)`)
+  const nd = b[3]
+  if (nd === 0) return left(`${file}: byte 3: zero dimensions`)
+  if (b.length < 4 + 4 * nd) return left(`${file}: the header of ${nd} dimensions needs ${4 + 4 * nd} bytes, the file has ${b.length}`)
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const dims = Array.from({ length: nd }, (_, i) => v.getUint32(4 + 4 * i))
+  const n = dims.reduce((a, d) => a * d, 1)
+  const start = 4 + 4 * nd
+  const want = start + n * type.bytes
+  if (b.length !== want)
+    return left(
+      `${file}: dimensions [${dims.join(', ')}] of ${type.name}s need ${want} bytes, the file has ${b.length} (${b.length < want ? 'truncated' : 'extra bytes at the end'})`,
+    )
+  const data = new Float32Array(n)
+  for (let i = 0; i < n; i++) data[i] = type.get(v, start + i * type.bytes)
+  return right({ dims, data })
+}

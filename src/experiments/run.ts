@@ -21,7 +21,7 @@ import {
 } from '../mtl/multitask.ts'
 import { measureLayerTraceNorms, tndr } from '../mtl/tndr.ts'
 import { adam, schedules } from '../optim/index.ts'
-import { type EpochRecord, fit } from '../train/loop.ts'
+import { type EpochLog, type EpochRecord, type FitConfig, fit } from '../train/loop.ts'
 import { trainStep } from '../train/step.ts'
 import { batches, oneHot } from '../data/batch.ts'
 import { checkExperiment, type ExperimentConfig, type RunKind } from './config.ts'
@@ -66,6 +66,8 @@ export interface RunOptions {
   /** Data made by `makeExperimentData` for the same data settings (shared between configs to save generation time). */
   readonly data?: ExperimentData
   readonly record?: RecordOptions
+  /** Runs the training fold (default `fit`); `fitRun` from `softshare/node` adds a run directory, checkpoints and resume. */
+  readonly fit?: (initial: any, config: FitConfig<any, any>, run: RunKind) => Promise<{ state: any; history: readonly EpochRecord[] }>
   /** Pretrained networks per task: each replaces the fresh trunk (stem + stages) of that task; heads stay fresh. */
   readonly pretrained?: readonly (ResNetParams<HostTensor> | undefined)[]
 }
@@ -201,7 +203,7 @@ const trainRun = async (
     },
   })
   let epoch = 0
-  const counted = async (st: any, b: { a: TaskData; b: TaskData }) => {
+  const countedStep = async (st: any, b: { a: TaskData; b: TaskData }) => {
     const r = await step(st, b)
     clock.stepsDone++
     if (opts.onProgress) {
@@ -221,6 +223,8 @@ const trainRun = async (
     }
     return r
   }
+  // keeps the step's diagnose (the NaN guard's checkNumerics rerun)
+  const counted = Object.assign(countedStep, { diagnose: step.diagnose })
   const epochBatches = (e: number) => {
     epoch = e
     const [ka, kb] = split(foldIn(kShuffle, e))
@@ -229,7 +233,7 @@ const trainRun = async (
     return ba.slice(0, stepsPerEpoch).map((a, i) => ({ a, b: bb[i] }))
   }
   const tndrEpochs: number[][] = []
-  const { state, history } = await fit(
+  const { state, history } = await (opts.fit ?? ((i: any, fc: FitConfig<any, any>) => fit(i, fc)))(
     { params: init.params, modelState: init.state, opt: opt.init(init.params), step: 0 },
     {
       epochs: c.epochs,
@@ -246,8 +250,9 @@ const trainRun = async (
             },
           }
         : {}),
-      ...(opts.log ? { log: (r: Readonly<Record<string, unknown>>) => opts.log?.({ ...r, run: kind, seed: c.seed }) } : {}),
+      ...(opts.log ? { log: (r: EpochLog) => opts.log?.({ ...r, run: kind, seed: c.seed }) } : {}),
     },
+    kind,
   )
   const ev = (split: 'test' | 'val', feats = 0) =>
     evaluate(mc, state.params, state.modelState, data, split, be, {

@@ -38,7 +38,7 @@ const clock = (s: number): string => {
 }
 
 /** `[table4 3/15] laf+ada epoch 2/4 step 17/32 loss=1.234 · 1m12s elapsed, ETA 4m40s` */
-export const formatProgress = (p: Progress, prefix = ''): string =>
+export const formatRunProgress = (p: Progress, prefix = ''): string =>
   `${prefix ? `[${prefix}] ` : ''}run ${p.runIndex + 1}/${p.runs} ${p.run} epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} ` +
   `loss=${(p.metrics.loss ?? Number.NaN).toFixed(3)} · ${clock(p.elapsedSeconds)} elapsed, ETA ${clock(p.etaSeconds)}`
 
@@ -56,6 +56,6 @@ export const progressLines = (
     const end = p.step === p.steps && p.epoch === p.epochs
     if (now - last < everySeconds && !end) return
     last = now
-    write(formatProgress(p, prefix))
+    write(formatRunProgress(p, prefix))
   }
 }

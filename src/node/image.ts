@@ -44,8 +44,11 @@ export const decodeImage = (bytes: Uint8Array, name: string): Either<string, Gra
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true })
       return right(rgbaToGray(img.data, img.width, img.height))
     }
-  } catch (e) {
-    return left(`${name}: cannot decode image: ${e instanceof Error ? e.message : String(e)}`)
+  } catch {
+    // the decoders' own messages ("invalid signature", "unexpected end") mean little to a user
+    return left(
+      `${name}: cannot decode the ${isPng(bytes) ? 'PNG' : 'JPEG'} data (${bytes.length} bytes): the file is corrupt or truncated`,
+    )
   }
   const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')
   return left(`${name}: not a PNG or JPEG file (starts with bytes ${head || '(empty)'})`)

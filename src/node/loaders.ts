@@ -5,18 +5,70 @@
  * script switches data by switching one call. Errors come back as `Left` messages naming file and line.
  */
 import { existsSync, readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
 import { dirname, isAbsolute, join, parse } from 'node:path'
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { type Box, cropResize, decodeImage, faceBox, type GrayImage } from './image.ts'
-import { parseLabelList, parsePts } from '../data/loaders.ts'
+import { parseIdx, parseLabelList, parsePts } from '../data/loaders.ts'
+
+const reasons: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a path component is a file, not a folder',
+}
 
 const read = (path: string): Either<string, Buffer> => {
   try {
     return right(readFileSync(path))
   } catch (e) {
-    return left(`${path}: cannot read file: ${e instanceof Error ? e.message : String(e)}`)
+    const code = (e as NodeJS.ErrnoException).code ?? ''
+    return left(`${path}: cannot read the file: ${reasons[code] ?? code ?? 'unknown error'}`)
   }
+}
+
+/**
+ * Reads an IDX file (the MNIST / Fashion-MNIST format; `.gz` files are unpacked): its dimensions and values
+ * as float32.
+ */
+export const readIdx = (path: string): Either<string, { dims: number[]; data: Float32Array }> => {
+  const bytes = read(path)
+  if (isLeft(bytes)) return bytes
+  let b = bytes.right
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) {
+    try {
+      b = gunzipSync(b)
+    } catch {
+      return left(`${path}: the gzip data is corrupt or truncated`)
+    }
+  }
+  return parseIdx(b, path)
+}
+
+/**
+ * Loads an MNIST-style pair of IDX files: images [N,28,28,1] (scaled to [0,1], then standardised like the
+ * other loaders unless `standardize: 'none'`) and labels [N].
+ */
+export const loadMnist = (
+  imagesPath: string,
+  labelsPath: string,
+  options: Pick<LoadOptions, 'standardize'> = {},
+): Either<string, { images: HostTensor; labels: HostTensor }> => {
+  const bad = checkOptions('loadMnist', options)
+  if (isLeft(bad)) return bad
+  const im = readIdx(imagesPath)
+  if (isLeft(im)) return im
+  const lb = readIdx(labelsPath)
+  if (isLeft(lb)) return lb
+  const [n, h, w] = im.right.dims
+  if (im.right.dims.length !== 3)
+    return left(`${imagesPath}: expected 3 dimensions [N, rows, columns] for images, got [${im.right.dims.join(', ')}]`)
+  if (lb.right.dims.length !== 1) return left(`${labelsPath}: expected 1 dimension [N] for labels, got [${lb.right.dims.join(', ')}]`)
+  if (lb.right.dims[0] !== n) return left(`${labelsPath}: ${lb.right.dims[0]} labels for the ${n} images of ${imagesPath}`)
+  const s = options.standardize ?? 'fixed'
+  const images = Float32Array.from(im.right.data, (v) => finish(v / 255, s))
+  return right({ images: fromData(images, [n, h, w, 1]), labels: fromData(lb.right.data, [n]) })
 }
 
 /** Reads a `.pts` file: points [x0, y0, ...] in pixels. */
@@ -39,6 +91,17 @@ export interface LoadOptions {
   standardize?: 'fixed' | 'none'
 }
 
+/** Checks the shared options; Left names the loader, the option and its value. */
+const checkOptions = (fn: string, o: LoadOptions & { margin?: number }): Either<string, null> => {
+  if (o.size !== undefined && !(Number.isInteger(o.size) && o.size > 0 && o.size <= 4096))
+    return left(`${fn}: size must be a whole number of pixels from 1 to 4096, got ${o.size}`)
+  if (o.standardize !== undefined && o.standardize !== 'fixed' && o.standardize !== 'none')
+    return left(`${fn}: standardize must be 'fixed' or 'none', got ${JSON.stringify(o.standardize)}`)
+  if (o.margin !== undefined && !(Number.isFinite(o.margin) && o.margin >= 0))
+    return left(`${fn}: margin must be a number ≥ 0, got ${o.margin}`)
+  return right(null)
+}
+
 const finish = (v: number, standardize: 'fixed' | 'none'): number => (standardize === 'fixed' ? (v - 0.5) / 0.25 : v)
 
 const imageExtensions = ['.png', '.jpg', '.jpeg', '.PNG', '.JPG', '.JPEG']
@@ -53,8 +116,11 @@ export const load300W = (
   ptsFiles: readonly string[],
   options: LoadOptions & { margin?: number; oneBased?: boolean } = {},
 ): Either<string, { images: HostTensor; landmarks: HostTensor; files: string[] }> => {
+  const bad = checkOptions('load300W', options)
+  if (isLeft(bad)) return bad
   const { size = 48, standardize = 'fixed', margin = 0.8, oneBased = true } = options
   const n = ptsFiles.length
+  if (n === 0) return left('load300W: no .pts files given')
   const images = new Float32Array(n * size * size)
   const landmarks = new Float32Array(n * 136)
   for (let i = 0; i < n; i++) {
@@ -67,6 +133,8 @@ export const load300W = (
     const img = readGrayImage(imagePath)
     if (isLeft(img)) return img
     const box: Box = faceBox(p, margin)
+    if (!(box.w > 0))
+      return left(`${ptsFiles[i]}: all ${p.length / 2} points lie at one spot (${p[0]}, ${p[1]}): no face box can be drawn around them`)
     const crop = cropResize(img.right, box, size)
     for (let q = 0; q < crop.length; q++) images[i * size * size + q] = finish(crop[q], standardize)
     for (let j = 0; j < 68; j++) {
@@ -95,6 +163,8 @@ export const loadLabelledImages = (
   listFile: string,
   options: LoadOptions = {},
 ): Either<string, { images: HostTensor; labels: HostTensor; paths: string[] }> => {
+  const bad = checkOptions('loadLabelledImages', options)
+  if (isLeft(bad)) return bad
   const { size = 48, standardize = 'fixed' } = options
   const text = read(listFile)
   if (isLeft(text)) return text

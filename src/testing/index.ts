@@ -167,12 +167,17 @@ export const arbTensor = (shape: Shape, opts: { min?: number; max?: number } = {
   )
 }
 
-/** Shapes that broadcast with `shape` (some axes set to 1, some leading axes dropped). */
+/** Shapes that broadcast with `shape` (some axes set to 1, one time in four; some leading axes dropped, rarely all). */
 export const arbBroadcastOf = (shape: Shape): fc.Arbitrary<number[]> =>
   fc
     .tuple(
-      fc.integer({ min: 0, max: shape.length }),
-      // an axis becomes 1 one time in four, so broadcasts of whole tensors stay rare
+      // dropping every axis (a scalar) or setting an axis to 1 stays possible but rare
+      shape.length === 0
+        ? fc.constant(0)
+        : fc.oneof(
+            { arbitrary: fc.integer({ min: 0, max: shape.length - 1 }), weight: 4 },
+            { arbitrary: fc.integer({ min: 0, max: shape.length }), weight: 1 },
+          ),
       fc.array(fc.integer({ min: 0, max: 3 }), { minLength: shape.length, maxLength: shape.length }),
     )
     .map(([drop, ones]) => shape.map((d, i) => (ones[i] === 0 ? 1 : d)).slice(drop))

@@ -2,3 +2,4 @@
 export * from './loop.ts'
 export * from './step.ts'
 export * from './flags.ts'
+export * from './finetune.ts'

@@ -9,6 +9,7 @@ import type { Backend } from '../backend/backend.ts'
 import { onesLike } from '../ops/elementwise.ts'
 import type { Optimizer } from '../optim/index.ts'
 import type { HostTensor } from '../tensor/host.ts'
+import { foldIn, type Key } from '../tensor/prng.ts'
 import type { Tree } from '../tensor/tree.ts'
 
 /** Everything a step carries from one batch to the next (host tensors between steps). */
@@ -19,6 +20,8 @@ export interface TrainState<P = unknown, S = unknown, O = unknown> {
   readonly opt: O
   /** Steps taken so far. */
   readonly step: number
+  /** The run's PRNG key: each step gets `foldIn(key, step)` as `ctx.key` (dropout, sketches), so a resumed run draws the same numbers. */
+  readonly key?: Key
 }
 
 /** What the user's loss function returns: the scalar to minimise, scalar metrics, and the next model state. */
@@ -31,6 +34,8 @@ export interface LossOutput<S> {
 /** Per-step context: the step index, so schedules (learning rate, ADA λ) are functions of progress. */
 export interface StepContext {
   readonly step: number
+  /** `foldIn(state.key, step)` when the state carries a key. */
+  readonly key?: Key
 }
 
 export interface StepConfig<B, S> {
@@ -44,18 +49,20 @@ export interface StepConfig<B, S> {
 
 export type StepResult<P, S> = TrainState<P, S> & { readonly metrics: Readonly<Record<string, number>> }
 
-/** Builds the step function; metrics always include `loss`. */
-export const trainStep =
-  <B, P, S>(c: StepConfig<B, S>) =>
-  async (state: TrainState<P, S>, batch: B): Promise<StepResult<P, S>> => {
+/** Builds the step function; metrics always include `loss`. Its `diagnose` reruns a step under `checkNumerics`. */
+export const trainStep = <B, P, S>(c: StepConfig<B, S>) => {
+  const trace = (state: TrainState<P, S>, batch: B) => {
     let aux: LossOutput<unknown> | undefined
     const { out, vjp: back } = vjp((p: any) => {
-      aux = c.loss(p, batch, state.modelState, { step: state.step })
+      aux = c.loss(p, batch, state.modelState, { step: state.step, ...(state.key ? { key: foldIn(state.key, state.step) } : {}) })
       return aux.loss
     }, state.params)
     if (out.shape.length !== 0) throw new TypeError(`trainStep: the loss must be a scalar, got shape [${out.shape.join(',')}]`)
     const grads = back(onesLike(out)) as Tree<Tensor>
-    const upd = c.optimizer.update(state.opt, grads, state.params, c.lr?.(state.step))
+    const lr = c.lr?.(state.step)
+    if (lr !== undefined && !Number.isFinite(lr))
+      throw new RangeError(`trainStep: the learning rate schedule returned ${lr} at step ${state.step}`)
+    const upd = c.optimizer.update(state.opt, grads, state.params, lr)
     const names = Object.keys(aux!.metrics ?? {})
     const outputs = {
       params: upd.params,
@@ -63,11 +70,26 @@ export const trainStep =
       modelState: aux!.modelState ?? state.modelState,
       metrics: [out, ...names.map((n) => aux!.metrics![n])],
     }
+    return { outputs, names }
+  }
+  const step = async (state: TrainState<P, S>, batch: B): Promise<StepResult<P, S>> => {
+    const { outputs, names } = trace(state, batch)
     const r = (await run(outputs, { backend: c.backend })) as any
     const values = (r.metrics as HostTensor[]).map((m) => m.data[0])
     const metrics: Record<string, number> = { loss: values[0] }
     names.forEach((n, i) => {
       metrics[n] = values[i + 1]
     })
-    return { params: r.params as P, modelState: r.modelState as S, opt: r.opt, step: state.step + 1, metrics }
+    // other fields of the state (its key, the caller's own) ride along unchanged
+    return { ...state, params: r.params as P, modelState: r.modelState as S, opt: r.opt, step: state.step + 1, metrics }
   }
+  const diagnose = async (state: TrainState<P, S>, batch: B): Promise<string> => {
+    try {
+      await run(trace(state, batch).outputs, { backend: c.backend, checkNumerics: true })
+      return 'every op gave finite values on the rerun'
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e)
+    }
+  }
+  return Object.assign(step, { diagnose })
+}

@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { conv2dBackFilterWasm, conv2dBackInputWasm, conv2dWasm, matmulWasm } from '../../src/backend/cpu/wasm/kernels.ts'
-import { createWasmRuntime, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
+import { cpuPoolKernels } from '../../src/backend/cpu/pool.ts'
+import { ewWasm, sumWasm } from '../../src/backend/cpu/wasm/elementwise.ts'
+import { maxPoolBackWasm, maxPoolWasm } from '../../src/backend/cpu/wasm/pool.ts'
+import { createWasmRuntime, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
 import { fc } from '../../src/testing/index.ts'
 import { convDwRef, convDxRef, convRef, matmulRef } from './wasm-ref.ts'
 
@@ -192,6 +195,155 @@ test('large kernels split over threads give bitwise the results of one thread, a
       close(r1, ref(), kk, `${name} strides ${sh},${sw}`)
     }
   }
+})
+
+test('wasm elementwise programs: every op bitwise equal to the float64-then-round JS formula, any split over threads, tails and periods', async () => {
+  const one = await runtime(1)
+  const three = await runtime(3)
+  // n over the parallel threshold and not a multiple of 4 or of the 256-element block; a 12-float period
+  const n = (1 << 16) + 7
+  const m = 12
+  const a = Float32Array.from(rand(n, 1), (v, i) => (i % 97 === 0 ? 0 : i % 89 === 0 ? Number.NaN : i % 83 === 0 ? -0 : v))
+  const b = Float32Array.from(rand(n, 2), (v, i) => (i % 101 === 0 ? a[i] : v))
+  const p = rand(m, 3)
+  const exprs: [string, (a: number, b: number, c: number) => number][] = [
+    ['a + b', (x, y) => x + y],
+    ['a - b', (x, y) => x - y],
+    ['a * b', (x, y) => x * y],
+    ['a / b', (x, y) => x / y],
+    ['-a', (x) => -x],
+    ['Math.max(a, 0.0)', (x) => Math.max(x, 0)],
+    ['Math.sqrt(a)', (x) => Math.sqrt(x)],
+    ['a * a', (x) => x * x],
+    ['1.0 / a', (x) => 1 / x],
+    ['Math.max(a, b)', (x, y) => Math.max(x, y)],
+    ['Math.min(a, b)', (x, y) => Math.min(x, y)],
+    ['Math.abs(a)', (x) => Math.abs(x)],
+    ['(a < b ? 1.0 : 0.0)', (x, y) => (x < y ? 1 : 0)],
+    ['(a <= b ? 1.0 : 0.0)', (x, y) => (x <= y ? 1 : 0)],
+    ['(a > b ? 1.0 : 0.0)', (x, y) => (x > y ? 1 : 0)],
+    ['(a >= b ? 1.0 : 0.0)', (x, y) => (x >= y ? 1 : 0)],
+    ['(a == b ? 1.0 : 0.0)', (x, y) => (x === y ? 1 : 0)],
+    ['(a != b ? 1.0 : 0.0)', (x, y) => (x !== y ? 1 : 0)],
+    ['(a != 0.0 ? b : c)', (x, y, z) => (x !== 0 ? y : z)],
+    ['(a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : 0.0))', (x) => (x > 0 ? 1 : x < 0 ? -1 : 0)],
+  ]
+  /** Equal as numbers, −0 ≠ 0 included; NaN equals NaN whatever its payload (the sign of a hardware NaN differs from JS's). */
+  const same = (got: Float32Array, want: Float32Array, what: string) => {
+    assert.equal(got.length, want.length, what)
+    for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) assert.fail(`${what}: at ${i} got ${got[i]}, want ${want[i]}`)
+  }
+  for (const [expr, f] of exprs) {
+    // operands: a (full), b (full), p (period m)
+    const want = Float32Array.from({ length: n }, (_, i) => f(a[i], b[i], p[i % m]))
+    const got = (rt: WasmRuntime) => {
+      const out = rt.block(n)!
+      assert.ok(ewWasm(rt, out, [a, b, p], ['f', 'f', 'p'], m, [{ expr, args: ['x0', 'x1', 'x2'] }]), expr)
+      return out.slice()
+    }
+    same(got(one), want, `${expr}: 1 thread`)
+    same(got(three), want, `${expr}: 3 threads`)
+  }
+  // a chain with a scalar operand and step results reused: (a − p)·s + b, then relu
+  const s = Float32Array.of(0.75)
+  const chain = [
+    { expr: 'a - b', args: ['x0', 'x2'] },
+    { expr: 'a * b', args: ['t0', 'x3'] },
+    { expr: 'a + b', args: ['t1', 'x1'] },
+    { expr: 'Math.max(a, 0.0)', args: ['t2'] },
+  ]
+  const f32 = Math.fround
+  const want = Float32Array.from({ length: n }, (_, i) => Math.max(f32(f32(f32(a[i] - p[i % m]) * 0.75) + b[i]), 0))
+  for (const rt of [one, three]) {
+    const out = rt.block(n)!
+    assert.ok(ewWasm(rt, out, [a, b, p, s], ['f', 'f', 'p', 's'], m, chain))
+    same(out.slice(), want, `chain, ${rt.threads()} threads`)
+  }
+  // formulas without an f32x4 form are left to the JS loop
+  assert.equal(ewWasm(one, one.block(4)!, [a], ['f'], 0, [{ expr: 'Math.exp(a)', args: ['x0'] }]), false)
+})
+
+test('wasm sums over [outer, r, inner] match a float64 sum, independent of the thread count', async () => {
+  const one = await runtime(1)
+  const three = await runtime(3)
+  for (const [outer, r, inner] of [
+    [1, 20000, 1],
+    [1, 1000, 64],
+    [3, 777, 7],
+    [2, 5000, 13],
+  ]) {
+    const x = rand(outer * r * inner, 5)
+    const want = new Float32Array(outer * inner)
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        let acc = 0
+        for (let k = 0; k < r; k++) acc += x[(o * r + k) * inner + i]
+        want[o * inner + i] = acc
+      }
+    const got = (rt: WasmRuntime) => {
+      const out = rt.block(outer * inner)!
+      assert.ok(sumWasm(rt, out, x, outer, r, inner))
+      return out.slice()
+    }
+    const g1 = got(one)
+    close(g1, want, 1, `sum ${outer}×${r}×${inner}`)
+    assert.deepEqual(got(three), g1, `sum ${outer}×${r}×${inner}: 1 vs 3 threads`)
+  }
+})
+
+test('wasm maxPool forward and backward equal the JS kernels bit for bit (ties, odd channels, 1 and 3 threads)', async () => {
+  const one = await runtime(1)
+  const three = await runtime(3)
+  for (const [N, H, C, k, st, pads] of [
+    [4, 24, 9, 3, 2, [1, 1, 1, 1]],
+    [3, 17, 16, 2, 2, [0, 1, 0, 1]],
+    [2, 40, 12, 3, 1, [0, 0, 0, 0]],
+  ] as const) {
+    const oh = Math.floor((H + pads[0] + pads[1] - k) / st) + 1
+    // values on a coarse grid: many ties inside windows
+    const x = Float32Array.from(rand(N * H * H * C, 7), (v) => Math.round(v * 8) / 8)
+    const dy = rand(N * oh * oh * C, 8)
+    const call = { op: 'maxPool', attrs: { size: [k, k], strides: [st, st], pads }, inShapes: [[N, H, H, C]], outShape: [N, oh, oh, C] }
+    const back = {
+      ...call,
+      op: 'maxPoolBack',
+      inShapes: [
+        [N, H, H, C],
+        [N, oh, oh, C],
+      ],
+      outShape: [N, H, H, C],
+    }
+    const y = cpuPoolKernels.maxPool([x], call)
+    const dx = cpuPoolKernels.maxPoolBack([x, dy], back)
+    for (const rt of [one, three]) {
+      assert.deepEqual(maxPoolWasm(rt, x, call)?.slice(), y, `maxPool ${N}×${H}²×${C} k${k}/${st}, ${rt.threads()} threads`)
+      assert.deepEqual(maxPoolBackWasm(rt, x, dy, back)?.slice(), dx, `maxPoolBack ${N}×${H}²×${C} k${k}/${st}, ${rt.threads()} threads`)
+    }
+  }
+  // windows of padding only stay on the JS kernel
+  const pad = {
+    op: 'maxPool',
+    attrs: { size: [1, 1], strides: [1, 1], pads: [1, 0, 0, 0] },
+    inShapes: [[1, 2, 2, 4]],
+    outShape: [1, 3, 2, 4],
+  }
+  assert.equal(maxPoolWasm(one, rand(16, 1), pad), undefined)
+})
+
+test('wasm runtime blocks: size classes, reuse after free, residency, and the free list', () => {
+  const rt = createWasmRuntime(1)
+  assert.deepEqual([64, 65, 100, 1000, 4096, 4097].map(sizeClass), [64, 80, 112, 1024, 4096, 5120])
+  const a = rt.block(1000)!
+  const pa = rt.resident(a)
+  assert.ok(pa !== undefined && pa % 16 === 0)
+  assert.equal(rt.resident(new Float32Array(4)), undefined)
+  assert.equal(rt.memoryStats().live, sizeClass(4000))
+  assert.ok(rt.free(a))
+  assert.equal(rt.free(a), false, 'a second free is refused')
+  assert.equal(rt.resident(a), undefined, 'a freed block is no longer resident')
+  const b = rt.block(990)! // same size class: the freed block comes back
+  assert.equal(rt.resident(b), pa)
+  assert.equal(rt.memoryStats().free, 0)
 })
 
 test('the committed kernels.wasm.ts is what src/backend/cpu/wasm/asm/kernels.ts builds to', () => {

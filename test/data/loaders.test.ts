@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { test } from 'node:test'
 import { type Either, isLeft, isRight } from 'fp-ts/lib/Either.js'
 import jpeg from 'jpeg-js'
@@ -16,8 +17,11 @@ import {
   generateFaces,
   load300W,
   loadLabelledImages,
+  loadMnist,
+  parseIdx,
   parseLabelList,
   parsePts,
+  readIdx,
   readPts,
 } from '../../src/node/index.ts'
 import { key } from '../../src/tensor/prng.ts'
@@ -49,7 +53,7 @@ test('parsePts: malformed files are rejected with file, line and what was wrong'
   assert.match(err(read('bad-count.pts')), /bad-count\.pts:2: n_points is 5, expected 68/)
   assert.match(err(read('bad-point.pts')), /bad-point\.pts:44: point 40: expected two numbers 'x y', got "51\.25 abc"/)
   assert.match(err(read('truncated.pts')), /truncated\.pts:64: expected 68 points, found 60/)
-  assert.match(err(read('missing.pts')), /missing\.pts: cannot read file/)
+  assert.match(err(read('missing.pts')), /missing\.pts: cannot read the file: no such file/)
   assert.match(err(parsePts('version: 1\nn_points: 2.5\n{\n}\n', 'f.pts', null)), /f\.pts:2: invalid n_points "2\.5"/)
   assert.match(err(parsePts('n_points: 68\n', 'f.pts')), /f\.pts:1: expected 'version: <number>', got "n_points: 68"/)
   assert.match(err(parsePts('version: 1\nn_points: 1\n{\n1 2\n}\nextra\n', 'f.pts', 1)), /f\.pts:6: unexpected text after '}'/)
@@ -99,7 +103,10 @@ test('decodeImage: PNG and JPEG to grayscale (BT.601 luma); garbage is refused b
   assert.equal(j.width, 16)
   assert.ok(j.data.every((v) => Math.abs(v - 200 / 255) < 0.02))
   assert.match(err(decodeImage(Uint8Array.of(1, 2, 3, 4), 'x.bin')), /x\.bin: not a PNG or JPEG file \(starts with bytes 01 02 03 04\)/)
-  assert.match(err(decodeImage(encodePng(img).subarray(0, 40), 'cut.png')), /cut\.png: cannot decode image/)
+  assert.match(
+    err(decodeImage(encodePng(img).subarray(0, 40), 'cut.png')),
+    /cut\.png: cannot decode the PNG data \(40 bytes\): the file is corrupt or truncated$/,
+  )
 })
 
 test('cropResize: identity crop, area averaging when shrinking, border repetition outside', () => {
@@ -166,5 +173,55 @@ test('load300W and loadLabelledImages: real-format round trip through files on d
   const v0 = (Math.round(0.2 * 255) / 255 - 0.5) / 0.25
   assert.ok(l.images.data.subarray(0, 256).every((v) => Math.abs(v - v0) < 1e-5))
   writeFileSync(join(dir, 'broken.csv'), 'img/a.png,happy\nimg/none.png,sad\n')
-  assert.match(err(loadLabelledImages(join(dir, 'broken.csv'))), /broken\.csv: entry 2: .*none\.png: cannot read file/)
+  assert.match(err(loadLabelledImages(join(dir, 'broken.csv'))), /broken\.csv: entry 2: .*none\.png: cannot read the file: no such file/)
+})
+
+test('loader options and degenerate files come back as errors naming the loader, file and problem', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softshare-data-'))
+  const pts = join(dir, 'f.pts')
+  writeFileSync(pts, readFileSync(fixture('face.pts')))
+  writeFileSync(join(dir, 'f.png'), encodePng({ width: 8, height: 8, data: new Float32Array(64) }))
+  assert.equal(err(load300W([pts], { size: -4 })), 'load300W: size must be a whole number of pixels from 1 to 4096, got -4')
+  assert.match(err(load300W([pts], { size: 0 })), /size must be .* got 0/)
+  assert.match(err(load300W([pts], { margin: Number.NaN })), /load300W: margin must be a number ≥ 0, got NaN/)
+  assert.match(err(loadLabelledImages('x.csv', { size: 2.5 })), /loadLabelledImages: size .* got 2\.5/)
+  const same = join(dir, 'same.pts')
+  writeFileSync(same, formatPts(Array.from({ length: 136 }, () => 5)))
+  writeFileSync(join(dir, 'same.png'), encodePng({ width: 8, height: 8, data: new Float32Array(64) }))
+  assert.match(err(load300W([same])), /same\.pts: all 68 points lie at one spot \(4\.5, 4\.5\): no face box/)
+  writeFileSync(join(dir, 'bad.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]))
+  assert.match(
+    err(decodeImage(readFileSync(join(dir, 'bad.jpg')), 'bad.jpg')),
+    /^bad\.jpg: cannot decode the JPEG data \(7 bytes\): the file is corrupt or truncated$/,
+  )
+})
+
+test('IDX (MNIST / Fashion-MNIST): hand-made files, gzip, and every malformed header named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softshare-idx-'))
+  // two 2×3 images, unsigned bytes, big-endian sizes
+  const images = Buffer.from([0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 51, 102, 153, 204, 255, 255, 0, 0, 0, 0, 0])
+  const labels = Buffer.from([0, 0, 0x08, 1, 0, 0, 0, 2, 7, 3])
+  writeFileSync(join(dir, 'img.idx'), images)
+  writeFileSync(join(dir, 'lab.idx.gz'), gzipSync(labels))
+  const m = ok(loadMnist(join(dir, 'img.idx'), join(dir, 'lab.idx.gz'), { standardize: 'none' }))
+  assert.deepEqual(m.images.shape, [2, 2, 3, 1])
+  assert.deepEqual(
+    Array.from(m.images.data.subarray(0, 6), (v) => Math.round(v * 255)),
+    [0, 51, 102, 153, 204, 255],
+  )
+  assert.deepEqual(Array.from(m.labels.data), [7, 3])
+  const ints = ok(parseIdx(Buffer.from([0, 0, 0x0c, 1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xfe, 0, 0, 1, 0]), 'i.idx'))
+  assert.deepEqual(Array.from(ints.data), [-2, 256])
+  assert.match(
+    err(parseIdx(images.subarray(0, 20), 't.idx')),
+    /t\.idx: dimensions \[2, 2, 3\] of unsigned bytes need 28 bytes, the file has 20 \(truncated\)/,
+  )
+  assert.match(err(parseIdx(Buffer.from('PK\x03\x04'), 'z.idx')), /z\.idx: not an IDX file: it starts with bytes 50 4b/)
+  assert.match(err(parseIdx(Buffer.from([0, 0, 0x07, 1, 0, 0, 0, 1, 0]), 'y.idx')), /y\.idx: byte 2: unknown IDX value type 0x07/)
+  assert.match(err(parseIdx(Buffer.from([0, 0, 8]), 's.idx')), /s\.idx: 3 bytes is too short/)
+  writeFileSync(join(dir, 'few.idx'), Buffer.from([0, 0, 0x08, 1, 0, 0, 0, 3, 1, 2, 3]))
+  assert.match(err(loadMnist(join(dir, 'img.idx'), join(dir, 'few.idx'))), /few\.idx: 3 labels for the 2 images/)
+  writeFileSync(join(dir, 'bad.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 1, 2]))
+  assert.match(err(readIdx(join(dir, 'bad.gz'))), /bad\.gz: the gzip data is corrupt or truncated/)
+  assert.match(err(readIdx(join(dir, 'nope.idx'))), /nope\.idx: cannot read the file: no such file/)
 })

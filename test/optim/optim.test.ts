@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { adam, sgd } from '../../src/optim/index.ts'
+import { adam, schedules, sgd } from '../../src/optim/index.ts'
 import { grad, type HostTensor, mul, refBackend, runSync, square, sub, sum, type Tensor, tensor, tensor64 } from '../../src/index.ts'
 
 const be = refBackend()
+const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-12, `${a} vs ${b}`)
 // f(w) = Σ c·(w − t)², minimum at t
 const target = tensor([1, -2, 3, 0.5])
 const scale = tensor([1, 4, 0.25, 2])
@@ -175,4 +176,66 @@ test('adam exact steps: bias-corrected moments (m̂ = m/(1−β₁ᵗ), v̂ = v/
     ],
     'adamw',
   )
+})
+
+test('optimisers: update takes an lr override; state trees mirror the params (zeros, step count 0); Nesterov without momentum is plain SGD', () => {
+  const params = { w: tensor64([[1, -2]]), b: tensor64([0.5]) }
+  const g = { w: tensor64([[0.5, 1]]), b: tensor64([-1]) }
+  const st = sgd({ lr: 0.1, momentum: 0.9 }).init(params)
+  assert.deepEqual([...(st.velocity as any).w.data], [0, 0])
+  assert.deepEqual((st.velocity as any).w.shape, [1, 2])
+  const a = adam({ lr: 0.1 }).init(params)
+  assert.deepEqual([...(a.count as HostTensor).data], [0])
+  assert.deepEqual([...(a.m as any).b.data, ...(a.v as any).w.data], [0, 0, 0])
+  // lr 0.5 instead of the configured 0.1: w ← w − 0.5·g
+  const o = sgd({ lr: 0.1 })
+  const r = runSync(o.update(o.init(params), g, params, 0.5).params as unknown, { backend: be }) as any
+  assert.deepEqual([...r.w.data, ...r.b.data], [0.75, -2.5, 1])
+  const n = sgd({ lr: 0.1, nesterov: true })
+  const rn = runSync(n.update(n.init(params), g, params).params as unknown, { backend: be }) as any
+  assertRows([[...rn.w.data, ...rn.b.data]], [[0.95, -2.1, 0.6]], 'nesterov, μ 0')
+  const ad = adam({ lr: 0.1 })
+  const ra = runSync(ad.update(ad.init(params), g, params, 0.01).params as unknown, { backend: be }) as any
+  assertRows([[...ra.w.data, ...ra.b.data]], [[0.9900000002, -2.0099999999, 0.5099999999]], 'adam, lr 0.01')
+})
+
+test('optimisers: hyperparameters out of range and mismatched trees are named', () => {
+  assert.throws(() => sgd({ lr: 0.1, momentum: 1 }), { name: 'RangeError', message: 'sgd: momentum must be in [0, 1), got 1' })
+  assert.throws(() => sgd({ lr: 0.1, momentum: -0.1 }), /sgd: momentum must be in \[0, 1\), got -0.1/)
+  assert.throws(() => sgd({ lr: 0.1, weightDecay: -1 }), /sgd: weightDecay must be in \[0, Infinity\), got -1/)
+  assert.throws(() => sgd({ lr: Number.NaN }), /sgd: lr must be in \[0, Infinity\), got NaN/)
+  assert.throws(() => adam({ lr: -0.1 }), /adam: lr must be in \[0, Infinity\), got -0.1/)
+  assert.throws(() => adam({ lr: 0.1, beta1: 1 }), /adam: beta1 must be in \[0, 1\), got 1/)
+  assert.throws(() => adam({ lr: 0.1, beta2: 1.5 }), /adam: beta2 must be in \[0, 1\), got 1.5/)
+  assert.doesNotThrow(() => sgd({ lr: 0, momentum: 0, weightDecay: 0 }))
+  assert.doesNotThrow(() => adam({ lr: 0, beta1: 0, beta2: 0 }))
+  assert.equal(sgd({ lr: 0.1 }).name, 'sgd')
+  assert.equal(adam({ lr: 0.1 }).name, 'adam')
+  const params = { w: tensor64([1, 2]), b: tensor64([3]) }
+  const o = sgd({ lr: 0.1 })
+  assert.throws(() => o.update(o.init(params), { w: tensor64([1, 2]) }, params), {
+    name: 'TypeError',
+    message: 'sgd.update: trees differ: 2 state leaves, 1 gradients, 2 parameters',
+  })
+  const a = adam({ lr: 0.1 })
+  assert.throws(
+    () => a.update(a.init(params), params, { w: tensor64([1, 2]) }),
+    /adam.update: trees differ: 2 state leaves, 2 gradients, 1 parameters/,
+  )
+})
+
+test('schedules: constant; cosine from lr to lr·floor, clamped past the end', () => {
+  assert.equal(schedules.constant(0.3)(17, 100), 0.3)
+  const c = schedules.cosine(0.1)
+  close(c(0, 100), 0.1)
+  close(c(50, 100), 0.05)
+  close(c(25, 100), 0.05 * (1 + Math.SQRT1_2))
+  close(c(100, 100), 0)
+  close(c(150, 100), 0)
+  const f = schedules.cosine(0.1, 0.2)
+  close(f(0, 10), 0.1)
+  close(f(5, 10), 0.1 * (0.2 + 0.8 * 0.5))
+  close(f(10, 10), 0.02)
+  // total 0: no division by zero, the end value
+  close(f(0, 0), 0.1)
 })

@@ -14,8 +14,11 @@ import { type Alloc, freshAlloc } from './pool-alloc.ts'
 type F = Float32Array
 type Loop = (out: F, xs: readonly F[], n: number, m: number) => void
 
+/** Another way to run a chain (the WASM interpreter): writes `out` and returns true, or returns false to leave it to the JS loop. */
+export type ChainRunner = (out: F, xs: readonly F[], kinds: readonly Kind[], m: number, steps: readonly FusedStep[]) => boolean
+
 /** How a loop reads one operand: f = at i (full), s = scalar, p = at i mod m (repeated block). */
-type Kind = 'f' | 's' | 'p'
+export type Kind = 'f' | 's' | 'p'
 
 /** Period m when `s` broadcast to `out` repeats one contiguous block (s minus leading 1s = out's trailing dims). */
 export const suffixPeriod = (s: Shape, out: Shape): number | undefined => {
@@ -69,7 +72,7 @@ export const tile = (x: F, m: number, n: number, alloc: Alloc = freshAlloc): F =
 }
 
 /** Evaluates `steps` over inputs broadcast to `call.outShape` into a fresh float32 buffer. */
-const evaluate = (ins: readonly F[], call: KernelCall, steps: readonly FusedStep[], alloc: Alloc): F => {
+const evaluate = (ins: readonly F[], call: KernelCall, steps: readonly FusedStep[], alloc: Alloc, runner?: ChainRunner): F => {
   const out = call.outShape
   const n = sizeOf(out)
   const res = alloc(n) // every element is written below
@@ -103,14 +106,14 @@ const evaluate = (ins: readonly F[], call: KernelCall, steps: readonly FusedStep
       }
     }
   })
-  compiledLoop(steps, kinds)(res, xs, n, m)
+  if (!runner?.(res, xs, kinds, m, steps)) compiledLoop(steps, kinds)(res, xs, n, m)
   return res
 }
 
 /** One elementwise primitive (its formula over inputs x0, x1, x2). */
-export const elementwiseKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc): F =>
-  evaluate(ins, call, [{ expr: call.elementwise!.expr, args: ins.map((_, j) => `x${j}`) }], alloc)
+export const elementwiseKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc, runner?: ChainRunner): F =>
+  evaluate(ins, call, [{ expr: call.elementwise!.expr, args: ins.map((_, j) => `x${j}`) }], alloc, runner)
 
 /** A chain fused by the executor (`attrs.steps`, see graph/fuse.ts). */
-export const fusedKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc): F =>
-  evaluate(ins, call, call.attrs.steps as FusedStep[], alloc)
+export const fusedKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc = freshAlloc, runner?: ChainRunner): F =>
+  evaluate(ins, call, call.attrs.steps as FusedStep[], alloc, runner)

@@ -11,12 +11,14 @@ import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
 import { linalgKernels } from '../host/linalg-kernels.ts'
 import { concatFast, sliceFast } from './movement.ts'
-import { elementwiseKernel, fusedKernel, suffixPeriod, tile } from './elementwise.ts'
+import { type ChainRunner, elementwiseKernel, fusedKernel, suffixPeriod, tile } from './elementwise.ts'
+import { ewWasm, sumWasm } from './wasm/elementwise.ts'
+import { maxPoolBackWasm, maxPoolWasm } from './wasm/pool.ts'
 import { refKernels } from '../ref/kernels.ts'
 import { cpuConvKernels } from './conv.ts'
 import { cpuPoolKernels } from './pool.ts'
 import { type Alloc, bufferPool, freshAlloc } from './pool-alloc.ts'
-import { wasmAvailable } from './wasm/runtime.ts'
+import { wasmAvailable, wasmRuntime } from './wasm/runtime.ts'
 import { wasmKernels } from './wasm/kernels.ts'
 
 type F = Float32Array
@@ -38,14 +40,19 @@ const contiguous = (s: Shape, axes: readonly number[]): [number, number, number]
   return [sizeOf(s.slice(0, a0)), sizeOf(s.slice(a0, a1 + 1)), sizeOf(s.slice(a1 + 1))]
 }
 
+/** A sum run elsewhere (WASM): writes out and returns true, or false to leave it to the JS loop. */
+type SumRunner = (out: F, x: F, outer: number, r: number, inner: number) => boolean
+
 const reduceFast =
-  (isMax: boolean, fallback: HostKernel<F>): HostKernel<F> =>
+  (isMax: boolean, fallback: HostKernel<F>, alloc: Alloc = freshAlloc, runner?: SumRunner): HostKernel<F> =>
   (ins, call) => {
     const v = contiguous(call.inShapes[0], call.attrs.axes as number[])
     if (!v) return fallback(ins, call)
     const [outer, r, inner] = v
     const x = ins[0]
-    const out = new Float32Array(outer * inner)
+    const out = alloc(outer * inner)
+    // long sums over few output rows (batch norm's N·H·W sums) go to the runner; it accumulates in float64 too
+    if (!isMax && runner && outer <= 16 && r * inner >= 1 << 14 && runner(out, x, outer, r, inner)) return out
     // accumulate in float64 for long sums (parity with ref on long reductions)
     const acc = new Float64Array(inner)
     for (let o = 0; o < outer; o++) {
@@ -131,7 +138,7 @@ const matmul: HostKernel<F> = ([a, b], call: KernelCall) => {
 
 const base = refKernels<F>(Float32Array as ArrayCtor<F>)
 /** Kernels that take their output buffer from the backend's pool (each writes every output element). */
-type PooledKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc) => F
+type PooledKernel = (ins: readonly F[], call: KernelCall, alloc: Alloc, runner?: ChainRunner) => F
 const pooledKernels: Readonly<Record<string, PooledKernel>> = {
   ...cpuPoolKernels,
   elementwise: elementwiseKernel,
@@ -163,33 +170,50 @@ export interface CpuBackendOptions {
 }
 
 /**
- * The float32 CPU backend. Each instance recycles the output buffers of its elementwise, fused, broadcast
- * and pooling kernels once the executor releases them (see pool-alloc.ts); buffers handed out by `read`
- * are never reused.
+ * The float32 CPU backend. With WASM, kernel outputs are resident blocks of the runtime's shared memory
+ * (WASM kernels read them in place, no copy in or out); `read` copies a block out and `release` returns it.
+ * Without WASM, each instance recycles the output buffers of its elementwise, fused, broadcast and pooling
+ * kernels once the executor releases them (see pool-alloc.ts); buffers handed out by `read` are never reused.
  */
 export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
   const useWasm = opts.wasm === undefined || opts.wasm === 'auto' ? wasmAvailable() : opts.wasm
   if (useWasm && !wasmAvailable())
     throw new Error('cpuBackend: wasm: true, but this host has no shared WebAssembly memory with SIMD and threads')
   const pool = bufferPool()
+  const rt = useWasm ? wasmRuntime() : undefined
+  const alloc: Alloc = rt ? (n) => rt.block(n) ?? pool.alloc(n) : pool.alloc
+  const runner: ChainRunner | undefined = rt && ((out, xs, kinds, m, steps) => ewWasm(rt, out, xs, kinds, m, steps))
   const pooled = Object.fromEntries(
-    Object.entries(pooledKernels).map(([k, f]) => [k, (ins: readonly F[], call: KernelCall) => f(ins, call, pool.alloc)]),
+    Object.entries(pooledKernels).map(([k, f]) => [k, (ins: readonly F[], call: KernelCall) => f(ins, call, alloc, runner)]),
   )
+  const wasmPool: Record<string, HostKernel<F>> = rt
+    ? {
+        maxPool: (ins, call) => maxPoolWasm(rt, ins[0], call) ?? cpuPoolKernels.maxPool(ins, call, alloc),
+        maxPoolBack: (ins, call) => maxPoolBackWasm(rt, ins[0], ins[1], call) ?? cpuPoolKernels.maxPoolBack(ins, call, alloc),
+      }
+    : {}
+  // resident outputs for the sums too, so the next kernel reads them in place
+  const sums: Record<string, HostKernel<F>> = rt
+    ? { sum: reduceFast(false, base.sum, alloc, (out, x, o, r, i) => sumWasm(rt, out, x, o, r, i)) }
+    : {}
   const be = hostBackend(useWasm ? 'cpu' : 'cpu-js', Float32Array, {
     ...jsKernels,
     ...(useWasm ? wasmKernels : {}),
+    ...sums,
     ...pooled,
+    ...wasmPool,
     ...(opts.kernels ?? {}),
   })
   return {
     ...be,
     read: (b: F, shape: Shape) => {
+      if (rt?.resident(b) !== undefined) return be.read(b.slice(), shape)
       pool.exported(b)
       return be.read(b, shape)
     },
     release: (b: F) => {
       be.release(b)
-      pool.release(b)
+      if (!rt?.free(b)) pool.release(b)
     },
   }
 }

@@ -71,17 +71,29 @@ const gemmJobs = (
   ])
 }
 
-const upload = (rt: WasmRuntime, x: F): number => {
+/** x's address in wasm memory: in place when it is a resident block, else a copy in the call-local heap. */
+export const upload = (rt: WasmRuntime, x: F): number => {
+  const r = rt.resident(x)
+  if (r !== undefined) return r
   const p = rt.alloc(x.length * 4)
   rt.f32(p, x.length).set(x)
   return p
 }
 
-/** Runs `body` with a fresh call-local heap and copies out the `n` floats at the returned pointer. */
-const withHeap = (rt: WasmRuntime, n: number, body: () => number): F => {
+/**
+ * Runs `body` with a fresh call-local heap; it writes the `n` result floats at `dst`, a resident block that
+ * is returned as is (the caller's backend frees it), or, when memory for one is exhausted, a heap copy.
+ */
+export const withHeap = (rt: WasmRuntime, n: number, body: (dst: number) => void): F => {
   rt.reset()
   try {
-    const p = body()
+    const out = rt.block(n)
+    if (out) {
+      body(rt.resident(out)!)
+      return out
+    }
+    const p = rt.alloc(n * 4)
+    body(p)
     return rt.f32(p, n).slice()
   } finally {
     rt.reset()
@@ -103,10 +115,9 @@ export const matmulWasm = (
   const n = outShape[r - 1]
   const k = transA ? sa[r - 2] : sa[r - 1]
   const batch = sizeOf(outShape.slice(0, -2))
-  return withHeap(rt, batch * m * n, () => {
+  return withHeap(rt, batch * m * n, (pc) => {
     const pa = upload(rt, a)
     const pb = upload(rt, b)
-    const pc = rt.alloc(batch * m * n * 4)
     const [rsA, csA] = transA ? [1, m] : [k, 1]
     const [rsB, csB] = transB ? [1, k] : [n, 1]
     const t = rt.threads()
@@ -115,7 +126,6 @@ export const matmulWasm = (
       // many small products: one job per product, claimed by whichever thread is free
       rt.parallel(Array.from({ length: batch }, (_, i) => per(i)[0]))
     } else for (let i = 0; i < batch; i++) rt.parallel(per(i))
-    return pc
   })
 }
 
@@ -149,19 +159,18 @@ const im2col = (rt: WasmRuntime, px: number, d: ReturnType<typeof dims>): number
   return cols
 }
 
-/** Forward conv of x and w already in wasm memory into a fresh y buffer (implicit GEMM in row chunks). */
-const convFwd = (rt: WasmRuntime, px: number, pw: number, d: ReturnType<typeof dims>): number => {
-  const py = rt.alloc(d.P * d.co * 4)
+/** Forward conv of x and w already in wasm memory into y at `py` (implicit GEMM in row chunks). */
+const convFwd = (rt: WasmRuntime, px: number, pw: number, d: ReturnType<typeof dims>, py: number): void => {
   const t = 2 * d.P * d.Kc * d.co < PAR_FLOPS ? 1 : rt.threads()
   if (d.direct) {
     rt.parallel(gemmJobs(t, d.P, d.co, d.Kc, px, d.Kc, 1, pw, d.co, 1, py, d.co))
-    return py
+    return
   }
   const parts0 = split(d.P, t * OVERSPLIT, MR, 32)
   if (d.C <= 4096) {
     // implicit GEMM: A panels packed straight from x (C ≤ 4096: the kernel's zero run for padding taps)
     rt.parallel(parts0.map(([r0, r1]) => [OP.convImplicit, px, ...d.geo, pw, d.co, py, r0, r1]))
-    return py
+    return
   }
   // rows per im2col chunk: ~1 MiB of columns (L2-resident), at least 64 rows so B packing stays amortised
   const rb = Math.max(64, Math.min(1024, Math.floor((1 << 18) / d.Kc))) & ~(MR - 1)
@@ -169,13 +178,12 @@ const convFwd = (rt: WasmRuntime, px: number, pw: number, d: ReturnType<typeof d
   // one column buffer per job (jobs may run on any thread, concurrently)
   const bufs = parts.map(([r0, r1]) => rt.alloc(Math.min(rb, r1 - r0) * d.Kc * 4))
   rt.parallel(parts.map(([r0, r1], i) => [OP.convRows, px, ...d.geo, pw, d.co, py, r0, r1, rb, bufs[i]]))
-  return py
 }
 
 /** conv2d forward: x `[N,H,W,C]` ⋆ w `[kh,kw,C,co]` → y `[N,OH,OW,co]`. */
 export const conv2dWasm = (x: F, w: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
   const d = dims(g)
-  return withHeap(rt, d.P * d.co, () => convFwd(rt, upload(rt, x), upload(rt, w), d))
+  return withHeap(rt, d.P * d.co, (py) => convFwd(rt, upload(rt, x), upload(rt, w), d, py))
 }
 
 /**
@@ -200,17 +208,15 @@ export const conv2dBackInputWasm = (dy: F, w: F, g: ConvGeom, rt: WasmRuntime = 
   const nx = sizeOf(g.x)
   // the filter flip is a JS pass over w: worth it only when the GEMM has enough rows to amortise it
   const asConv = d.direct || d.N * d.H * g.x[2] < 256 ? undefined : dxAsConv(w, g)
-  if (asConv) return withHeap(rt, nx, () => convFwd(rt, upload(rt, dy), upload(rt, asConv.w), dims(asConv.g)))
-  return withHeap(rt, nx, () => {
+  if (asConv) return withHeap(rt, nx, (dx) => convFwd(rt, upload(rt, dy), upload(rt, asConv.w), dims(asConv.g), dx))
+  return withHeap(rt, nx, (dx) => {
     const pdy = upload(rt, dy)
     const pw = upload(rt, w)
-    const dcols = rt.alloc(d.P * d.Kc * 4)
+    const dcols = d.direct ? dx : rt.alloc(d.P * d.Kc * 4)
     rt.parallel(gemmJobs(rt.threads(), d.P, d.Kc, d.co, pdy, d.co, 1, pw, 1, d.co, dcols, d.Kc))
-    if (d.direct) return dcols
-    const dx = rt.alloc(nx * 4)
+    if (d.direct) return
     const t = d.P * d.Kc < 1 << 16 ? 1 : rt.threads()
     rt.parallel(split(d.N * d.H, t * OVERSPLIT, 1).map(([q0, q1]) => [OP.col2im, dcols, ...d.geo, dx, q0, q1]))
-    return dx
   })
 }
 
@@ -224,15 +230,14 @@ const DW_ROWS = 256
 export const conv2dBackFilterWasm = (x: F, dy: F, g: ConvGeom, rt: WasmRuntime = wasmRuntime()): F => {
   const d = dims(g)
   const nw = d.Kc * d.co
-  return withHeap(rt, nw, () => {
+  return withHeap(rt, nw, (pdw) => {
     const px = upload(rt, x)
     const pdy = upload(rt, dy)
-    const pdw = rt.alloc(nw * 4)
     const slices = split(d.P, Math.ceil(d.P / DW_ROWS), 1, DW_ROWS)
     if (d.direct || slices.length < 4) {
       const cols = im2col(rt, px, d)
       rt.parallel(gemmJobs(rt.threads(), d.Kc, d.co, d.P, cols, 1, d.Kc, pdy, d.co, 1, pdw, d.co))
-      return pdw
+      return
     }
     const parts = rt.alloc(slices.length * nw * 4)
     rt.parallel(
@@ -241,7 +246,6 @@ export const conv2dBackFilterWasm = (x: F, dy: F, g: ConvGeom, rt: WasmRuntime =
     )
     const t = rt.threads()
     rt.parallel(split(nw, t * OVERSPLIT, 4, 4096).map(([e0, e1]) => [OP.sumParts, parts, slices.length, nw, pdw, e0, e1]))
-    return pdw
   })
 }
 

@@ -4,7 +4,10 @@
  * memory. Dispatch is synchronous (Atomics.wait on the calling thread), so `runSync` stays sync.
  *
  * The runtime is a process resource (threads, like a BLAS thread pool), created lazily once and shared by
- * every cpu backend; it holds no tensor state between calls (each kernel call copies in, runs, copies out).
+ * every cpu backend. Its memory also holds the resident blocks of the cpu backends (`block`/`free`): kernel
+ * outputs live there, so the next kernel reads them in place instead of copying them in. Blocks come in
+ * size classes (a quarter-octave apart) with one free list per class; memory only grows, up to 2 GiB, after
+ * which `block` answers undefined and callers fall back to ordinary arrays.
  */
 import { kernelsWasmBase64 } from './kernels.wasm.ts'
 import { workerSource } from './worker-source.ts'
@@ -32,10 +35,29 @@ export interface KernelExports {
   dwPart(...args: number[]): void
   convImplicit(...args: number[]): void
   sumParts(...args: number[]): void
+  ew(prog: number, out: number, e0: number, e1: number, regs: number): void
+  ewRegBytes(nIn: number, nSteps: number): number
+  sumRows(x: number, inner: number, r0: number, r1: number, part: number): void
+  sumPartsF64(parts: number, n: number, inner: number, out: number, e0: number, e1: number): void
+  maxPoolRows(...args: number[]): void
+  maxPoolBackImages(...args: number[]): void
 }
 
 /** Kernel op codes shared with the worker source. */
-export const OP = { gemm: 1, im2col: 2, col2im: 3, convRows: 4, dwPart: 5, sumParts: 6, convImplicit: 7 } as const
+export const OP = {
+  gemm: 1,
+  im2col: 2,
+  col2im: 3,
+  convRows: 4,
+  dwPart: 5,
+  sumParts: 6,
+  convImplicit: 7,
+  ew: 8,
+  sumRows: 9,
+  sumPartsF64: 10,
+  maxPoolRows: 11,
+  maxPoolBackImages: 12,
+} as const
 /** One kernel invocation: op code and its integer arguments (gemm/convRows: without scratch, the thread adds its own). */
 export type Job = readonly [op: number, ...args: number[]]
 
@@ -46,8 +68,16 @@ export interface WasmRuntime {
   /** Reserves `bytes` (16-aligned) of call-local memory after the scratch areas; `reset` frees all of it. */
   readonly alloc: (bytes: number) => number
   readonly reset: () => void
-  /** A Float32Array view of `n` floats at byte offset `ptr` (valid until the next alloc). */
+  /** A Float32Array view of `n` floats at byte offset `ptr`. */
   readonly f32: (ptr: number, n: number) => Float32Array
+  /** A resident block of `n` floats (contents unspecified) until `free`; undefined when memory is exhausted. */
+  readonly block: (n: number) => Float32Array | undefined
+  /** Returns a block to its free list; false (and nothing done) when `v` is not a live block of this runtime. */
+  readonly free: (v: Float32Array) => boolean
+  /** The byte offset of a live block, or undefined for any other array (freed blocks included). */
+  readonly resident: (v: Float32Array) => number | undefined
+  /** Bytes of memory in use by blocks, held free, and in total. */
+  readonly memoryStats: () => { readonly live: number; readonly free: number; readonly total: number }
   /**
    * Runs jobs on the caller and the ready workers (each claims the next unclaimed job) and waits for all.
    * `localBytes`: a private buffer per thread for this call (dwPart's im2col slice).
@@ -56,6 +86,16 @@ export interface WasmRuntime {
 }
 
 const PAGE = 65536
+/** Call-local chunk size: most calls fit one chunk, reused call after call. */
+const CHUNK = 8 << 20
+
+/** The size class of a request: 64 bytes at least, else the next of 4, 5, 6, 7 × 2^k. */
+export const sizeClass = (bytes: number): number => {
+  if (bytes <= 64) return 64
+  const p = 2 ** Math.floor(Math.log2(bytes - 1))
+  const q = p / 4
+  return Math.ceil(bytes / q) * q
+}
 const BASE = 1 << 16 // AssemblyScript's own (unused: runtime stub, no statics) low memory
 /**
  * Control words (shared with the worker source): a round number, the next-job word (round << 20 | index,
@@ -96,6 +136,11 @@ const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number,
   else if (op === OP.dwPart) e.dwPart(...a.slice(0, 17), local, scratch)
   else if (op === OP.sumParts) e.sumParts(...a.slice(0, 6))
   else if (op === OP.convImplicit) e.convImplicit(...a.slice(0, 17), scratch)
+  else if (op === OP.ew) e.ew(a[0], a[1], a[2], a[3], a[4])
+  else if (op === OP.sumRows) e.sumRows(a[0], a[1], a[2], a[3], a[4])
+  else if (op === OP.sumPartsF64) e.sumPartsF64(a[0], a[1], a[2], a[3], a[4], a[5])
+  else if (op === OP.maxPoolRows) e.maxPoolRows(...a.slice(0, 15))
+  else if (op === OP.maxPoolBackImages) e.maxPoolBackImages(...a.slice(0, 16))
   else throw new Error(`wasm runtime: unknown op ${op}`)
 }
 
@@ -138,7 +183,6 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   const nWorkers = Worker ? want - 1 : 0
   const ctrl = new Int32Array(new SharedArrayBuffer((CTRL.jobs + CTRL.maxJobs * CTRL.jobInts) * 4))
   const heap0 = BASE + want * scratchBytes
-  let top = heap0
   const ensure = (end: number) => {
     const have = memory.buffer.byteLength
     if (end > have) memory.grow(Math.ceil((end - have) / PAGE))
@@ -163,12 +207,62 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
     for (let w = 0; w < nWorkers; w++) n += Atomics.load(ctrl, CTRL.ready + w)
     return n
   }
-  const alloc = (bytes: number) => {
-    const p = top
-    top = (top + bytes + 15) & ~15
-    ensure(top)
+  // blocks: bump allocation at `brk` plus a free list per size class
+  let brk = heap0
+  const freeLists = new Map<number, number[]>()
+  const live = new Map<number, number>() // ptr → class bytes
+  let liveBytes = 0
+  let freeBytes = 0
+  const grab = (bytes: number): number | undefined => {
+    const c = sizeClass(bytes)
+    const l = freeLists.get(c)
+    let p = l?.pop()
+    if (p !== undefined) freeBytes -= c
+    else {
+      p = brk
+      try {
+        ensure(brk + c)
+      } catch {
+        return undefined // memory.grow failed: at the 2 GiB maximum or out of host memory
+      }
+      brk += c
+    }
+    live.set(p, c)
+    liveBytes += c
     return p
   }
+  const release = (p: number): boolean => {
+    const c = live.get(p)
+    if (c === undefined) return false
+    live.delete(p)
+    liveBytes -= c
+    freeBytes += c
+    const l = freeLists.get(c)
+    if (l) l.push(p)
+    else freeLists.set(c, [p])
+    return true
+  }
+  // the call-local heap: chunks taken from the blocks, all given back by reset
+  const chunks: number[] = []
+  let top = 0
+  let end = 0
+  const alloc = (bytes: number) => {
+    const b = (bytes + 63) & ~63
+    if (top + b > end) {
+      const size = Math.max(CHUNK, b)
+      const p = grab(size)
+      if (p === undefined) throw new Error(`wasm runtime: out of memory for ${bytes} bytes of kernel scratch`)
+      chunks.push(p)
+      top = p
+      end = p + sizeClass(size)
+    }
+    const p = top
+    top += b
+    return p
+  }
+  const views = new WeakMap<Float32Array, number>()
+  // blocks whose view was dropped without `free` (a run that threw) go back to their free list
+  const orphans = new FinalizationRegistry<number>((p) => release(p))
   let round = 0
   const parallel = (jobs: readonly Job[], localBytes = 0) => {
     const lb = (localBytes + 63) & ~63
@@ -199,9 +293,28 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
     threads: () => 1 + ready(),
     alloc,
     reset: () => {
-      top = heap0
+      for (const p of chunks) release(p)
+      chunks.length = 0
+      top = end = 0
     },
     f32: (ptr, n) => new Float32Array(memory.buffer, ptr, n),
+    block: (n) => {
+      const p = grab(n * 4)
+      if (p === undefined) return undefined
+      const v = new Float32Array(memory.buffer, p, n)
+      views.set(v, p)
+      orphans.register(v, p, v)
+      return v
+    },
+    free: (v) => {
+      const p = views.get(v)
+      if (p === undefined || !release(p)) return false
+      views.delete(v)
+      orphans.unregister(v)
+      return true
+    },
+    resident: (v) => views.get(v),
+    memoryStats: () => ({ live: liveBytes, free: freeBytes, total: memory.buffer.byteLength }),
     parallel,
   }
 }

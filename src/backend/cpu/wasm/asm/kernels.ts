@@ -145,3 +145,6 @@ export function sumParts(parts: usize, n: i32, stride: i32, out: usize, e0: i32,
 export function convImplicit(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, w: usize, co: i32, y: usize, r0: i32, r1: i32, scratch: usize): void {
   gemmConv(x, H, W, C, kh, kw, sh, sw, pt, pl, OH, OW, co, w, y + <usize>r0 * <usize>co * 4, r0, r1, scratch)
 }
+
+export { ew, ewRegBytes, sumRows, sumPartsF64 } from './elementwise'
+export { maxPoolRows, maxPoolBackImages } from './pool'

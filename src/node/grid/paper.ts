@@ -1,0 +1,139 @@
+/**
+ * softshare's experiments as a grid library: one job = one run (a sharing scheme, ±ADA) of a validated
+ * `ExperimentConfig` at one seed, trained by `runExperiment`; the report is a table of means over seeds with 95%
+ * intervals, and results.json holds every number per seed. `softshare grid local` writes the same files on one machine.
+ */
+import { isLeft } from 'fp-ts/lib/Either.js'
+import { decodeExperimentConfig, type ExperimentConfig, type RunKind, sharingKinds } from '../../experiments/config.ts'
+import { paperPresets } from '../../experiments/paper/common.ts'
+import { runExperiment } from '../../experiments/run.ts'
+import { backendFor } from '../experiments.ts'
+import { type GridLibrary, type Json, type ReportRow, RunFailed } from './library.ts'
+
+/** The runs of each grid experiment: `quickstart` (single, LAF, LAF+ADA) and `table4` (every sharing scheme, ±ADA). */
+export const gridExperiments: Readonly<Record<string, readonly RunKind[]>> = {
+  quickstart: ['single', 'laf', 'laf+ada'],
+  table4: sharingKinds.flatMap((s): RunKind[] => [s, `${s}+ada`]),
+}
+
+/** What a finished run leaves in Redis and results.json: the numbers of the report, no wall times (those differ per machine). */
+const summary = (r: Awaited<ReturnType<typeof runExperiment>>['runs'][number], seconds: number) => ({
+  acc: r.test.acc,
+  nme: r.test.nme,
+  nmeIO: r.test.nmeIO,
+  nmeIP: r.test.nmeIP,
+  perClass: r.test.perClass,
+  confusion: r.test.confusion,
+  tnInit: r.tnInit,
+  tnEnd: r.tnEnd,
+  tndrLayers: r.tndrLayers,
+  history: r.history.map((h) => ({ epoch: h.epoch, metrics: h.metrics })),
+  seconds,
+})
+
+// two-sided 95% Student t quantiles for 1…30 degrees of freedom (1.96 beyond)
+const T95 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
+  2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+]
+
+/** `mean ± half-width of the 95% t-interval (n)`, or the single value with n = 1. */
+export const meanCi = (xs: readonly number[], scale = 1, digits = 1): string => {
+  const n = xs.length
+  const m = xs.reduce((a, b) => a + b, 0) / n
+  if (n < 2) return `${(scale * m).toFixed(digits)} (n=1)`
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1))
+  const h = (T95[n - 2] ?? 1.96) * (sd / Math.sqrt(n))
+  return `${(scale * m).toFixed(digits)} ± ${(scale * h).toFixed(digits)} (n=${n})`
+}
+
+type Summary = ReturnType<typeof summary>
+
+const report = (experiment: string, rows: readonly ReportRow[]): Record<string, string> => {
+  const labels = [...new Set(rows.map((r) => r.spec.label))]
+  const lines = [
+    `# ${experiment} (grid)`,
+    '',
+    'Mean over seeds ± half-width of the 95% t-interval; NME inter-ocular. One job per run and seed.',
+    '',
+    '| run | expr acc (A) % | landmark NME (B) % | TNDR (LAF) | seeds |',
+    '|:--|--:|--:|--:|--:|',
+  ]
+  for (const label of labels) {
+    const done = rows.filter((r) => r.spec.label === label && r.result !== undefined).map((r) => r.result as unknown as Summary)
+    const all = rows.filter((r) => r.spec.label === label)
+    if (done.length === 0) {
+      lines.push(`| ${label} | – | – | – | 0 of ${all.length} |`)
+      continue
+    }
+    lines.push(
+      `| ${label} | ${meanCi(
+        done.map((d) => d.acc),
+        100,
+      )} | ${meanCi(
+        done.map((d) => d.nme),
+        100,
+        2,
+      )} | ${meanCi(
+        done.map((d) => d.tnEnd / d.tnInit),
+        1,
+        3,
+      )} | ${done.length} of ${all.length} |`,
+    )
+  }
+  const missing = rows.filter((r) => r.result === undefined)
+  if (missing.length > 0)
+    lines.push(
+      '',
+      `Missing runs (${missing.length}):`,
+      '',
+      ...missing.map((r) => `- ${r.spec.label}, seed ${r.spec.seed} (${r.id}): ${r.missing}`),
+    )
+  const results = rows.map((r) => {
+    const { seconds: _s, ...numbers } = (r.result ?? {}) as unknown as Summary
+    return {
+      id: r.id,
+      run: r.spec.label,
+      seed: r.spec.seed,
+      config: { ...(r.spec.config as object), seed: r.spec.seed },
+      ...(r.result === undefined ? { missing: r.missing } : { result: numbers }),
+    }
+  })
+  return { 'report.md': `${lines.join('\n')}\n`, 'results.json': `${JSON.stringify({ experiment, runs: results }, null, 2)}\n` }
+}
+
+export const paperGridLibrary: GridLibrary = {
+  experiments: Object.keys(gridExperiments),
+  runs: (experiment, preset = 'default') => {
+    const base = (paperPresets as Readonly<Record<string, { base: ExperimentConfig } | undefined>>)[preset]?.base
+    if (!base) throw new Error(`unknown preset "${preset}"; expected ${Object.keys(paperPresets).join(', ')}`)
+    return gridExperiments[experiment].map((kind) => ({ label: kind, config: { ...base, runs: [kind] } as unknown as Json }))
+  },
+  validate: (_experiment, raw) => {
+    const c = decodeExperimentConfig(raw)
+    if (isLeft(c)) return { ok: false, error: c.left.join('; ') }
+    if (c.right.runs.length !== 1) return { ok: false, error: `runs: a grid job trains exactly one run, got ${c.right.runs.length}` }
+    return { ok: true, config: c.right as unknown as Json }
+  },
+  run: async (spec, ctx) => {
+    const config = { ...(spec.config as unknown as ExperimentConfig), seed: spec.seed }
+    const backend = await backendFor((ctx.backend ?? config.backend) as ExperimentConfig['backend'])
+    let last = 0
+    const t0 = performance.now()
+    const r = await runExperiment(config, {
+      backend,
+      onProgress: (p) => {
+        // Redis round trips are cheap but not free: at most one progress update per second
+        const now = performance.now()
+        if (now - last < 1000 && !(p.step === p.steps && p.epoch === p.epochs)) return
+        last = now
+        ctx.progress({ run: p.run, epoch: p.epoch, epochs: p.epochs, step: p.step, steps: p.steps, metrics: p.metrics }).catch(() => {})
+      },
+    })
+    const run = r.runs[0]
+    if (!Number.isFinite(run.test.acc) || !Number.isFinite(run.test.nme))
+      throw new RunFailed(`${spec.label} seed ${spec.seed}: non-finite test metrics (acc ${run.test.acc}, NME ${run.test.nme})`)
+    return summary(run, (performance.now() - t0) / 1000) as unknown as Json
+  },
+  report,
+}

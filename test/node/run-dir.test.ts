@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { add, cpuBackend, key, mean, sqrt, square, sub, tensor } from '../../src/index.ts'
+import { dense } from '../../src/nn/dense.ts'
+import { sgd } from '../../src/optim/index.ts'
+import { crc32c, fitRun, listCheckpoints, loadCheckpoint, openRun, progressSink, readEvents } from '../../src/node/index.ts'
+import { trainStep } from '../../src/train/index.ts'
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'softshare-run-'))
+const child = (args: string[], env: Record<string, string> = {}): ChildProcess =>
+  spawn(process.execPath, ['--import', 'tsx', 'test/node/resume-child.ts', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+const finish = (p: ChildProcess): Promise<string> =>
+  new Promise((ok, fail) => {
+    let out = ''
+    let err = ''
+    p.stdout?.on('data', (d) => {
+      out += d
+    })
+    p.stderr?.on('data', (d) => {
+      err += d
+    })
+    p.on('exit', (code, signal) => (code === 0 || signal === 'SIGKILL' ? ok(out) : fail(new Error(`child exited ${code}: ${err}`))))
+  })
+const records = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { epoch, step, lr, train, test } = JSON.parse(l)
+      return { epoch, step, lr, train, test }
+    })
+const tensorsOf = (file: string) => {
+  const { tree } = loadCheckpoint(file) as { tree: any }
+  // wall-clock seconds are the only fields allowed to differ
+  return JSON.stringify([tree.state.params, tree.state.modelState, tree.state.opt, tree.state.step, tree.cursor, tree.best], (k, v) =>
+    k === 'wall' || k === 'seconds'
+      ? null
+      : v && v.kind === 'host'
+        ? [v.shape, Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength).toString('hex')]
+        : v,
+  )
+}
+
+test('resume after SIGKILL mid-epoch is bit-identical to an uninterrupted run (weights, optimiser, batch norm, metrics)', async () => {
+  const out = tmp()
+  const killed = child(['new', out], { SLOW_MS: '40' })
+  const done = finish(killed)
+  let seen = ''
+  await new Promise<void>((ok) => {
+    killed.stdout?.on('data', (d) => {
+      seen += d
+      // 8 steps per epoch, checkpoints every 3 steps: step 10 is mid-epoch 2, one step past the step-9 checkpoint
+      if (/step 10\n/.test(seen) && killed.kill('SIGKILL')) ok()
+    })
+  })
+  await done
+  const [id] = readdirSync(out)
+  const dir = join(out, id)
+  const lastSeen = Math.max(...[...seen.matchAll(/step (\d+)/g)].map((m) => Number(m[1])))
+  assert.ok(lastSeen < 24, `the child finished (step ${lastSeen}) before the kill`)
+  assert.ok(readdirSync(dir).includes('lock'), 'the killed run left its lock behind')
+  const from = (loadCheckpoint(listCheckpoints(dir)[0]) as { tree: any }).tree.state.step
+  await finish(child(['resume', dir]))
+  const ref = tmp()
+  await finish(child(['new', ref]))
+  const refDir = join(ref, readdirSync(ref)[0])
+  console.log(`resume test: killed after step ${lastSeen} (epoch 2 of 3), resumed from the step-${from} checkpoint, finished at step 24`)
+  assert.deepEqual(
+    listCheckpoints(dir).map((f) => f.slice(dir.length)),
+    listCheckpoints(refDir).map((f) => f.slice(refDir.length)),
+  )
+  assert.equal(
+    tensorsOf(join(dir, 'checkpoints', 'step-00000024.safetensors')),
+    tensorsOf(join(refDir, 'checkpoints', 'step-00000024.safetensors')),
+  )
+  assert.equal(tensorsOf(join(dir, 'best.safetensors')), tensorsOf(join(refDir, 'best.safetensors')))
+  assert.deepEqual(records(dir), records(refDir))
+  assert.deepEqual(
+    records(dir).map((r) => r.step),
+    [8, 16, 24],
+  )
+  assert.ok(!readdirSync(dir).includes('lock'))
+  // TensorBoard: the event files parse with valid CRCs and carry the epoch scalars
+  const events = readdirSync(refDir).filter((f) => f.startsWith('events.out.tfevents.'))
+  assert.equal(events.length, 1)
+  const ev = readEvents(join(refDir, events[0]))
+  assert.equal(ev[0].fileVersion, 'brain.Event:2')
+  assert.deepEqual(
+    ev.slice(1).map((e) => e.step),
+    [8, 16, 24],
+  )
+  assert.equal(ev[3].scalars['test/testMse'], Math.fround(records(refDir)[2].test.testMse))
+  assert.ok('train/loss' in ev[1].scalars && 'lr' in ev[1].scalars)
+  const bytes = readFileSync(join(refDir, events[0]))
+  bytes[bytes.length - 6] ^= 1
+  writeFileSync(join(ref, 'bad.tfevents'), bytes)
+  assert.throws(() => readEvents(join(ref, 'bad.tfevents')), /bad\.tfevents: bad data CRC at byte \d+/)
+})
+
+test('CRC32C: the standard check value', () => {
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283)
+})
+
+test('run directories: a second writer is refused, outputs are validated before training, two runs never share a directory', () => {
+  const out = tmp()
+  const a = openRun({ out, name: 'x', config: { lr: 1 } })
+  const b = openRun({ out, name: 'x', config: { lr: 1 } })
+  assert.notEqual(a.dir, b.dir)
+  assert.throws(() => openRun({ resume: a.dir }), /is already open in this process/)
+  a.close()
+  // a live writer in another process (our parent) holds the lock
+  writeFileSync(join(a.dir, 'lock'), JSON.stringify({ pid: process.ppid, host: hostname(), since: 'earlier' }))
+  assert.throws(() => openRun({ resume: a.dir }), new RegExp(`is in use by process ${process.ppid} .*two runs cannot write one directory`))
+  assert.throws(() => openRun({ resume: a.dir, config: { lr: 2 } }), /started with a different config \(lr: 1 then, 2 now\)/)
+  writeFileSync(join(out, 'file'), 'x')
+  assert.throws(() => openRun({ out: join(out, 'file') }), /--out .*file: cannot create the folder: (EEXIST|ENOTDIR)/)
+  assert.throws(() => openRun({ out: '/proc/x' }), /--out \/proc\/x: cannot create the folder: ENOENT/)
+  assert.throws(() => openRun({ resume: join(out, 'nope') }), /--resume .*nope: not a run directory/)
+  b.close()
+})
+
+test('NaN guard: a non-finite loss stops the run naming the step and the op; the last good checkpoint stays', async () => {
+  const out = tmp()
+  const opt = sgd({ lr: 0.1 })
+  const params = dense.init(key(1), { inFeatures: 2, outFeatures: 1 })
+  const x = tensor([
+    [1, 2],
+    [3, 4],
+  ])
+  const step = trainStep<number, any, object>({
+    optimizer: opt,
+    backend: cpuBackend(),
+    // from step 3 on, the loss takes the square root of a negative number
+    loss: (p, _b, _s, ctx) => ({ loss: add(mean(square(dense.apply(p, x))), sqrt(sub(tensor(1), tensor(ctx.step >= 3 ? 2 : 0)))) }),
+  })
+  const run = fitRun(
+    { params, modelState: {}, opt: opt.init(params), step: 0 },
+    { epochs: 2, batches: () => [0, 1, 2, 3], step, print: null },
+    { out, everySteps: 1 },
+  )
+  await assert.rejects(run, /loss is NaN at step 3 \(epoch 1, batch 4\).*checkNumerics: op 'sqrt' produced NaN/)
+  const dir = join(out, readdirSync(out)[0])
+  assert.equal((loadCheckpoint(listCheckpoints(dir)[0]) as { tree: any }).tree.state.step, 3)
+  assert.ok(!readdirSync(dir).includes('lock'))
+  const lrNaN = trainStep<number, any, object>({
+    optimizer: opt,
+    backend: cpuBackend(),
+    lr: () => Number.NaN,
+    loss: (p) => ({ loss: mean(dense.apply(p, x)) }),
+  })
+  await assert.rejects(
+    lrNaN({ params, modelState: {}, opt: opt.init(params), step: 5 }, 0),
+    /learning rate schedule returned NaN at step 5/,
+  )
+})
+
+test('progress: piped output gets a line every interval with run, epoch, step/total, throughput and ETA', () => {
+  let now = 0
+  const lines: string[] = []
+  const sink = progressSink({ isTTY: false, intervalMs: 10_000, now: () => now, write: (s) => lines.push(s) })
+  const info = { label: 'laf', epoch: 2, epochs: 6, batch: 37, batches: 64, rate: 3.125, eta: 70, metrics: { loss: 0.8123 } }
+  sink('bar', info)
+  now = 10_001
+  sink('bar', info)
+  now = 15_000
+  sink('bar', info)
+  assert.deepEqual(lines, ['laf: epoch 2/6, step 37/64, 3.13 steps/s, ETA 1m10s, loss=0.8123\n'])
+})
