@@ -34,7 +34,7 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(
       ' ',
-    )}; node ${process.version}; softshare threads ${rt.threads()}; tfjs ${tf.version_core} wasm (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`,
+    )}; node ${process.version}; softshare threads ${rt.threads()}, ${rt.relaxed ? 'relaxed-SIMD (FMA) build' : 'baseline SIMD build (no relaxed SIMD in this runtime; Node 20: --experimental-wasm-relaxed-simd)'}; tfjs ${tf.version_core} wasm (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`,
 )
 console.log(`PyTorch: ${torch ? torch.version : torchOrWhy}`)
 console.log(`lscpu model line: ${lscpuModel()}`)

@@ -1,4 +1,4 @@
-/** ResNet-18 (N8, 96×96) softshare cpu training step alone: wall and process CPU time, and per-op CPU time with --ops. */
+/** ResNet-18 (96×96, batch 8 or --batch N) softshare cpu training step alone: wall and process CPU time, and per-op CPU time with --ops. */
 import { cpuBackend, runSync, sub, mul, treeZip, valueAndGrad } from '../src/index.ts'
 import { batch, initResNet18, softshareLossForProfile } from './cpu/resnet.ts'
 import { wasmRuntime } from '../src/backend/cpu/wasm/runtime.ts'
@@ -7,7 +7,7 @@ import { availableParallelism, loadavg } from 'node:os'
 const rt = wasmRuntime()
 for (let i = 0; i < 300 && rt.threads() < availableParallelism(); i++) await new Promise((r) => setTimeout(r, 10))
 const profile = process.argv.includes('--ops')
-const steps = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 4)
+const steps = Number(process.argv.slice(2).find((a, i, all) => /^\d+$/.test(a) && all[i - 1] !== '--batch') ?? 4)
 const base = cpuBackend()
 const opTime = new Map<string, number>()
 const opElems = new Map<string, number>()
@@ -32,7 +32,8 @@ const backend = profile
     }
   : base
 let p: any = initResNet18(1)
-const { x, labels } = batch(2)
+const batchArg = process.argv.indexOf('--batch')
+const { x, labels } = batch(2, batchArg > 0 ? Number(process.argv[batchArg + 1]) : 8)
 let traceMs = 0
 const step = (): number => {
   const t0 = performance.now()

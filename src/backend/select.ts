@@ -11,6 +11,7 @@ import type { Backend } from './backend.ts'
 import { cpuBackend } from './cpu/index.ts'
 import { wasmAvailable } from './cpu/wasm/runtime.ts'
 import { gpuBackend } from './gpu/index.ts'
+import { TILED_OPS } from './gpu/wgsl/ops.ts'
 import { refBackend } from './ref/index.ts'
 
 export type BackendName = 'auto' | 'gpu' | 'cpu' | 'ref'
@@ -58,18 +59,23 @@ const vulkanHint = async (): Promise<string> => {
   }
 }
 
-/** Asks for a WebGPU adapter; `ok` with the adapter's description, or the reason there is none. */
-export const probeWebGPU = async (): Promise<{ readonly ok: boolean; readonly detail: string }> => {
+/** Adapters that emulate a GPU on the CPU (Mesa llvmpipe/lavapipe, SwiftShader): correct, but slower than the cpu backend. */
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software/i
+
+/**
+ * Asks for a WebGPU adapter; `ok` with the adapter's description, or the reason there is none. `software`: the
+ * adapter runs on the CPU (fine for testing the WGSL, never picked by `auto`).
+ */
+export const probeWebGPU = async (): Promise<{ readonly ok: boolean; readonly detail: string; readonly software?: boolean }> => {
   const why = await installNodeWebGPU()
   if (why) return { ok: false, detail: why }
   try {
-    const adapter = await g.navigator.gpu.requestAdapter()
+    const adapter = await g.navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })
     if (!adapter) return { ok: false, detail: `navigator.gpu.requestAdapter() returned null${await vulkanHint()}` }
     const info = adapter.info ?? {}
-    return {
-      ok: true,
-      detail: [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter found',
-    }
+    const detail = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter found'
+    const software = !!(adapter.isFallbackAdapter || info.isFallbackAdapter) || SOFTWARE.test(detail)
+    return { ok: true, detail: software ? `software adapter: ${detail}` : detail, software }
   } catch (e) {
     return { ok: false, detail: `requestAdapter failed: ${(e as Error).message}` }
   }
@@ -81,8 +87,8 @@ export interface CreateBackendOptions {
 }
 
 /**
- * A backend by name. `auto`: gpu on WebGPU when an adapter answers, else cpu. `gpu`: WebGPU, or gpu.js's
- * webasm mode with one warning naming the reason when there is no adapter.
+ * A backend by name. `auto`: gpu on WebGPU when a hardware adapter answers, else cpu. `gpu`: WebGPU (any adapter,
+ * software ones included), or gpu.js's webasm mode with one warning naming the reason when there is no adapter.
  */
 export const createBackend = async (name: BackendName, opts: CreateBackendOptions = {}): Promise<Backend<any>> => {
   switch (name) {
@@ -93,7 +99,7 @@ export const createBackend = async (name: BackendName, opts: CreateBackendOption
     case 'gpu':
     case 'auto': {
       const probe = await probeWebGPU()
-      if (probe.ok) return gpuBackend({ mode: 'webgpu' })
+      if (probe.ok && !(name === 'auto' && probe.software)) return gpuBackend({ mode: 'webgpu' })
       if (name === 'auto') return cpuBackend()
       ;(opts.warn ?? console.warn)(`softshare: backend 'gpu' runs gpu.js in webasm mode (CPU): no WebGPU adapter: ${probe.detail}`)
       return gpuBackend({ mode: 'webasm' })
@@ -109,6 +115,11 @@ export const createSyncBackend = (name: BackendName): Backend<any> => {
   if (name === 'ref') return refBackend()
   throw new Error(`runSync: backend '${name}' is asynchronous; use run()`)
 }
+
+/** Which kernels the gpu backend runs on WebGPU, by family. */
+const GPU_KERNELS =
+  `tiled WGSL for ${[...TILED_OPS].join(', ')}; gpu.js WGSL for elementwise/fused chains, reductions, pooling, shape ops, losses; ` +
+  'host (read back, compute, upload) for qr, eigh'
 
 export interface DoctorLine {
   readonly backend: string
@@ -126,18 +137,30 @@ export const doctor = async (): Promise<readonly DoctorLine[]> => {
       backend: 'cpu',
       available: true,
       detail: wasmAvailable()
-        ? 'float32; matmul/conv as WASM SIMD on a worker pool'
+        ? 'float32; matmul/conv as WASM SIMD on a worker pool, other kernels as JavaScript loops'
         : 'float32 JavaScript kernels (no SharedArrayBuffer/WASM SIMD: no worker-pool GEMM)',
     },
-    { backend: 'gpu (webgpu)', available: webgpu.ok, detail: webgpu.detail },
+    {
+      backend: 'gpu (webgpu)',
+      available: webgpu.ok,
+      detail: webgpu.ok ? `${webgpu.detail}; kernels: ${GPU_KERNELS}` : webgpu.detail,
+    },
     {
       backend: 'gpu (webasm)',
       available: wasm,
       detail: wasm
-        ? 'gpu.js kernels compiled to WebAssembly SIMD on the CPU (what `gpu` runs without an adapter)'
+        ? 'gpu.js kernels (all ops, per-cell matmul/conv) compiled to WebAssembly SIMD on the CPU (what `gpu` runs without an adapter)'
         : 'WebAssembly is not available',
     },
-    { backend: 'auto', available: true, detail: webgpu.ok ? 'picks gpu (webgpu)' : 'picks cpu (no WebGPU adapter)' },
+    {
+      backend: 'auto',
+      available: true,
+      detail: !webgpu.ok
+        ? 'picks cpu (no WebGPU adapter)'
+        : webgpu.software
+          ? 'picks cpu (the only adapter is a software one)'
+          : 'picks gpu (webgpu)',
+    },
   ]
 }
 

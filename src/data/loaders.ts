@@ -117,13 +117,14 @@ export const parseLabelList = (text: string, file: string): Either<string, Label
   return right(out)
 }
 
+// keyed by the type byte: 0x08 ubyte, 0x09 byte, 0x0b short, 0x0c int, 0x0d float, 0x0e double
 const idxTypes: Readonly<Record<number, { name: string; bytes: number; get: (v: DataView, at: number) => number }>> = {
-  0x08: { name: 'unsigned byte', bytes: 1, get: (v, at) => v.getUint8(at) },
-  0x09: { name: 'signed byte', bytes: 1, get: (v, at) => v.getInt8(at) },
-  0x0b: { name: 'short', bytes: 2, get: (v, at) => v.getInt16(at) },
-  0x0c: { name: 'int', bytes: 4, get: (v, at) => v.getInt32(at) },
-  0x0d: { name: 'float', bytes: 4, get: (v, at) => v.getFloat32(at) },
-  0x0e: { name: 'double', bytes: 8, get: (v, at) => v.getFloat64(at) },
+  8: { name: 'unsigned byte', bytes: 1, get: (v, at) => v.getUint8(at) },
+  9: { name: 'signed byte', bytes: 1, get: (v, at) => v.getInt8(at) },
+  11: { name: 'short', bytes: 2, get: (v, at) => v.getInt16(at) },
+  12: { name: 'int', bytes: 4, get: (v, at) => v.getInt32(at) },
+  13: { name: 'float', bytes: 4, get: (v, at) => v.getFloat32(at) },
+  14: { name: 'double', bytes: 8, get: (v, at) => v.getFloat64(at) },
 }
 
 /**

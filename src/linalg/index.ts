@@ -6,15 +6,16 @@
  * Subgradient choice: ∂‖M‖* = { U_r V_rᵀ + Z : U_rᵀZ = 0, Z V_r = 0, ‖Z‖₂ ≤ 1 } (r = rank). We return
  * Z = 0, i.e. U_r V_rᵀ of the nonzero part: singular values σᵢ ≤ rcond·σ₁ contribute 0 (never NaN).
  */
-import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
+import { constant, lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { runSync, run } from '../autodiff/run.ts'
 import { customVjp } from '../autodiff/vjp.ts'
 import type { Backend } from '../backend/backend.ts'
 import { qrHouseholder, svdJacobi, symEigh } from '../tensor/dense.ts'
-import { mul } from '../ops/elementwise.ts'
-import { psdPow, qr } from '../ops/linalg.ts'
+import { abs, div, greater, mul, where } from '../ops/elementwise.ts'
+import { combineColumns, gram, psdPow, qr, unpackGram } from '../ops/linalg.ts'
+import { stopGradient, transpose } from '../ops/shape.ts'
 import { matmul } from '../ops/matmul.ts'
-import { sum } from '../ops/reduce.ts'
+import { max, sum } from '../ops/reduce.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { type Key, normal } from '../tensor/prng.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
@@ -25,7 +26,8 @@ export interface SvdOptions {
    * 'exact': Gram route on the smaller side, M (MᵀM)^{+½} — one pass over M plus a k × k eigen-decomposition,
    * k = min(m, n); for k ≤ 8 (LAF's D × T) this is the thin fast path. 'randomized': Halko sketch truncated to
    * `rank` (exact only when rank(M) ≤ rank). 'auto' (default): exact when min(m, n) ≤ thinMax or no `rank`
-   * is given, randomized otherwise.
+   * is given, randomized otherwise; that truncation is reported once per rank by console.warn (an explicit
+   * 'randomized' is not).
    */
   readonly method?: 'auto' | 'exact' | 'randomized'
   /** Target rank k of the randomized SVD (when k + oversampling ≥ min(m, n) the sketch would span everything: exact route, untruncated). */
@@ -36,7 +38,10 @@ export interface SvdOptions {
   readonly powerIters?: number
   /** PRNG key of the Gaussian sketch (required for the randomized method). */
   readonly key?: Key
-  /** Singular values ≤ rcond·σ₁ count as zero (default 0; the backend's precision floor, 1e-6 ref / 1e-3 cpu, always applies: see eigh). */
+  /**
+   * Singular values ≤ rcond·σ₁ count as zero (default 0). The backend's precision floor always applies (see eigh):
+   * ref 1e-6; cpu/gpu 1e-5 when min(m, n) ≤ 32 (float64 Gram), 1e-3 beyond (float32 GEMM Gram).
+   */
   readonly rcond?: number
   /** Largest min(m, n) that 'auto' sends to the exact thin path (default 8). */
   readonly thinMax?: number
@@ -53,16 +58,47 @@ interface Route {
   readonly polar: () => Tensor
 }
 
+/** Largest min(m, n) whose Gram matrix the exact route accumulates in float64 (`gram`); beyond it, a `matmul` Gram. */
+const GRAM64_MAX = 32
+
+/**
+ * The exact route over the columns of A = [x_0 | … | x_{n−1}] (each [D, c]) through the float64 `gram`: value
+ * s·tr((G/s²)^{½}) = Σσ and the polar factor's blocks Σ_t x_t·(P/s)_tu with P = (G/s²)^{+½} (= A G^{+½}).
+ */
+const gramRoute = (xs: readonly Tensor[], rcond: number | undefined) => {
+  const { hi, lo, scale } = unpackGram(gram(xs))
+  const o = { lo, ...(rcond === undefined ? {} : { rcond }) }
+  const p = psdPow(hi, -0.5, o)
+  // Σσ as the trace of G^{½} (a sum of u²·√λ ≥ 0), not ⟨G, G^{+½}⟩: that sum cancels in float32 when σ₂ ≪ σ₁
+  const k = hi.shape[0]
+  const eye = constant(
+    fromData(
+      Float64Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0)),
+      [k, k],
+    ),
+  )
+  return { value: mul(sum(mul(eye, psdPow(hi, 0.5, o))), scale), coef: div(p, scale) }
+}
+
 const exactRoute = (m: Tensor, rcond: number | undefined): Route => {
   const [rows, cols] = m.shape
   const tall = rows >= cols
-  // Gram of the smaller side: k × k with k = min(rows, cols)
-  const g = tall ? matmul(m, m, { transA: true }) : matmul(m, m, { transB: true })
-  // one eigen-decomposition serves value and gradient: Σσ = tr(G^{½}) = ⟨G, G^{+½}⟩ with P = G^{+½} := (G^{−½} on the kept space)
+  if (Math.min(rows, cols) <= GRAM64_MAX) {
+    const r = gramRoute([tall ? m : transpose(m)], rcond)
+    // U Vᵀ = M (MᵀM)^{+½} (tall) or (MMᵀ)^{+½} M (wide; P is symmetric)
+    return { value: r.value, polar: () => (tall ? matmul(m, r.coef) : matmul(r.coef, m)) }
+  }
+  // beyond the float64 Gram: divide by the largest |entry| first (a constant: ‖M‖* = s‖M/s‖*, U Vᵀ is unchanged),
+  // so that squaring neither overflows nor underflows; then the Gram of the smaller side, k × k
+  const top = stopGradient(max(abs(m)))
+  const s = where(greater(top, 0), top, 1)
+  const ms = div(m, s)
+  const g = tall ? matmul(ms, ms, { transA: true }) : matmul(ms, ms, { transB: true })
+  // one eigen-decomposition serves value and gradient: Σσ = s·tr(G^{½}) = s·⟨G, G^{+½}⟩, P = G^{+½} (G^{−½} on the kept space)
   const p = psdPow(g, -0.5, rcond === undefined ? {} : { rcond })
   return {
-    value: sum(mul(g, p)),
-    polar: () => (tall ? matmul(m, p) : matmul(p, m)),
+    value: mul(sum(mul(g, p)), s),
+    polar: () => (tall ? matmul(ms, p) : matmul(p, ms)),
   }
 }
 
@@ -104,9 +140,21 @@ export const randomizedRange = (
   return { q, b, transposed }
 }
 
-const randomizedRoute = (m: Tensor, opts: SvdOptions): Route => {
-  const { k, l } = sketchSize('nuclearNorm', m, opts)
+/** Ranks already warned about (a truncation under 'auto' is reported once per rank, not once per step). */
+const warnedRanks = new Set<string>()
+
+const randomizedRoute = (op: string, m: Tensor, opts: SvdOptions): Route => {
+  const { k, l } = sketchSize(op, m, opts)
   if (l >= Math.min(...m.shape)) return exactRoute(m, opts.rcond) // the sketch spans everything: be exact
+  const key = `${op}:${k}`
+  if ((opts.method ?? 'auto') === 'auto' && !warnedRanks.has(key)) {
+    warnedRanks.add(key)
+    console.warn(
+      `${op}: opts.rank = ${k} under method 'auto' truncates ${fmt(m.shape)} (and any matrix whose shorter side exceeds thinMax and ` +
+        `rank + oversampling) to its top ${k} singular values: Σ_{i≤${k}} σᵢ and U_${k} V_${k}ᵀ. Pass method: 'randomized' to ask for ` +
+        `that (no warning), or leave out rank for the exact norm.`,
+    )
+  }
   const { q, b, transposed } = randomizedRange(m, { ...opts, rank: k, key: opts.key! })
   const c = matmul(b, b, { transB: true }) // l × l, eigenvalues σᵢ² of B
   const p = psdPow(c, -0.5, { rank: k, ...(opts.rcond === undefined ? {} : { rcond: opts.rcond }) })
@@ -121,14 +169,22 @@ const randomizedRoute = (m: Tensor, opts: SvdOptions): Route => {
   }
 }
 
+const checkRcond = (op: string, rcond: number | undefined): void => {
+  if (rcond !== undefined && !(typeof rcond === 'number' && rcond >= 0 && rcond < 1))
+    throw new ShapeError(`${op}: opts.rcond must be a number in [0, 1), got ${String(rcond)}`)
+}
+
 const route = (op: string, m: Tensor, opts: SvdOptions): Route => {
   checkMatrix(op, m)
+  checkRcond(op, opts.rcond)
+  if (opts.thinMax !== undefined && !(Number.isInteger(opts.thinMax) && opts.thinMax >= 0))
+    throw new ShapeError(`${op}: opts.thinMax must be a non-negative integer, got ${String(opts.thinMax)}`)
   const method = opts.method ?? 'auto'
   if (method !== 'auto' && method !== 'exact' && method !== 'randomized')
     throw new ShapeError(`${op}: unknown method '${String(method)}' (expected 'auto', 'exact' or 'randomized')`)
   const thin = Math.min(...m.shape) <= (opts.thinMax ?? 8)
   const randomized = method === 'randomized' || (method === 'auto' && !thin && opts.rank !== undefined)
-  return randomized ? randomizedRoute(m, opts) : exactRoute(m, opts.rcond)
+  return randomized ? randomizedRoute(op, m, opts) : exactRoute(m, opts.rcond)
 }
 
 /**
@@ -151,6 +207,27 @@ export const nuclearNorm = (x: TensorLike, opts: SvdOptions = {}): Tensor => {
   )(x)
 }
 
+/**
+ * ‖[x_0 | … | x_{n−1}]‖* of matrices x [D, c] side by side ([D, c]ⁿ → []), exact, without materialising the
+ * concatenation: one float64 Gram pass over the inputs, and a VJP of one fused weighted sum per input
+ * (dy · Σ_t x_t·(G^{+½})_tu). LAF over `stackTasks` goes through here (n tasks, c = 1).
+ */
+export const nuclearNormOfColumns = (xs: readonly TensorLike[], opts: Pick<SvdOptions, 'rcond'> = {}): Tensor => {
+  const ts = xs.map(lift)
+  if (ts.length === 0) throw new ShapeError('nuclearNormOfColumns: needs at least one matrix')
+  checkRcond('nuclearNormOfColumns', opts.rcond)
+  let coef: Tensor | undefined
+  return customVjp(
+    'nuclearNorm',
+    (...cs) => {
+      const r = gramRoute(cs, opts.rcond)
+      coef = r.coef
+      return r.value
+    },
+    (dy, cs) => combineColumns(cs, mul(dy, coef as Tensor)),
+  )(...ts)
+}
+
 /** Host thin SVD (one-sided Jacobi, float64): [m, n] → u [m, k], s [k] descending, v [n, k], k = min(m, n). */
 export const svd = (x: HostTensor): { u: HostTensor; s: HostTensor; v: HostTensor } => {
   if (x.shape.length !== 2) throw new ShapeError(`svd: expects a matrix, got ${fmt(x.shape)}`)
@@ -168,7 +245,10 @@ export const qrDecompose = (x: HostTensor): { q: HostTensor; r: HostTensor } => 
   return { q: fromData(r.q, [m, n]), r: fromData(r.r, [n, n]) }
 }
 
-/** Host symmetric eigen-decomposition (Jacobi up to 32, tridiagonal QL beyond; float64): [k, k] → values [k] descending, vectors [k, k] (columns). */
+/**
+ * Host symmetric eigen-decomposition (Jacobi up to 32, tridiagonal QL beyond; float64): [k, k] → values [k]
+ * descending, vectors [k, k] (columns).
+ */
 export const eigh = (x: HostTensor): { values: HostTensor; vectors: HostTensor } => {
   if (x.shape.length !== 2 || x.shape[0] !== x.shape[1]) throw new ShapeError(`eigh: expects a square matrix, got ${fmt(x.shape)}`)
   const k = x.shape[0]

@@ -4,12 +4,12 @@
  * folded U Vᵀ subgradients. SVD options (exact / randomized) pass through to `nuclearNorm`.
  */
 import { constant, lift, type Tensor, type TensorLike } from '../graph/graph.ts'
-import { nuclearNorm, type SvdOptions } from '../linalg/index.ts'
+import { nuclearNorm, nuclearNormOfColumns, type SvdOptions } from '../linalg/index.ts'
 import { add, mul } from '../ops/elementwise.ts'
-import { stack } from '../ops/shape.ts'
+import { reshape, stack } from '../ops/shape.ts'
 import { fromData } from '../tensor/host.ts'
 import { split } from '../tensor/prng.ts'
-import { fmt, ShapeError } from '../tensor/shape.ts'
+import { fmt, ShapeError, shapesEqual, sizeOf } from '../tensor/shape.ts'
 import { modeUnfold, ttUnfold } from './unfold.ts'
 
 /** Stacks T same-shape task weights on a new last axis: T × [D…] → [D…, T] (conv HWIO → [kh, kw, cin, cout, T]). */
@@ -23,12 +23,18 @@ export const stackTasks = (ws: readonly TensorLike[]): Tensor => {
   return stack(ts, ts[0].shape.length)
 }
 
+/** γ must be a finite number ≥ 0: a negative γ would turn the regulariser into a reward for spreading tasks apart. */
+const validGamma = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0
+
 const weights = (op: string, gammas: number | readonly number[], n: number): number[] => {
-  const g = typeof gammas === 'number' ? new Array<number>(n).fill(gammas) : [...gammas]
-  if (g.length !== n || g.some((v) => !Number.isFinite(v)))
-    throw new ShapeError(`${op}: expected ${n} finite weights γ (or one number), got ${JSON.stringify(gammas)}`)
+  const g = typeof gammas === 'number' ? new Array<number>(n).fill(gammas) : Array.isArray(gammas) ? [...gammas] : undefined
+  if (!g || g.length !== n || !g.every(validGamma))
+    throw new ShapeError(`${op}: expected ${n} finite weights γ ≥ 0 (or one number), got ${describe(gammas)}`)
   return g
 }
+
+const describe = (v: unknown): string =>
+  typeof v === 'string' ? `the string '${v}'` : Number.isNaN(v) ? 'NaN' : (JSON.stringify(v) ?? String(v))
 
 /**
  * A matrix with the nuclear norm of W_(i): the last axis's flattening is used transposed, W_(N)ᵀ =
@@ -46,11 +52,40 @@ const scalar = (g: number): Tensor => constant(fromData(new Float64Array([g]), [
 const weightedSum = (terms: readonly Tensor[], g: readonly number[]): Tensor =>
   terms.map((t, i) => mul(t, scalar(g[i]))).reduce((acc, t) => add(acc, t))
 
-/** LAF (Eq. 1): γ‖W_(N)‖*, the last (task) axis against all others: [D…, T] → []. Exact thin path by default. */
+/**
+ * The task weights a stack on the last axis was built from (`stackTasks(ws)` is concat(expandDims(wᵢ, −1), −1)),
+ * or undefined for any other tensor: LAF then reads the weights where they are instead of a stacked copy.
+ */
+const stackedTasks = (t: Tensor): Tensor[] | undefined => {
+  const last = t.shape.length - 1
+  if (t.prim.name !== 'concat' || t.attrs.axis !== last) return undefined
+  const ws = t.inputs.map((e) =>
+    e.prim.name === 'reshape' && e.shape[last] === 1 && shapesEqual(e.inputs[0].shape, t.shape.slice(0, last)) ? e.inputs[0] : undefined,
+  )
+  return ws.every((w) => w !== undefined) ? (ws as Tensor[]) : undefined
+}
+
+/**
+ * LAF (Eq. 1): γ‖W_(N)‖*, the last (task) axis against all others: [D…, T] → []. Exact thin path by default: for
+ * T ≤ thinMax (8) a float64 Gram of the T task columns and U Vᵀ = W (WᵀW)^{+½}; on a `stackTasks` result it reads
+ * the task weights in place (one pass for the Gram, one fused pass per task for the gradient).
+ */
 export const laf = (w: TensorLike, gamma = 1, opts: SvdOptions = {}): Tensor => {
   const t = lift(w)
   if (t.shape.length < 2) throw new ShapeError(`laf: expects a stacked tensor of rank ≥ 2, got ${fmt(t.shape)}`)
-  return mul(nuclearNorm(modeMatrix(t, t.shape.length - 1), opts), scalar(gamma))
+  if (!validGamma(gamma)) throw new ShapeError(`laf: γ must be one finite number ≥ 0, got ${describe(gamma)}`)
+  const tasks = t.shape[t.shape.length - 1]
+  const method = opts.method ?? 'auto'
+  const ws = stackedTasks(t)
+  const exact = method === 'exact' || (method === 'auto' && (tasks <= (opts.thinMax ?? 8) || opts.rank === undefined))
+  const norm =
+    ws && exact && tasks <= 32
+      ? nuclearNormOfColumns(
+          ws.map((x) => reshape(x, [sizeOf(x.shape), 1])),
+          opts,
+        )
+      : nuclearNorm(modeMatrix(t, t.shape.length - 1), opts)
+  return mul(norm, scalar(gamma))
 }
 
 /** Tucker (Eq. 2): Σᵢ γᵢ‖W_(i)‖* over all N mode flattenings: [D…] → []. */

@@ -14,11 +14,11 @@ export interface ConvAttrs {
   readonly pads: readonly [number, number, number, number]
 }
 
-/** Normalises `strides` (a number or a pair of positive integers); `op` names the caller in errors. */
-export const normStrides = (op: string, s: number | readonly [number, number] | undefined): [number, number] => {
+/** Normalises `strides` (a number or a pair of positive integers); `op` and `arg` name the caller and argument in errors. */
+export const normStrides = (op: string, s: number | readonly [number, number] | undefined, arg = 'strides'): [number, number] => {
   const p = s === undefined ? [1, 1] : typeof s === 'number' ? [s, s] : Array.isArray(s) && s.length === 2 ? [s[0], s[1]] : undefined
   if (!p?.every((v) => Number.isInteger(v) && v >= 1))
-    throw new ShapeError(`${op}: strides must be a positive integer or [sh, sw] of them, got ${JSON.stringify(s)}`)
+    throw new ShapeError(`${op}: ${arg} must be a positive integer or a pair of them, got ${JSON.stringify(s)}`)
   return [p[0], p[1]]
 }
 

@@ -3,7 +3,7 @@ import type { Primitive } from '../graph/graph.ts'
 import { conv2dBackFilterPrim, conv2dBackInputPrim, conv2dPrim } from './conv.ts'
 import { avgPoolBackPrim, avgPoolPrim, maxPoolBackPrim, maxPoolPrim, maxPoolSelectPrim } from './pool.ts'
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.ts'
-import { eighPrim, qrPrim } from './linalg.ts'
+import { eighPrim, gramPrim, qrPrim } from './linalg.ts'
 import { oneHotPrim, softmaxCrossEntropyPrim } from './loss.ts'
 import { matmulPrim } from './matmul.ts'
 import { maxPrim, sumPrim } from './reduce.ts'
@@ -26,6 +26,7 @@ export const primitives: Readonly<Record<string, Primitive>> = Object.fromEntrie
     matmulPrim,
     qrPrim,
     eighPrim,
+    gramPrim,
     conv2dPrim,
     conv2dBackInputPrim,
     conv2dBackFilterPrim,

@@ -6,7 +6,7 @@
  */
 import { bind, constant, expectShape, lift, type Primitive, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { fromData } from '../tensor/host.ts'
-import { fmt, ShapeError } from '../tensor/shape.ts'
+import { fmt, ShapeError, shapesEqual } from '../tensor/shape.ts'
 import { abs, add, div, greater, lessEqual, maximum, mul, neg, pow, reciprocal, relu, sub, where } from './elementwise.ts'
 import { matmul } from './matmul.ts'
 import { reshape, slice, transpose } from './shape.ts'
@@ -31,18 +31,21 @@ const sandwich = (u: Tensor, x: Tensor): Tensor => matmul(matmul(u, x), u, { tra
 
 /**
  * Symmetric eigen-decomposition, packed: [k, k] → [k + 1, k], row 0 the eigenvalues λ (descending), rows 1..k
- * the eigenvectors U as columns (each signed so its largest-|·| entry is positive). The kernel reads
- * ½(A + Aᵀ), and reports eigenvalues with |λ| ≤ floor²·max|λ| as exactly 0, floor being the backend's
- * precision floor (1e-6 ref, 1e-3 cpu: below it a float32 Gram matrix cannot tell σ = √λ from 0).
+ * the eigenvectors U as columns (each signed so its largest-|·| entry is positive). An optional second input
+ * is the low part of a double-float matrix (`gram`'s lo: A = hi + lo, combined in float64 by the kernel). The
+ * kernel reads ½(A + Aᵀ), and reports eigenvalues with |λ| ≤ floor²·max|λ| as exactly 0, floor being the
+ * backend's precision floor for that input (backend/host/linalg-kernels.ts: float32 backends 1e-3 for one
+ * float32 matrix, 1e-5 for a float64 Gram as hi + lo; ref 1e-6).
  * VJP (distinct eigenvalues): Ā = sym(U (diag(λ̄) + F ∘ UᵀŪ) Uᵀ), F_ij = 1/(λ_j − λ_i), F_ii = 0.
  */
 export const eighPrim: Primitive = {
   name: 'eigh',
-  shape: ([s]) => {
+  shape: ([s, lo]) => {
     expectShape(s.length === 2 && s[0] === s[1], 'eigh', 'expects a square (symmetric) matrix', [s])
+    if (lo) expectShape(shapesEqual(lo, s), 'eigh', 'the low part must have the shape of the matrix', [s, lo])
     return [s[0] + 1, s[0]]
   },
-  vjp: (dy, _inputs, y) => {
+  vjp: (dy, inputs, y) => {
     const k = y.shape[1]
     const { values: lam, vectors: u } = unpackEigh(y)
     const dLam = slice(dy, [0, 0], [1, k])
@@ -58,7 +61,8 @@ export const eighPrim: Primitive = {
       ),
       mul(f, matmul(u, dU, { transA: true })),
     )
-    return [sym(sandwich(u, inner))]
+    const da = sym(sandwich(u, inner))
+    return inputs.map(() => da)
   },
 }
 
@@ -116,8 +120,10 @@ export const qr = (x: TensorLike): Tensor => bind(qrPrim, [x])
 export interface PsdPowOptions {
   /** Keep at most this many of the largest eigenpairs (default all). */
   readonly rank?: number
-  /** Eigenvalues λ ≤ rcond²·λ₁ count as zero (default 0 on top of eigh's backend floor, 1e-6 ref, 1e-3 cpu). */
+  /** Eigenvalues λ ≤ rcond²·λ₁ count as zero (default 0 on top of eigh's backend floor, see eighPrim). */
   readonly rcond?: number
+  /** Low part of a double-float g (g + lo is the matrix, e.g. `gram`'s hi and lo): eigh then applies its float64-Gram floor. */
+  readonly lo?: TensorLike
 }
 
 /**
@@ -139,7 +145,10 @@ export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): 
   const k = t.shape[0]
   const rank = Math.min(opts.rank ?? k, k)
   const rc = opts.rcond ?? 0
-  const { values: lam, vectors: u } = unpackEigh(bind(eighPrim, [t]))
+  const lo = opts.lo === undefined ? undefined : lift(opts.lo)
+  if (lo) expectShape(shapesEqual(lo.shape, t.shape), 'psdPow', 'opts.lo must have the shape of g', [t.shape, lo.shape])
+  const ins = lo ? [t, lo] : [t]
+  const { values: lam, vectors: u } = unpackEigh(bind(eighPrim, ins))
   const top = relu(slice(lam, [0, 0], [1, 1]))
   const inRank = constant(
     fromData(
@@ -167,8 +176,65 @@ export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): 
       const deriv = where(both, mul(p, pow(mid, f64(power - 1))), f64(0))
       const l = where(tie, deriv, quot)
       const inner = mul(l, matmul(matmul(u, sym(dy), { transA: true }), u))
-      return [null, sandwich(u, inner)]
+      const dg = sandwich(u, inner)
+      return [null, ...ins.map(() => dg)]
     },
   }
-  return bind(prim, [y, t])
+  return bind(prim, [y, ...ins])
+}
+
+/**
+ * Gram matrix AᵀA of the K = n·c columns of A = [x_0 | … | x_{n−1}] (each x [D, c], all alike), accumulated in
+ * float64 in one read of the inputs and scaled by s, a power of two near the largest column norm, so that it
+ * neither overflows nor underflows: [D, c]ⁿ → [2K + 1, K], rows 0..K−1 hi and K..2K−1 lo with hi + lo = AᵀA/s²
+ * to ~48 bits on float32 backends (lo = 0 on ref), row 2K = s. VJP (s is piecewise constant, lo a rounding
+ * residual of zero derivative): x̄_u = Σ_t x_t·C_tu with C = (Ḡ_hi + Ḡ_hiᵀ)/s².
+ */
+export const gramPrim: Primitive = {
+  name: 'gram',
+  shape: (shapes) => {
+    const [s0] = shapes
+    expectShape(shapes.length > 0 && s0.length === 2, 'gram', 'expects one or more matrices [D, c]', shapes)
+    expectShape(
+      shapes.every((s) => shapesEqual(s, s0)),
+      'gram',
+      'matrices differ in shape',
+      shapes,
+    )
+    const k = shapes.length * s0[1]
+    return [2 * k + 1, k]
+  },
+  vjp: (dy, xs, y) => {
+    const k = y.shape[1]
+    const { scale } = unpackGram(y)
+    // lo is a rounding residual: treated as constant, hi carries the derivative (consumers read hi + lo)
+    const g = slice(dy, [0, 0], [k, k])
+    return combineColumns(xs, div(add(g, transpose(g)), mul(scale, scale)))
+  },
+}
+
+/** Packed Gram matrix of the columns of [x_0 | … | x_{n−1}] (see gramPrim): n × [D, c] → [2K + 1, K], K = n·c. */
+export const gram = (xs: readonly TensorLike[]): Tensor => {
+  if (xs.length === 0) throw new ShapeError('gram: needs at least one matrix')
+  return bind(gramPrim, xs)
+}
+
+/** Splits gram's packed output [2K + 1, K] into hi [K, K], lo [K, K] (hi + lo = AᵀA/s²) and the scale s []. */
+export const unpackGram = (g: Tensor): { hi: Tensor; lo: Tensor; scale: Tensor } => {
+  const k = g.shape[1]
+  return { hi: slice(g, [0, 0], [k, k]), lo: slice(g, [k, 0], [k, k]), scale: reshape(slice(g, [2 * k, 0], [1, 1]), []) }
+}
+
+/**
+ * Blocks of A·C for A = [x_0 | … | x_{n−1}] (each x [D, c]) and C [K, K], K = n·c: returns n tensors [D, c],
+ * Σ_t x_t·C[t-block, u-block]. For c = 1 these are scalar-weighted sums, one fused elementwise loop per output.
+ */
+export const combineColumns = (xs: readonly Tensor[], cm: Tensor): Tensor[] => {
+  const c = xs[0].shape[1]
+  expectShape(cm.shape[0] === xs.length * c && cm.shape[1] === xs.length * c, 'combineColumns', `needs a ${xs.length * c}-square matrix`, [
+    cm.shape,
+  ])
+  const term = (t: number, u: number): Tensor =>
+    c === 1 ? mul(xs[t], reshape(slice(cm, [t, u], [1, 1]), [])) : matmul(xs[t], slice(cm, [t * c, u * c], [c, c]))
+  return xs.map((_, u) => xs.map((_, t) => term(t, u)).reduce((a, b) => add(a, b)))
 }

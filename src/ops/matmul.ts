@@ -1,7 +1,7 @@
 /** Batched matrix product with optional transposes: [...B, m, k] × [...B, k, n] → [...B, m, n]. */
 import { bind, expectShape, type Primitive, type Tensor, type TensorLike, lift } from '../graph/graph.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
-import { reshape } from './shape.ts'
+import { broadcastTo, reshape } from './shape.ts'
 
 export const matmulPrim: Primitive = {
   name: 'matmul',
@@ -25,7 +25,7 @@ export const matmulPrim: Primitive = {
 
 /**
  * Matrix product `op(a) · op(b)` where op transposes the last two axes when asked.
- * A batched `a` times a rank-2 `b` folds the batch into rows (one GEMM, shared `b`).
+ * A batched `a` times a rank-2 `b` shares `b` across the batch (folded into rows: one GEMM; with `transA`, broadcast).
  */
 export const matmul = (x: TensorLike, y: TensorLike, opts: { transA?: boolean; transB?: boolean } = {}): Tensor => {
   const a = lift(x)
@@ -34,7 +34,15 @@ export const matmul = (x: TensorLike, y: TensorLike, opts: { transA?: boolean; t
   const transB = !!opts.transB
   if (a.shape.length < 2 || b.shape.length < 2)
     throw new ShapeError(`matmul: operands must have rank ≥ 2: ${fmt(a.shape)} × ${fmt(b.shape)}`)
-  if (a.shape.length > 2 && b.shape.length === 2 && !transA) {
+  if (a.shape.length > 2 && b.shape.length === 2) {
+    if (transA) {
+      // op(a) is a per-batch transpose, so the batch cannot fold into rows: b is shared by broadcasting
+      const ka = a.shape[a.shape.length - 2]
+      const kb = b.shape[transB ? 1 : 0]
+      if (ka !== kb)
+        throw new ShapeError(`matmul: inner dimensions differ: ${fmt(a.shape)} (transA) × ${fmt(b.shape)}${transB ? ' (transB)' : ''}`)
+      return bind(matmulPrim, [a, broadcastTo(b, [...a.shape.slice(0, -2), ...b.shape])], { transA, transB })
+    }
     const k = a.shape[a.shape.length - 1]
     const y2 = bind(matmulPrim, [reshape(a, [-1, k]), b], { transA, transB })
     return reshape(y2, [...a.shape.slice(0, -1), y2.shape[1]])

@@ -97,7 +97,7 @@ export interface PoolOptions {
 
 const resolvePool = (op: string, x: Tensor, opts: PoolOptions): PoolAttrs => {
   if (x.shape.length !== 4) throw new ShapeError(`${op}: input must be rank 4 [N,H,W,C]: ${fmt(x.shape)}`)
-  const size = normStrides(op, opts.size)
+  const size = normStrides(op, opts.size, 'size')
   const strides = opts.strides === undefined ? size : normStrides(op, opts.strides)
   return { size, strides, pads: resolvePads(op, opts.padding, [x.shape[1], x.shape[2]], size, strides) }
 }

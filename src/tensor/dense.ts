@@ -134,4 +134,74 @@ export const eighPackedHost = (a: ArrayLike<number>, k: number, floor: number): 
   return out
 }
 
+/**
+ * Gram matrix of the K = n·c columns of [x_0 | … | x_{n−1}] (each a row-major D × c matrix), accumulated in
+ * float64 and scaled by s, a power of two near the largest column norm, so neither s nor G/s² overflows or
+ * underflows: packed (2K + 1) × K, rows 0..K−1 hi = round(G/s²), rows K..2K−1 lo = G/s² − hi (the part `round`
+ * drops: float32 keeps 24 bits of each entry, hi + lo keeps ~48), row 2K = s. float32 inputs are accumulated
+ * unscaled (their squares and sums cannot leave float64's range); float64 inputs are first divided by the power of
+ * two above their largest |entry| (exact), since 1e160² overflows and 1e-170² underflows. `maxExp` bounds s in
+ * the output type (127 for float32).
+ */
+export const gramHost = (
+  xs: readonly ArrayLike<number>[],
+  d: number,
+  c: number,
+  round: (v: number) => number,
+  maxExp = 1023,
+): Float64Array => {
+  const n = xs.length
+  const k = n * c
+  let pre = 1
+  if (!xs.every((x) => x instanceof Float32Array)) {
+    let big = 0
+    for (const x of xs) for (let i = 0; i < x.length; i++) big = Math.max(big, Math.abs(x[i]))
+    if (big > 0 && Number.isFinite(big)) pre = 2 ** Math.ceil(Math.log2(big))
+  }
+  const g = new Float64Array(k * k)
+  if (k === 2 && c === 1) {
+    // LAF's two stacked task weights: three running sums in registers
+    const [x, y] = xs
+    let s00 = 0
+    let s01 = 0
+    let s11 = 0
+    const inv = 1 / pre
+    for (let i = 0; i < d; i++) {
+      const a = x[i] * inv
+      const b = y[i] * inv
+      s00 += a * a
+      s01 += a * b
+      s11 += b * b
+    }
+    g[0] = s00
+    g[1] = s01
+    g[3] = s11
+  } else {
+    const row = new Float64Array(k)
+    for (let i = 0; i < d; i++) {
+      for (let t = 0; t < n; t++) for (let j = 0; j < c; j++) row[t * c + j] = xs[t][i * c + j] / pre
+      for (let a = 0; a < k; a++) {
+        const ra = row[a]
+        if (ra === 0) continue
+        for (let b = a; b < k; b++) g[a * k + b] += ra * row[b]
+      }
+    }
+  }
+  let top = 0
+  for (let a = 0; a < k; a++) top = Math.max(top, g[a * k + a])
+  const e = top > 0 && Number.isFinite(top) ? Math.max(-maxExp + 1, Math.min(maxExp, Math.round(Math.log2(Math.sqrt(top))))) : 0
+  const sc = 2 ** e
+  const inv2 = 1 / (sc * sc)
+  const out = new Float64Array((2 * k + 1) * k)
+  for (let a = 0; a < k; a++)
+    for (let b = a; b < k; b++) {
+      const v = g[a * k + b] * inv2
+      const hi = round(v)
+      out[a * k + b] = out[b * k + a] = hi
+      out[(k + a) * k + b] = out[(k + b) * k + a] = v - hi
+    }
+  out.fill(sc * pre, 2 * k * k)
+  return out
+}
+
 export { jacobiEigh, symEigh, tridiagEigh } from './eigh.ts'

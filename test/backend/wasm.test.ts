@@ -9,11 +9,13 @@ import { conv2dBackFilterWasm, conv2dBackInputWasm, conv2dWasm, matmulWasm } fro
 import { cpuPoolKernels } from '../../src/backend/cpu/pool.ts'
 import { ewWasm, sumWasm } from '../../src/backend/cpu/wasm/elementwise.ts'
 import { maxPoolBackWasm, maxPoolWasm } from '../../src/backend/cpu/wasm/pool.ts'
-import { createWasmRuntime, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
+import { createWasmRuntime, relaxedSimdAvailable, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
 import { fc } from '../../src/testing/index.ts'
 import { convDwRef, convDxRef, convRef, matmulRef } from './wasm-ref.ts'
+import { fcParams } from '../harness.ts'
 
-const opts = { numRuns: 40, seed: Number(process.env.FC_SEED ?? 42), endOnFailure: false }
+// a fresh seed per run (FC_SEED / FC_PATH replay one), more runs under CI=true
+const opts = fcParams(40)
 const vals = (n: number) =>
   fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: n, maxLength: n }).map((a) => Float32Array.from(a, (v) => v / 1000))
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 0.5)
@@ -344,6 +346,25 @@ test('wasm runtime blocks: size classes, reuse after free, residency, and the fr
   const b = rt.block(990)! // same size class: the freed block comes back
   assert.equal(rt.resident(b), pa)
   assert.equal(rt.memoryStats().free, 0)
+})
+
+test('the relaxed-SIMD build (fused multiply-add GEMM) matches the references within tolerance; asking for it without host support is a clear error', async () => {
+  if (relaxedSimdAvailable()) {
+    const { checkRelaxed } = await import('./wasm-relaxed-check.ts')
+    assert.ok(checkRelaxed() > 0, 'the relaxed build rounds differently from the baseline somewhere')
+    return
+  }
+  assert.throws(() => createWasmRuntime(1, { relaxed: true }), /relaxed: true, but this host has no relaxed SIMD/)
+  // Node 20 has relaxed SIMD behind a V8 flag: check the build there
+  const out = execFileSync(
+    process.execPath,
+    ['--experimental-wasm-relaxed-simd', '--import', 'tsx', join(import.meta.dirname, 'wasm-relaxed-check.ts')],
+    {
+      encoding: 'utf8',
+    },
+  )
+  const d = Number(out.match(/max \|relaxed − baseline\| (\S+)/)?.[1])
+  assert.ok(d > 0 && d < 1e-4, out)
 })
 
 test('the committed kernels.wasm.ts is what src/backend/cpu/wasm/asm/kernels.ts builds to', () => {

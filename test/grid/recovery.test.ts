@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadCheckpoint } from '../../src/node/checkpoint.ts'
 import { gridMain } from '../../src/node/grid/cli.ts'
-import { expandGrid, parseSeeds } from '../../src/node/grid/expand.ts'
+import { expandGrid, parseSeeds, parseSweep } from '../../src/node/grid/expand.ts'
 import type { GridLibrary } from '../../src/node/grid/library.ts'
 import { EVENTS_FILE, RESULT_FILE, runDir, runLocal } from '../../src/node/grid/worker.ts'
 import { freePort, haveRedis, spawnWorker, startRedis, until } from './redis.ts'
@@ -96,6 +96,24 @@ test('grid: a worker SIGKILLed mid-run: the other worker resumes the job from it
     t.after(() => rmSync(local, { recursive: true, force: true }))
     const [row] = await runLocal(gridLibrary, [{ ...spec, config: { ...(spec.config as object), stepMs: 0 } }], local)
     assert.deepEqual(JSON.parse(readFileSync(join(dir, RESULT_FILE), 'utf8')), row.result)
+
+    // SIGTERM mid-run: the worker exits at once (no run left going without a lock); a new worker resumes the job
+    const [spec2] = expandGrid(gridLibrary, 'toy', { preset: 'slow', seeds: [0], sweeps: [parseSweep('epochs=9')] })
+    assert.equal((await grid('submit', 'toy', '--preset', 'slow', '--sweep', 'epochs=9', '--redis', redis.url)).code, 0)
+    const dir2 = runDir(out, spec2.id)
+    await until(
+      '2 epochs checkpointed',
+      () => existsSync(join(dir2, 'toy-ckpt.json')) && (loadCheckpoint(join(dir2, 'toy-ckpt.json')).meta as { epoch: number }).epoch >= 2,
+      60_000,
+      50,
+    )
+    const t0 = Date.now()
+    await survivor.stop()
+    assert.ok(Date.now() - t0 < 3000, `SIGTERM took ${Date.now() - t0} ms: the worker waited for its run`)
+    workers.push(spawnWorker(redis.url, out))
+    await until('the second job to complete', async () => (await completed(redis.url)) === 2, 90_000, 200)
+    const ev2 = readEvents(dir2).map((e) => e.event)
+    assert.deepEqual(ev2, ['start', 'start', 'resume', 'done'])
   } finally {
     await Promise.all(workers.map((w) => w.stop()))
     await redis.stop()

@@ -5,10 +5,12 @@ import * as ss from '../../src/index.ts'
 import { jacobiEigh } from '../../src/tensor/dense.ts'
 import { checkVjp, fc } from '../../src/testing/index.ts'
 import { arbSpectral, dot, frob, host, mat, matmulH, maxAbsDiff, transposeH, withSpectrum } from './helpers.ts'
+import { fcParams } from '../harness.ts'
 
 const ref = ss.refBackend()
 const cpu = ss.cpuBackend()
-const opts = (numRuns: number) => ({ numRuns, seed: Number(process.env.FC_SEED ?? 42) })
+// a fresh seed per run (FC_SEED / FC_PATH replay one), more runs under CI=true
+const opts = fcParams
 const eye = (k: number) => Float64Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0))
 
 test('qr: Q orthonormal, R upper triangular, QR = A (host and the qr primitive agree)', () => {

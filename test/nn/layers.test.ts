@@ -45,6 +45,7 @@ test('l1: mean absolute error over all elements; differing shapes are named', ()
   const got = runSync(l1(tensor64([1, -2, 3, 0.5], [2, 2]), tensor64([0, 1, 3, -0.5], [2, 2])), { backend: be }).data[0]
   close(got, (1 + 3 + 0 + 1) / 4, 'l1')
   assert.throws(() => l1(tensor64([1, 2]), tensor64([1, 2, 3])), { name: 'ShapeError', message: 'l1: shapes differ: [2] vs [3]' })
+  assert.throws(() => l1(tensor64([1, 2, 3, 4], [2, 2]), tensor64([1, 2, 3, 4], [1, 4])), /l1: shapes differ: \[2,2\] vs \[1,4\]/)
 })
 
 test('accuracyHost: argmax per row (first maximum on ties) against the label; 0 for no rows', () => {
@@ -54,6 +55,17 @@ test('accuracyHost: argmax per row (first maximum on ties) against the label; 0 
   assert.equal(accuracyHost(logits, tensor([1, 1, 2, 2])), 0.5)
   assert.equal(accuracyHost(logits, tensor([0, 1, 1, 0])), 0)
   assert.equal(accuracyHost(tensor64([], [0, 3]), tensor([])), 0)
+  // many rows with distinct values: the first-of-row argmax found here must match row by row
+  const n = 40
+  const c = 5
+  const z = normal(key(12), [n, c])
+  const arg = Array.from({ length: n }, (_, i) => {
+    const row = Array.from(z.data.subarray(i * c, (i + 1) * c))
+    return row.indexOf(Math.max(...row))
+  })
+  assert.equal(accuracyHost(z, tensor(arg)), 1)
+  const shifted = arg.map((a, i) => (i % 4 === 0 ? (a + 1) % c : a))
+  assert.equal(accuracyHost(z, tensor(shifted)), 30 / 40)
 })
 
 test("convPads: TF 'same' (out = ⌈in/s⌉, odd pad at the end) and 'valid'", () => {

@@ -124,6 +124,6 @@ test('pooling: shape errors name the op, the problem and the shape', () => {
       }),
     /avgPool: pads \[2,0,0,0\] must be smaller than the window 2x2/,
   )
-  assert.throws(() => ops.maxPool(ops.zeros([1, 4, 4, 1]), { size: 0 }), /maxPool: strides must be/)
+  assert.throws(() => ops.maxPool(ops.zeros([1, 4, 4, 1]), { size: 0 }), /maxPool: size must be a positive integer/)
   assert.throws(() => ops.globalAvgPool(ops.zeros([4, 4])), /globalAvgPool: input must be rank 4/)
 })

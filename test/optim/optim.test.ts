@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import * as optim from '../../src/optim/index.ts'
 import { adam, schedules, sgd } from '../../src/optim/index.ts'
 import { grad, type HostTensor, mul, refBackend, runSync, square, sub, sum, type Tensor, tensor, tensor64 } from '../../src/index.ts'
 
@@ -238,4 +239,33 @@ test('schedules: constant; cosine from lr to lr·floor, clamped past the end', (
   close(f(10, 10), 0.02)
   // total 0: no division by zero, the end value
   close(f(0, 0), 0.1)
+})
+
+/** The primitive names of the ops (not constants) that a traced result depends on. */
+const opsOf = (t: Tensor): string[] => {
+  const seen = new Set<Tensor>()
+  const out: string[] = []
+  const walk = (n: Tensor): void => {
+    if (seen.has(n)) return
+    seen.add(n)
+    if (n.prim.name !== 'const') out.push(n.prim.name)
+    n.inputs.forEach(walk)
+  }
+  walk(t)
+  return out.sort()
+}
+
+test('optimisers trace no momentum, Nesterov or decay ops when those are 0 (plain SGD is w − lr·g: two ops per leaf)', () => {
+  const params = { w: tensor64([[1, -2]]) }
+  const g = { w: tensor64([[0.5, 1]]) }
+  const traced = (o: optim.Optimizer<any>) => opsOf((o.update(o.init(params), g, params).params as any).w)
+  for (const o of [sgd({ lr: 0.1 }), sgd({ lr: 0.1, momentum: 0, weightDecay: 0 }), sgd({ lr: 0.1, nesterov: true })])
+    assert.deepEqual(traced(o), ['mul', 'sub'])
+  // momentum adds μ·v + g (add, mul); decay adds g + λ·w (add, mul)
+  assert.deepEqual(traced(sgd({ lr: 0.1, momentum: 0.9 })), ['add', 'mul', 'mul', 'sub'])
+  assert.deepEqual(traced(sgd({ lr: 0.1, weightDecay: 0.1 })), ['add', 'mul', 'mul', 'sub'])
+  // Adam: t (add), 1 − βᵗ twice (pow, sub), m (mul, mul, add), v (mul, mul, mul, add), m̂/(√v̂ + ε) (div ×3, sqrt, add), w − lr·u (mul, sub)
+  const plainAdam = traced(adam({ lr: 0.1, weightDecay: 0 }))
+  assert.equal(plainAdam.length, 19, plainAdam.join(','))
+  assert.equal(traced(adam({ lr: 0.1, weightDecay: 0.1 })).length, 21)
 })

@@ -13,6 +13,9 @@ import { linalgKernels } from '../host/linalg-kernels.ts'
 import { type GenCtx, type KernelSource, MAX_ELEMENTS } from './codegen.ts'
 import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
+import { type DeviceCounters, type DeviceHandle, wgslDevice } from './wgsl/device.ts'
+import { DEVICE_EIGH_MAX, eighPlan } from './wgsl/eigh.ts'
+import { gemmSpec, TILED_OPS } from './wgsl/ops.ts'
 
 /** Kernels with a 4-outputs-per-thread variant (undefined when the shapes do not allow it). */
 const vec4Sources: Readonly<Record<string, (call: KernelCall, ctx: GenCtx) => KernelSource | undefined>> = {
@@ -56,16 +59,17 @@ export interface GpuBackendOptions {
   readonly vec4?: boolean
   /** Tensors larger than this are addressed through exact 3-D views (default 2^24; tests lower it). */
   readonly exactAbove?: number
+  /**
+   * On webgpu, run matmul and the conv primitives as the hand-written tiled WGSL kernels (`wgsl/`) on gpu.js's
+   * device and buffers (default true); false keeps gpu.js's per-cell kernels (for comparisons).
+   */
+  readonly tiled?: boolean
 }
 
-/** A pipeline handle of gpu.js's WebGPU backend (the fields this backend uses). */
-interface DeviceHandle {
-  output: number[]
-  componentCount: number
-  buffer?: { _refs: number; destroy(): void }
-  kernel?: { outputBuffer: unknown; bindGroupDirty: boolean }
-  toArray(): Promise<Float32Array>
-  delete(): void
+/** What runs where on a gpu backend: kernel families and host traffic since it was created. */
+export interface GpuDeviceStats extends DeviceCounters {
+  /** Ops that ran as tiled WGSL, as gpu.js kernels, and on the host (read back, computed, uploaded). */
+  readonly ran: { readonly tiled: number; readonly gpujs: number; readonly host: number }
 }
 
 /**
@@ -77,10 +81,11 @@ const freeHandle = (h: DeviceHandle): void => {
   const k = h.kernel
   const buf = h.buffer
   h.delete()
-  if (k && buf && k.outputBuffer === buf) {
+  if (k && k.outputBuffer === buf) {
     k.outputBuffer = null
     k.bindGroupDirty = true
-    if (--buf._refs === 0) buf.destroy()
+    buf._refs = (buf._refs ?? 1) - 1
+    if (buf._refs === 0) buf.destroy()
   }
 }
 
@@ -93,6 +98,9 @@ export interface GpuBuffer {
 }
 
 type Kernel = ((...args: unknown[]) => unknown) & { destroy(): void }
+
+/** rcond 1e-3: the σ floor of a float32 Gram matrix, as on the cpu backend. */
+const EIGH_FLOOR = 1e-3
 
 const TOO_BIG = '(its gpu.js kernel indexes in f32, exact below 2^24): split the batch into micro-batches'
 
@@ -128,11 +136,16 @@ export const kernelSettings = (ks: KernelSource): Record<string, unknown> => ({
 })
 
 /** Creates a gpu.js backend (`gpu`); call `dispose()` to free its kernels. */
-export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & { readonly mode: GpuMode; dispose(): void } => {
+export const gpuBackend = (
+  opts: GpuBackendOptions = {},
+): Backend<GpuBuffer> & { readonly mode: GpuMode; readonly tiled: boolean; deviceStats(): GpuDeviceStats; dispose(): void } => {
   const mode = opts.mode ?? 'webasm'
   const vec4 = opts.vec4 ?? mode === 'webgpu'
   const exactAbove = opts.exactAbove ?? MAX_ELEMENTS
+  const tiled = mode === 'webgpu' && (opts.tiled ?? true)
   const gpu = new GPU({ mode })
+  const dev = wgslDevice()
+  const ran = { tiled: 0, gpujs: 0, host: 0 }
   const kernels = new Map<string, Kernel>()
   const live = new Set<GpuBuffer>()
   const track = (b: GpuBuffer): GpuBuffer => {
@@ -170,14 +183,12 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     return out
   }
 
-  const uploadKernel = (n: number): Kernel => compile({ source: 'function (x0) {\n  return x0[this.thread.x];\n}', size: n }, `upload:${n}`)
-
   const upload = (t: HostTensor): GpuBuffer => {
     const n = sizeOf(t.shape)
     const data = Float32Array.from(t.data)
     if (mode === 'webasm' || n === 0) return track({ size: n, host: data })
     const b: GpuBuffer = { size: n }
-    b.pending = (uploadKernel(n)(data) as Promise<DeviceHandle>).then((h) => {
+    b.pending = dev.upload(data).then((h) => {
       b.dev = h
       b.pending = undefined
       return h
@@ -188,17 +199,10 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   const read = (b: GpuBuffer, shape: Shape): HostTensor | Promise<HostTensor> => {
     if (b.host) return fromData(Float32Array.from(b.host), shape)
     const h = b.dev ? Promise.resolve(b.dev) : (b.pending as Promise<DeviceHandle>)
-    // a handle last read through a 3-D view still carries those dims: read it back flat
-    return h
-      .then((d) => {
-        label(d, [b.size])
-        return d.toArray()
-      })
-      .then((data) => fromData(Float32Array.from(data), shape))
+    return h.then((d) => dev.read(d, b.size)).then((data) => fromData(data, shape))
   }
 
-  // rcond 1e-3: the σ floor of a float32 Gram matrix, as on the cpu backend
-  const hostKernels = { ...linalgKernels<Float32Array>(Float32Array as ArrayCtor<Float32Array>, 1e-3), ...opts.hostKernels }
+  const hostKernels = { ...linalgKernels<Float32Array>(Float32Array as ArrayCtor<Float32Array>, EIGH_FLOOR), ...opts.hostKernels }
   /** Host fallback for `hostKernels` ops: on webgpu the inputs are read back and the result uploaded. */
   const runOnHost = (k: HostKernel<Float32Array>, call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
@@ -239,8 +243,26 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
   const run1 = (call: KernelCall, inputs: readonly GpuBuffer[]): GpuBuffer | Promise<GpuBuffer> => {
     const n = sizeOf(call.outShape)
     if (n === 0) return track({ size: 0, host: new Float32Array(0) })
+    // small eigenproblems (the trace norms' thin path) stay on the device unless the caller replaced the kernel
+    if (tiled && call.op === 'eigh' && !opts.hostKernels?.eigh && call.inShapes[0][0] <= DEVICE_EIGH_MAX) {
+      ran.tiled++
+      return handles(inputs)
+        .then((hs) => dev.kernel(eighPlan(call.inShapes[0][0], EIGH_FLOOR), hs, n))
+        .then((h) => track({ size: n, dev: h }))
+    }
     const hk = hostKernels[call.op]
-    if (hk && !OPS.has(call.op)) return runOnHost(hk, call, inputs)
+    if (hk && !OPS.has(call.op)) {
+      ran.host++
+      return runOnHost(hk, call, inputs)
+    }
+    const spec = tiled && TILED_OPS.has(call.op) ? gemmSpec(call) : undefined
+    if (spec) {
+      ran.tiled++
+      return handles(inputs)
+        .then(([a, b]) => dev.gemm(spec, a, b, n))
+        .then((h) => track({ size: n, dev: h }))
+    }
+    ran.gpujs++
     const first = gpuKernelSource(call, { vec4, exactAbove })
     const stages: KernelSource[] = []
     for (let ks: KernelSource | undefined = first; ks; ks = ks.next) stages.push(ks)
@@ -320,7 +342,9 @@ export const gpuBackend = (opts: GpuBackendOptions = {}): Backend<GpuBuffer> & {
     exec,
     read,
     release,
-    stats: () => ({ liveBuffers: live.size, compiledKernels: kernels.size }),
+    tiled,
+    stats: () => ({ liveBuffers: live.size, compiledKernels: kernels.size + dev.pipelines() }),
+    deviceStats: () => ({ ...dev.counters, ran: { ...ran } }),
     dispose: () => {
       for (const k of kernels.values()) k.destroy()
       kernels.clear()

@@ -141,7 +141,9 @@ export const gridMain = async (
           process.once('SIGTERM', stop)
         })
         await w.close(true)
-        return 0
+        // a run still in progress would keep this process alive without a lock on its job: exit now; its files are
+        // written atomically, and the job is taken over and resumed once its lock expires
+        return process.exit(0)
       }
       case 'status': {
         const url = need('redis', v.redis, cmd)

@@ -79,7 +79,49 @@ export const linalgCases: PrimCase[] = [
     f: ([g]) => ops.bind(ops.eighPrim, [g]),
     pre: ([g]) => clearSigns(g),
   },
+  {
+    prim: 'eigh',
+    label: 'double-float input hi + lo',
+    arb: fc.tuple(arbSym, fc.double({ min: -1e-3, max: 1e-3, noNaN: true })).map(([g, e]) => ({
+      inputs: [
+        g,
+        ops.fromData(
+          Float64Array.from(g.data, (v, i) => e * Math.cos(i) * (i % (g.shape[0] + 1) === 0 ? 1 : 0)),
+          g.shape,
+        ),
+      ],
+    })),
+    f: ([g, lo]) => ops.bind(ops.eighPrim, [g, lo]),
+    pre: ([g, lo]) => {
+      const a = ops.fromData(
+        Float64Array.from(g.data, (v, i) => v + lo.data[i]),
+        g.shape,
+      )
+      return clearSigns(a)
+    },
+  },
+  {
+    prim: 'gram',
+    arb: fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2 }))
+      .chain(([n, d, c]) => fc.array(arbTensor([d, c]), { minLength: n, maxLength: n }).map((inputs) => ({ inputs }))),
+    f: (xs) => ops.gram(xs),
+    // the scale s = 2^round(log2 max column norm) is piecewise constant: keep finite differences off its steps
+    pre: (xs) => {
+      const top = Math.max(...xs.map((x) => Math.max(...Array.from({ length: x.shape[1] }, (_, j) => colNorm2(x, j)))))
+      const e = Math.log2(Math.sqrt(top))
+      return top > 1e-6 && Math.abs(e - Math.round(e) - 0.5) > 0.02 && Math.abs(e - Math.round(e) + 0.5) > 0.02
+    },
+  },
 ]
+
+/** Squared norm of column j of a matrix. */
+const colNorm2 = (x: HostTensor, j: number): number => {
+  const [d, c] = x.shape
+  let s = 0
+  for (let i = 0; i < d; i++) s += x.data[i * c + j] ** 2
+  return s
+}
 
 /** psdPow is a composite of eigh (custom Löwner VJP): same VJP and parity properties, run by test/ops/linalg.test.ts. */
 export const psdPowCases: PrimCase[] = [

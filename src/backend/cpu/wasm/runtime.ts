@@ -9,7 +9,7 @@
  * size classes (a quarter-octave apart) with one free list per class; memory only grows, up to 2 GiB, after
  * which `block` answers undefined and callers fall back to ordinary arrays.
  */
-import { kernelsWasmBase64 } from './kernels.wasm.ts'
+import { kernelsRelaxedWasmBase64, kernelsWasmBase64 } from './kernels.wasm.ts'
 import { workerSource } from './worker-source.ts'
 
 /** The kernel module's exports (pointers are byte offsets into the shared memory). */
@@ -63,6 +63,8 @@ export type Job = readonly [op: number, ...args: number[]]
 
 export interface WasmRuntime {
   readonly exports: KernelExports
+  /** Whether this runtime runs the relaxed-SIMD build (fused multiply-add in the GEMM). */
+  readonly relaxed: boolean
   /** Threads including the caller (1 when workers are unavailable or not started yet). */
   readonly threads: () => number
   /** Reserves `bytes` (16-aligned) of call-local memory after the scratch areas; `reset` frees all of it. */
@@ -169,9 +171,24 @@ const nodeWorker = (): WorkerCtor | undefined => {
   return p?.getBuiltinModule?.('node:worker_threads')?.Worker
 }
 
-/** Creates a runtime with up to `threads` threads (default: available parallelism, at most 8). */
-export const createWasmRuntime = (threads?: number): WasmRuntime => {
-  const module = new WebAssembly.Module(decode(kernelsWasmBase64) as BufferSource)
+/** Whether the host validates the relaxed-SIMD build (Node ≥ 22, current browsers; Node 20 only with --experimental-wasm-relaxed-simd). */
+export const relaxedSimdAvailable = (): boolean => {
+  try {
+    return WebAssembly.validate(decode(kernelsRelaxedWasmBase64) as BufferSource)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Creates a runtime with up to `threads` threads (default: available parallelism, at most 8). `relaxed`:
+ * the relaxed-SIMD build (default: when the host has it; GEMM results then differ from the baseline build
+ * by the rounding of a fused multiply-add, within the parity tolerances).
+ */
+export const createWasmRuntime = (threads?: number, opts: { readonly relaxed?: boolean } = {}): WasmRuntime => {
+  const relaxed = opts.relaxed ?? relaxedSimdAvailable()
+  if (relaxed && !relaxedSimdAvailable()) throw new Error('createWasmRuntime: relaxed: true, but this host has no relaxed SIMD')
+  const module = new WebAssembly.Module(decode(relaxed ? kernelsRelaxedWasmBase64 : kernelsWasmBase64) as BufferSource)
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 32768, shared: true })
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports
   const scratchBytes = (exports.gemmScratchBytes() + 63) & ~63
@@ -290,6 +307,7 @@ export const createWasmRuntime = (threads?: number): WasmRuntime => {
   }
   return {
     exports,
+    relaxed,
     threads: () => 1 + ready(),
     alloc,
     reset: () => {

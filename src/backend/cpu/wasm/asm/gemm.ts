@@ -165,6 +165,14 @@ function packB(kc: i32, nc: i32, b: usize, rsB: i32, csB: i32, pb: usize): void 
   }
 }
 
+// c + a · b per lane: one fused multiply-add in the relaxed-SIMD build (where the host has FMA; rounding
+// differs from mul-then-add), mul then add in the baseline build (the same bits as before relaxed SIMD).
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c)
+  return f32x4.add(c, f32x4.mul(a, b))
+}
+
 // C tile (MR × NR at c, row stride ldc bytes) = (accum ? C : 0) + packed A panel · packed B panel.
 @inline
 function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accum: bool): void {
@@ -180,17 +188,17 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accum: bool)
     const b0 = v128.load(pb)
     const b1 = v128.load(pb, 16)
     let a = v128.load32_splat(pa)
-    c00 = f32x4.add(c00, f32x4.mul(a, b0))
-    c01 = f32x4.add(c01, f32x4.mul(a, b1))
+    c00 = madd(a, b0, c00)
+    c01 = madd(a, b1, c01)
     a = v128.load32_splat(pa, 4)
-    c10 = f32x4.add(c10, f32x4.mul(a, b0))
-    c11 = f32x4.add(c11, f32x4.mul(a, b1))
+    c10 = madd(a, b0, c10)
+    c11 = madd(a, b1, c11)
     a = v128.load32_splat(pa, 8)
-    c20 = f32x4.add(c20, f32x4.mul(a, b0))
-    c21 = f32x4.add(c21, f32x4.mul(a, b1))
+    c20 = madd(a, b0, c20)
+    c21 = madd(a, b1, c21)
     a = v128.load32_splat(pa, 12)
-    c30 = f32x4.add(c30, f32x4.mul(a, b0))
-    c31 = f32x4.add(c31, f32x4.mul(a, b1))
+    c30 = madd(a, b0, c30)
+    c31 = madd(a, b1, c31)
     pa += 16
     pb += 32
   }

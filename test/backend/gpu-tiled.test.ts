@@ -1,0 +1,210 @@
+/**
+ * The tiled WGSL kernels (matmul, conv2d and its gradients) against ref on a real WebGPU device: odd sizes,
+ * partial tiles, every transpose, strides, 'same' and asymmetric padding, batch 1, split K, and tensors over
+ * 2^24 elements. Without `navigator.gpu` this file re-runs itself under the software adapter
+ * (bench/webgpu-cpu/run.sh: Dawn over Mesa llvmpipe), so `npm test` runs the WGSL wherever that path works.
+ * The tensors over 2^24 elements take minutes on a software adapter: they run where SOFTSHARE_BIG_TENSORS=1
+ * (the WebGPU step of .ci/run).
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { test } from 'node:test'
+import * as ops from '../../src/index.ts'
+import { checkParity } from '../../src/testing/index.ts'
+
+const hasDevice = !!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu
+const tol = { rtol: 1e-3, atol: 1e-3 }
+
+if (!hasDevice) {
+  test('tiled WGSL kernels on the software WebGPU adapter (bench/webgpu-cpu/run.sh)', { timeout: 900_000 }, () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url))
+    // a child `node --test` that inherits the runner's context refuses to run ("called recursively")
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env
+    const r = spawnSync(
+      'bash',
+      ['bench/webgpu-cpu/run.sh', 'node', '--import', 'tsx', '--test', '--test-reporter=spec', 'test/backend/gpu-tiled.test.ts'],
+      { cwd: root, encoding: 'utf8', env: { ...env, SOFTSHARE_GPU_MODE: 'webgpu' }, timeout: 880_000 },
+    )
+    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`
+    console.log(
+      out
+        .split('\n')
+        .filter((l) => /^\s*(✔|✖|ℹ (tests|pass|fail))/.test(l))
+        .join('\n'),
+    )
+    assert.equal(r.status, 0, `software WebGPU run failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}):\n${out.slice(-4000)}`)
+    assert.match(out, /ℹ pass [1-9]/, 'no test passed under the software adapter')
+    assert.match(out, /ℹ fail 0/)
+  })
+} else {
+  const be = ops.gpuBackend({ mode: 'webgpu' })
+  const [k1, k2, k3, k4] = ops.split(ops.key(17), 4)
+
+  test('tiled matmul matches ref: odd sizes, partial tiles, all transposes, batched, split K', async () => {
+    const before = be.deviceStats().ran.tiled
+    const cases: [number, number, number, number][] = [
+      [1, 1, 1, 1],
+      [1, 5, 7, 3],
+      [1, 64, 16, 64],
+      [1, 65, 17, 63],
+      [3, 13, 9, 70],
+      [2, 4, 12, 8],
+      [1, 2, 3000, 2], // few tiles, long K: split over workgroups + combine pass
+      [1, 3, 1037, 5],
+    ]
+    for (const [batch, m, k, n] of cases)
+      for (const transA of [false, true])
+        for (const transB of [false, true]) {
+          const sa = [...(batch > 1 ? [batch] : []), ...(transA ? [k, m] : [m, k])]
+          const sb = [...(batch > 1 ? [batch] : []), ...(transB ? [n, k] : [k, n])]
+          const r = await checkParity((a, b) => ops.matmul(a, b, { transA, transB }), [ops.normal(k1, sa), ops.normal(k2, sb)], be, tol)
+          assert.ok(r.ok, `batch ${batch} m ${m} k ${k} n ${n} transA=${transA} transB=${transB}: ${r.message}`)
+        }
+    assert.ok(be.deviceStats().ran.tiled - before >= cases.length * 4 * 3, 'forward and both VJP matmuls ran tiled')
+  })
+
+  test('tiled conv2d, conv2dBackInput and conv2dBackFilter match ref: strides, same/valid/asymmetric pads, odd channels, batch 1', async () => {
+    const before = be.deviceStats().ran.tiled
+    const cases: [number[], number[], ops.Padding, [number, number]][] = [
+      [[1, 5, 5, 3], [3, 3, 3, 5], 'same', [1, 1]],
+      [[2, 7, 6, 4], [3, 3, 4, 8], 'same', [2, 2]],
+      [[1, 9, 9, 8], [1, 1, 8, 12], 'valid', [2, 2]],
+      [[3, 8, 8, 5], [2, 3, 5, 7], 'valid', [1, 2]],
+      [
+        [1, 11, 10, 3],
+        [7, 7, 3, 4],
+        [
+          [3, 2],
+          [1, 3],
+        ],
+        [2, 2],
+      ],
+      [[2, 4, 4, 16], [3, 3, 16, 68], 'same', [1, 1]], // 68 output channels: a second, partial column tile
+    ]
+    for (const [xs, ws, padding, strides] of cases) {
+      const r = await checkParity((x, w) => ops.conv2d(x, w, { strides, padding }), [ops.normal(k3, xs), ops.normal(k4, ws)], be, tol)
+      assert.ok(r.ok, `x ${xs} w ${ws} ${JSON.stringify(padding)} strides ${strides}: ${r.message}`)
+    }
+    assert.equal(be.deviceStats().ran.tiled - before, cases.length * 3, 'conv2d and both gradients ran tiled')
+  })
+
+  /** max |got − want| / max |want| against a float64 host result. */
+  const relErr = (got: ArrayLike<number>, want: Float64Array): number => {
+    let err = 0
+    let mag = 0
+    for (let i = 0; i < want.length; i++) {
+      err = Math.max(err, Math.abs(got[i] - want[i]))
+      mag = Math.max(mag, Math.abs(want[i]))
+    }
+    return err / mag
+  }
+
+  const bigTest = process.env.SOFTSHARE_BIG_TENSORS === '1' ? test : () => undefined
+  bigTest('tensors over 2^24 elements: matmul and a 1×1 conv with its gradients index exactly (u32) and match float64', async () => {
+    // A: [4097, 4096] = 16 781 312 elements (> 2^24 = 16 777 216)
+    const [m, k, n] = [4097, 4096, 4]
+    const a = ops.uniform(k1, [m, k], -1, 1)
+    const b = ops.uniform(k2, [k, n], -1, 1)
+    const [y] = await ops.run([ops.matmul(a, b)], { backend: be })
+    const want = new Float64Array(m * n)
+    for (let i = 0; i < m; i++)
+      for (let p = 0; p < k; p++) {
+        const av = a.data[i * k + p]
+        for (let j = 0; j < n; j++) want[i * n + j] += av * b.data[p * n + j]
+      }
+    assert.ok(relErr(y.data, want) < 1e-4, `matmul rel err ${relErr(y.data, want)}`)
+
+    // x: [2, 725, 725, 16] = 16 820 000 elements; 1×1 conv 16 → 4, its input gradient (16.8M outputs) and filter gradient
+    const xs = [2, 725, 725, 16]
+    const px = xs[0] * xs[1] * xs[2]
+    const x = ops.uniform(k3, xs, -1, 1)
+    const w = ops.uniform(k4, [1, 1, 16, 4], -1, 1)
+    const dy = ops.uniform(k1, [2, 725, 725, 4], -1, 1)
+    const attrs = { strides: [1, 1] as [number, number], pads: [0, 0, 0, 0] as [number, number, number, number] }
+    const [fy, dx, dw] = await ops.run(
+      [
+        ops.conv2d(x, w, { padding: 'valid' }),
+        ops.conv2dBackInput(dy, w, { ...attrs, inShape: xs }),
+        ops.conv2dBackFilter(x, dy, { ...attrs, filterShape: [1, 1, 16, 4] }),
+      ],
+      { backend: be },
+    )
+    const wy = new Float64Array(px * 4)
+    const wdx = new Float64Array(px * 16)
+    const wdw = new Float64Array(64)
+    for (let r = 0; r < px; r++)
+      for (let c = 0; c < 16; c++) {
+        const xv = x.data[r * 16 + c]
+        for (let o = 0; o < 4; o++) {
+          wy[r * 4 + o] += xv * w.data[c * 4 + o]
+          wdx[r * 16 + c] += dy.data[r * 4 + o] * w.data[c * 4 + o]
+          wdw[c * 4 + o] += xv * dy.data[r * 4 + o]
+        }
+      }
+    assert.ok(relErr(fy.data, wy) < 1e-4, `conv2d rel err ${relErr(fy.data, wy)}`)
+    assert.ok(relErr(dx.data, wdx) < 1e-4, `conv2dBackInput rel err ${relErr(dx.data, wdx)}`)
+    assert.ok(relErr(dw.data, wdw) < 1e-4, `conv2dBackFilter rel err ${relErr(dw.data, wdw)}`)
+  })
+
+  test('a training step mixing gpu.js and tiled kernels stays on the device: one read-back per requested output', async () => {
+    const x = ops.normal(k1, [4, 6, 6, 3])
+    const w1 = ops.normal(k2, [3, 3, 3, 8], 0, 0.3)
+    const w2 = ops.normal(k3, [8, 5], 0, 0.3)
+    const loss = (p: { w1: ops.Tensor; w2: ops.Tensor }) => {
+      const h = ops.relu(ops.conv2d(ops.constant(x), p.w1, { padding: 'same' }))
+      const z = ops.matmul(ops.reshape(ops.mean(h, [1, 2]), [4, 8]), p.w2)
+      return ops.mean(ops.square(ops.tanh(z)))
+    }
+    const { value, grad } = ops.valueAndGrad(loss)({ w1, w2 })
+    const s0 = be.deviceStats()
+    const [v, g1, g2] = await ops.run([value, grad.w1, grad.w2], { backend: be })
+    const s1 = be.deviceStats()
+    // uploads (inputs and graph constants) are one-way; the only device→host round-trips are the requested outputs
+    assert.equal(s1.readbacks - s0.readbacks, 3, 'read-backs: the three requested outputs only')
+    assert.equal(s1.ran.host - s0.ran.host, 0)
+    assert.ok(s1.ran.tiled - s0.ran.tiled >= 5 && s1.ran.gpujs - s0.ran.gpujs >= 5, JSON.stringify(s1.ran))
+    const [rv, r1, r2] = ops.runSync([value, grad.w1, grad.w2], { backend: ops.refBackend() })
+    assert.ok(Math.abs(v.data[0] - rv.data[0]) < 1e-4 * (1 + Math.abs(rv.data[0])))
+    assert.ok(relErr(g1.data, Float64Array.from(r1.data)) < 1e-3 && relErr(g2.data, Float64Array.from(r2.data)) < 1e-3)
+    assert.equal(be.stats().liveBuffers, 0)
+  })
+
+  test('eigh of small Gram matrices runs on the device and matches ref; LAF value + subgradient needs no host op', async () => {
+    const before = be.deviceStats()
+    for (const k of [1, 2, 3, 5, 16]) {
+      const a = ops.normal(ops.key(30 + k), [k + 3, k])
+      const g = ops.runSync(ops.matmul(a, a, { transA: true }), { backend: ops.refBackend() })
+      const r = await checkParity((x) => ops.bind(ops.eighPrim, [x]), [g], be, { ...tol, grad: false })
+      assert.ok(r.ok, `eigh ${k}×${k}: ${r.message}`)
+    }
+    // rank-deficient: identical tasks give a zero eigenvalue (floored to 0, as on the host)
+    const w = ops.normal(k1, [3, 3, 4, 8])
+    const lafOf = (p: { a: ops.Tensor; b: ops.Tensor }) => ops.laf(ops.stackTasks([p.a, p.b]))
+    for (const wb of [ops.normal(k2, [3, 3, 4, 8]), w]) {
+      const { value, grad } = ops.valueAndGrad(lafOf)({ a: w, b: wb })
+      const s0 = be.deviceStats()
+      const [v, ga] = await ops.run([value, grad.a], { backend: be })
+      const s1 = be.deviceStats()
+      assert.equal(s1.ran.host - s0.ran.host, 0, 'no host op in LAF')
+      assert.equal(s1.readbacks - s0.readbacks, 2, 'read-backs: value and gradient only')
+      const [rv, rg] = ops.runSync([value, grad.a], { backend: ops.refBackend() })
+      assert.ok(Math.abs(v.data[0] - rv.data[0]) <= 1e-4 * Math.abs(rv.data[0]), `${v.data[0]} vs ${rv.data[0]}`)
+      assert.ok(relErr(ga.data, Float64Array.from(rg.data)) < 1e-3, `LAF gradient rel err ${relErr(ga.data, Float64Array.from(rg.data))}`)
+    }
+    assert.equal(be.deviceStats().ran.host, before.ran.host)
+  })
+
+  test('the same graphs on per-cell gpu.js kernels (tiled: false) agree with the tiled kernels', async () => {
+    const cell = ops.gpuBackend({ mode: 'webgpu', tiled: false })
+    const x = ops.normal(k1, [2, 9, 9, 8])
+    const w = ops.normal(k2, [3, 3, 8, 12])
+    const f = (t: ops.Tensor) => ops.sum(ops.square(ops.conv2d(t, w, { strides: [2, 2], padding: 'same' })))
+    const [a, ga] = await ops.run([f(ops.constant(x)), ops.grad(f)(x)], { backend: be })
+    const [c, gc] = await ops.run([f(ops.constant(x)), ops.grad(f)(x)], { backend: cell })
+    assert.equal(cell.deviceStats().ran.tiled, 0)
+    assert.ok(Math.abs(a.data[0] - c.data[0]) <= 1e-4 * Math.abs(c.data[0]))
+    assert.ok(relErr(ga.data, Float64Array.from(gc.data)) < 1e-4)
+    cell.dispose()
+  })
+}
