@@ -18,7 +18,7 @@ import {
   presetNames,
 } from '../src/experiments/paper/index.ts'
 import { backendFor, jsonlLog, progressLines, readExperimentConfig } from '../src/node/index.ts'
-import { checkWritable, writeReport } from '../src/node/report.ts'
+import { checkWritable, writeIndex, writeReport } from '../src/node/report.ts'
 import { flag, parseFlags } from '../src/train/flags.ts'
 import type { ExperimentData } from '../src/experiments/data.ts'
 
@@ -90,6 +90,7 @@ const main = async (): Promise<void> => {
     })
     const files = writeReport(dir, report)
     console.log(`paper: ${n} done in ${report.seconds.toFixed(0)} s; wrote ${files.length + 1} files to ${dir}`)
+    writeIndex(out, allOrder)
   }
   console.log(`paper: total ${((performance.now() - started) / 1000).toFixed(0)} s`)
 }

@@ -2,10 +2,11 @@
  * Writing experiment reports: each file atomically (temp file in the same directory, fsync, rename, fsync the
  * directory), SVG figures also rendered to PNG with resvg, and a writability check to run before any training.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Resvg } from '@resvg/resvg-js'
 import type { Report } from '../experiments/paper/common.ts'
+import { type Claim, fmtSummary } from '../experiments/paper/stats.ts'
 
 /** Writes `data` to `path` so that a crash leaves the old file or the new one, never a torn one. */
 export const writeFileAtomic = (path: string, data: string | Uint8Array): void => {
@@ -66,4 +67,41 @@ export const writeReport = (dir: string, r: Report): string[] => {
   )
   put('report.md', `${r.markdown}\n_Experiment time: ${r.seconds.toFixed(0)} s._\n`)
   return paths
+}
+
+/**
+ * Writes `dir/README.md`: one line per experiment found under `dir` (link, time) and every claim of every
+ * report with its difference and verdict, read back from the results.json files (so it matches them).
+ */
+export const writeIndex = (dir: string, order: readonly string[]): string => {
+  const lines = ['# Reports', '', '| experiment | time | claims reproduced / not reproduced / inconclusive |', '|:--|--:|:--|']
+  const claimLines: string[] = []
+  for (const name of order) {
+    const p = join(dir, name, 'results.json')
+    if (!existsSync(p)) continue
+    const r = JSON.parse(readFileSync(p, 'utf8')) as { seconds: number; claims?: Claim[] }
+    const cs = (r.claims ?? []).map((c) => ({
+      ...c,
+      diff: { mean: c.diff.mean ?? Number.NaN, half: c.diff.half ?? Number.NaN, n: c.diff.n },
+    }))
+    const count = (v: string) => cs.filter((c) => c.verdict === v).length
+    lines.push(
+      `| [${name}](${name}/report.md) | ${(r.seconds / 60).toFixed(1)} min | ${count('reproduced')} / ${count('not reproduced')} / ${count('inconclusive')} |`,
+    )
+    for (const c of cs) claimLines.push(`| ${name} | ${c.claim} | ${fmtSummary(c.diff, c.scale, 2)} ${c.unit} | **${c.verdict}** |`)
+  }
+  const text = [
+    ...lines,
+    '',
+    '## Every claim',
+    '',
+    'Our paired per-seed difference (positive supports the claim) with its 95% t-interval; reproduced = the interval lies above 0.',
+    '',
+    '| experiment | claim (paper) | our difference | verdict |',
+    '|:--|:--|--:|:--|',
+    ...claimLines,
+    '',
+  ].join('\n')
+  writeFileAtomic(join(dir, 'README.md'), text)
+  return text
 }

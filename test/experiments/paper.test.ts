@@ -10,7 +10,19 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Resvg } from '@resvg/resvg-js'
 import { PNG } from 'pngjs'
-import { type Claim, experimentNames, fmtSummary, judge, summarise } from '../../src/experiments/paper/index.ts'
+import { isRight } from 'fp-ts/lib/Either.js'
+import { decodeExperimentConfig } from '../../src/experiments/config.ts'
+import {
+  blockBoundaries,
+  type Claim,
+  experimentNames,
+  fig3Layers,
+  fmtSummary,
+  judge,
+  paperPresets,
+  summarise,
+} from '../../src/experiments/paper/index.ts'
+import { resnetLayouts } from '../../src/nn/resnet.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 const tmp = mkdtempSync(join(tmpdir(), 'softshare-paper-'))
@@ -56,6 +68,8 @@ test('paper: every smoke experiment writes report.md, results.json, log.jsonl an
     }
     assert.match(md, /_Experiment time: \d+ s\._/)
   }
+  const index = readFileSync(join(out, 'README.md'), 'utf8')
+  for (const name of experimentNames) assert.ok(index.includes(`[${name}](${name}/report.md)`), `index links ${name}`)
   // table 4's result rows are results.json's summaries
   const t4 = JSON.parse(readFileSync(join(out, 'table4', 'results.json'), 'utf8'))
   const md4 = readFileSync(join(out, 'table4', 'report.md'), 'utf8')
@@ -103,4 +117,12 @@ test('claims: reproduced only when the whole interval supports the claim; one se
   const s = summarise([1, 2, 3])
   assert.equal(s.mean, 2)
   assert.ok(Math.abs(s.half - 4.303 / Math.sqrt(3)) < 1e-9, 't_{0.975, 2} · sd / √n')
+})
+
+test('presets: every base config validates; hard-sharing boundaries and Fig. 3 layers follow the architecture', () => {
+  for (const p of Object.values(paperPresets)) assert.ok(isRight(decodeExperimentConfig(p.base)), p.name)
+  assert.deepEqual(blockBoundaries(resnetLayouts.small(1, 2, 8)), [1, 3, 6])
+  assert.deepEqual(blockBoundaries(resnetLayouts.resnet34(1, 2)), [1, 7, 16, 29])
+  assert.deepEqual(fig3Layers(36), [0, 9, 19, 29])
+  assert.deepEqual(fig3Layers(9), [0, 2, 4, 7])
 })

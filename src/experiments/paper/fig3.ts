@@ -1,0 +1,130 @@
+/** Fig. 3: TNDR over epochs and per conv layer; both tasks' pooled test features in 2-D with and without ADA. */
+import type { RunResult } from '../run.ts'
+import {
+  claimsSection,
+  figureLink,
+  fmtSummary,
+  mdTable,
+  mean,
+  type PaperContext,
+  presetLine,
+  type Report,
+  runner,
+  seedList,
+  summarise,
+} from './common.ts'
+import { pca2, separation } from './embed.ts'
+import { judge, paired } from './stats.ts'
+import { barChart, lineChart, scatterPlot } from './svg.ts'
+
+/** Conv layers nearest to the paper's 1st, 10th, 20th and 30th of ResNet-34's 36, on a network with L conv layers (0-based). */
+export const fig3Layers = (l: number): number[] => [...new Set([1, 10, 20, 30].map((k) => Math.round(((k - 1) / 35) * (l - 1))))]
+
+/** Fig. 3: (a) TNDR over epochs for four conv layers, (b) TNDR of every conv layer, (c) pooled test features in 2-D with and without ADA. */
+export const fig3 = async (ctx: PaperContext): Promise<Report> => {
+  const t0 = performance.now()
+  const go = runner(ctx, 'fig3')
+  const results: (readonly RunResult[])[] = []
+  for (const seed of seedList(ctx.seeds))
+    results.push(
+      (
+        await go(
+          { ...ctx.preset.base, seed, runs: ['laf', 'laf+ada'] },
+          { record: { traceNormsPerEpoch: true, features: ctx.preset.featurePoints }, tag: `seed ${seed}` },
+        )
+      ).runs,
+    )
+  const nLayers = results[0][0].tndrLayers.length
+  const picked = fig3Layers(nLayers)
+  const epochs = results[0][0].tndrEpochs?.length ?? 0
+  const curve = (run: number, layer: number) => [
+    1,
+    ...Array.from({ length: epochs }, (_, e) => mean(results.map((r) => r[run].tndrEpochs?.[e][layer] ?? Number.NaN))),
+  ]
+  const perLayer = (run: number) => Array.from({ length: nLayers }, (_, l) => summarise(results.map((r) => r[run].tndrLayers[l])))
+  const half = Math.floor(nLayers / 2)
+  const earlyLate = (run: number) => results.map((r) => mean(r[run].tndrLayers.slice(half)) - mean(r[run].tndrLayers.slice(0, half)))
+  const sep = (run: number) => results.map((r) => separation(r[run].features?.expr ?? [], r[run].features?.lm ?? []))
+  const claims = [
+    judge(`early layers share more (LAF): mean TNDR of conv layers 1–${half} < layers ${half + 1}–${nLayers}`, earlyLate(0), 'TNDR', 1),
+    judge(`early layers share more (LAF+ADA)`, earlyLate(1), 'TNDR', 1),
+    judge("ADA aligns the two tasks' pooled test features (domain separation d′ lower with ADA)", paired(sep(0), sep(1)), 'd′', 1),
+  ]
+  const scatter = (run: number, title: string) => {
+    const f = results[0][run].features
+    const pts = pca2([...(f?.expr ?? []), ...(f?.lm ?? [])])
+    const ne = f?.expr.length ?? 0
+    return scatterPlot({
+      title,
+      xLabel: 'PC 1',
+      yLabel: 'PC 2',
+      groups: [
+        { name: 'expression set (A)', points: pts.slice(0, ne) },
+        { name: 'landmark set (B)', points: pts.slice(ne) },
+      ],
+    })
+  }
+  const md = [
+    '# Fig. 3: trace-norm decrease ratio and domain alignment',
+    '',
+    presetLine(
+      ctx,
+      `LAF γ ${ctx.preset.base.gamma.laf}. TNDR = LAF norm of a conv layer's stacked task weights over its value at initialisation.`,
+    ),
+    '',
+    `(a) TNDR against epochs for conv layers ${picked.map((l) => l + 1).join(', ')} of ${nLayers} (nearest to the paper's 1st, 10th, 20th, 30th of ResNet-34); mean over seeds.`,
+    '',
+    figureLink('tndr-epochs', 'TNDR against epochs'),
+    '',
+    '(b) TNDR of every conv layer after training:',
+    '',
+    mdTable(
+      ['conv layer', 'LAF', 'LAF+ADA'],
+      Array.from({ length: nLayers }, (_, l) => [String(l + 1), fmtSummary(perLayer(0)[l], 1, 3), fmtSummary(perLayer(1)[l], 1, 3)]),
+    ),
+    '',
+    figureLink('tndr-layers', 'TNDR per conv layer'),
+    '',
+    `(c) Pooled test features of both tasks (${ctx.preset.featurePoints} per task, seed 0), PCA to 2-D, without and with ADA. Domain separation d′ (distance of the two sets' means over the pooled spread): LAF ${fmtSummary(summarise(sep(0)), 1, 2)}, LAF+ADA ${fmtSummary(summarise(sep(1)), 1, 2)}.`,
+    '',
+    figureLink('features-laf', 'features without ADA'),
+    '',
+    figureLink('features-laf-ada', 'features with ADA'),
+    '',
+    ...claimsSection(claims),
+  ].join('\n')
+  return {
+    name: 'fig3',
+    title: 'Fig. 3',
+    markdown: md,
+    results: {
+      preset: ctx.preset.name,
+      seeds: ctx.seeds,
+      layers: picked.map((l) => l + 1),
+      tndrEpochs: { laf: results.map((r) => r[0].tndrEpochs), 'laf+ada': results.map((r) => r[1].tndrEpochs) },
+      tndrLayers: { laf: results.map((r) => r[0].tndrLayers), 'laf+ada': results.map((r) => r[1].tndrLayers) },
+      separation: { laf: sep(0), 'laf+ada': sep(1) },
+      claims,
+    },
+    figures: {
+      'tndr-epochs': lineChart({
+        title: 'Fig. 3a: TNDR against epochs (LAF)',
+        xLabel: 'epoch',
+        yLabel: 'TNDR',
+        series: picked.map((l) => ({ name: `conv ${l + 1}`, xs: Array.from({ length: epochs + 1 }, (_, e) => e), ys: curve(0, l) })),
+      }),
+      'tndr-layers': barChart({
+        title: 'Fig. 3b: TNDR per conv layer after training (95% CI)',
+        labels: Array.from({ length: nLayers }, (_, l) => `conv ${l + 1}`),
+        series: [
+          { name: 'LAF', values: perLayer(0).map((s) => s.mean), errors: perLayer(0).map((s) => s.half) },
+          { name: 'LAF+ADA', values: perLayer(1).map((s) => s.mean), errors: perLayer(1).map((s) => s.half) },
+        ],
+        yLabel: 'TNDR',
+      }),
+      'features-laf': scatter(0, 'Fig. 3c: pooled test features, LAF (no ADA)'),
+      'features-laf-ada': scatter(1, 'Fig. 3c: pooled test features, LAF+ADA'),
+    },
+    seconds: (performance.now() - t0) / 1000,
+  }
+}
