@@ -51,6 +51,13 @@ const contender = (label: string, lib: Lib): Contender => {
   }
 }
 
+/** The 1, 5 and 15 minute load averages. */
+const load = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+
 const main = async (): Promise<void> => {
   const items = [contender('this checkout', ss)]
   if (before) {
@@ -60,12 +67,7 @@ const main = async (): Promise<void> => {
   const elems = convs[0].reduce((acc, w) => acc + w.data.length, 0)
   console.log(`# LAF value+grad, 36 convs of two ResNet-34s (2 × ${(elems / 1e6).toFixed(1)} M weights), cpu backend`)
   console.log(`${new Date().toISOString()} · ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} · node ${process.version}`)
-  console.log(
-    `load average at start: ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  )
+  console.log(`load average at start: ${load()}`)
   for (let r = 0; r <= reps; r++)
     for (const it of items) {
       const c0 = process.cpuUsage()
@@ -85,15 +87,10 @@ const main = async (): Promise<void> => {
       `${it.label}: wall median ${fmtMs(median(it.ms))}, fastest ${fmtMs(Math.min(...it.ms))}; ` +
         `CPU time median ${fmtMs(median(it.cpuMs))}, least ${fmtMs(Math.min(...it.cpuMs))} (${it.ms.length} rounds)`,
     )
-  console.log(
-    `load average at end: ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  )
+  console.log(`load average at end: ${load()}`)
 }
 
 main().catch((e) => {
-  process.stderr.write(`laf-step: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
-  process.exit(1)
+  console.error(`laf-step: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
+  process.exitCode = 1
 })

@@ -16,7 +16,12 @@ import { refBackend } from './ref/index.ts'
 
 export type BackendName = 'auto' | 'gpu' | 'cpu' | 'ref'
 
-const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node
+/** Node's process, read through globalThis so that browser bundles never reference a free `process`. */
+const nodeProcess = (): NodeJS.Process | undefined => {
+  const p = (globalThis as { process?: NodeJS.Process }).process
+  return p?.versions?.node ? p : undefined
+}
+const isNode = (): boolean => nodeProcess() !== undefined
 const g = globalThis as any
 
 /** Makes `navigator.gpu` available in Node from the `webgpu` package; resolves to why not, or undefined on success. */
@@ -39,18 +44,19 @@ export const installNodeWebGPU = async (): Promise<string | undefined> => {
 
 /** Why no Vulkan driver is reachable on Linux (best effort), for doctor's message. */
 const vulkanHint = async (): Promise<string> => {
-  if (!isNode() || process.platform !== 'linux') return ''
+  const proc = nodeProcess()
+  if (proc?.platform !== 'linux') return ''
   try {
-    const fs = await import('node:fs')
+    const fs = proc.getBuiltinModule('node:fs') as typeof import('node:fs')
     const dirs = [
-      ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+      ...(proc.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
       '/usr/lib/x86_64-linux-gnu',
       '/usr/lib64',
       '/usr/lib',
       '/lib/x86_64-linux-gnu',
     ]
     if (!dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`))) return ' (no Vulkan loader: libvulkan.so.1 not found)'
-    const icds = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', ...(process.env.VK_ICD_FILENAMES ? ['env'] : [])]
+    const icds = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', ...(proc.env.VK_ICD_FILENAMES ? ['env'] : [])]
     if (!icds.some((d) => d === 'env' || (fs.existsSync(d) && fs.readdirSync(d).length > 0)))
       return ' (Vulkan loader present, but no driver manifest in /usr/share/vulkan/icd.d)'
     return ' (Vulkan present; the driver exposes no adapter Dawn accepts)'

@@ -239,6 +239,7 @@ const trainRun = async (
       epochs: c.epochs,
       batches: epochBatches,
       stepsPerEpoch,
+      lr: (s: number) => lr(s, steps),
       step: counted,
       label: kind,
       print: opts.print ?? null,

@@ -68,7 +68,8 @@ export const fuseElementwise = (
   }
   // a kernel binds at most `maxInputs` buffers (WebGPU: 8 storage buffers per stage, one is the
   // output): groups with more external inputs give their direct absorbed inputs back, until all fit
-  for (let changed = true; changed; ) {
+  // (unbounded kernels, e.g. cpu: nothing to give back, so skip building every group an extra time)
+  for (let changed = Number.isFinite(maxInputs); changed; ) {
     changed = false
     for (const t of order)
       if (isElementwise(t) && !absorbed.has(t) && t.inputs.some((i) => absorbed.has(i)) && group(t).leaves.length > maxInputs) {

@@ -312,7 +312,7 @@ export const openRun = <St = unknown>(o: RunOptions): RunDir<St> => {
       saveCheckpoint(file, saved, { run: id, step, epoch: cursor.epoch, batch: cursor.batch })
       if (improved) {
         // a hard link: best survives pruning without a second copy, and the rename is atomic
-        const tmp = join(dir, `.best.safetensors.tmp-${process.pid}`)
+        const tmp = join(dir, `.best.safetensors.tmp-${process.pid}-link`)
         try {
           unlinkSync(tmp)
         } catch {

@@ -24,10 +24,12 @@ export interface NamedTensors {
 
 const bytesOf = (t: HostTensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)
 
-/** Removes `name`'s temp files left by a save that crashed (their writer's process is gone). */
+/** Our temp files: `.NAME.tmp-PID-SUFFIX`. */
+const tempPattern = /^\..+\.tmp-(\d+)-[a-z0-9]+$/
+
+/** Removes temp files in `path`'s folder left by saves that crashed (their writer's process is gone). */
 const cleanStaleTemps = (path: string): void => {
   const dir = dirname(path)
-  const prefix = `.${basename(path)}.tmp-`
   let names: string[]
   try {
     names = readdirSync(dir)
@@ -35,10 +37,9 @@ const cleanStaleTemps = (path: string): void => {
     return
   }
   for (const n of names) {
-    if (!n.startsWith(prefix)) continue
-    const pid = Number(n.slice(prefix.length).split('-')[0])
+    const m = tempPattern.exec(n)
     // a save in progress in a live process (this one included) is not stale
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) continue
+    if (!m || alive(Number(m[1]))) continue
     try {
       unlinkSync(join(dir, n))
     } catch {

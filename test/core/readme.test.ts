@@ -18,8 +18,9 @@ blocks.forEach((code, i) => {
     try {
       const file = join(dir, `example-${i}.mts`)
       const src = code.replaceAll(
-        /from 'softshare(\/testing)?'/g,
-        (_m, sub) => `from '${join(root, sub ? 'src/testing/index.ts' : 'src/index.ts')}'`,
+        /from 'softshare(\/testing|\/node)?'/g,
+        (_m, sub) =>
+          `from '${join(root, sub === '/testing' ? 'src/testing/index.ts' : sub === '/node' ? 'src/node/index.ts' : 'src/index.ts')}'`,
       )
       writeFileSync(file, `${src}\nexport {}\n`)
       execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: 'pipe', timeout: 120_000 })

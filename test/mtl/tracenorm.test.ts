@@ -225,3 +225,27 @@ test('subgradient choice pinned: identical tasks (rank 1) give U₁V₁ᵀ per t
     assert.ok(zg.data.every((x) => x === 0))
   }
 })
+
+test('laf over stackTasks reads the task weights in place: same value and gradients as over a stacked copy (T = 1..4)', () => {
+  fc.assert(
+    fc.property(
+      fc
+        .tuple(arbShape({ minRank: 1, maxRank: 3, maxDim: 3 }), fc.integer({ min: 1, max: 4 }), fc.boolean())
+        .chain(([s, t, same]) => fc.tuple(fc.array(arbTensor(s), { minLength: t, maxLength: t }), fc.constant(same))),
+      ([ws0, same]) => {
+        // identical tasks (rank 1) included: the in-place path must drop the zero singular values as the stacked one does
+        const ws = same ? ws0.map(() => ws0[0]) : ws0
+        const viaStack = ss.valueAndGrad((xs: ss.Tensor[]) => ss.laf(ss.stackTasks(xs), 0.7))(ws)
+        const viaCopy = ss.valueAndGrad((xs: ss.Tensor[]) => ss.laf(ss.add(ss.stackTasks(xs), 0), 0.7))(ws)
+        const [a, b] = [viaStack, viaCopy].map((r) => ss.runSync(r, { backend: ref }))
+        assert.ok(Math.abs(a.value.data[0] - b.value.data[0]) <= 1e-10 * Math.max(1, b.value.data[0]))
+        a.grad.forEach((g, i) => {
+          g.data.forEach((v, j) => {
+            assert.ok(Number.isFinite(v) && Math.abs(v - b.grad[i].data[j]) <= 1e-9, `task ${i} entry ${j}: ${v} vs ${b.grad[i].data[j]}`)
+          })
+        })
+      },
+    ),
+    opts(40),
+  )
+})

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import { add, cpuBackend, key, mean, sqrt, square, sub, tensor } from '../../src/index.ts'
 import { dense } from '../../src/nn/dense.ts'
 import { sgd } from '../../src/optim/index.ts'
-import { crc32c, fitRun, listCheckpoints, loadCheckpoint, openRun, progressSink, readEvents } from '../../src/node/index.ts'
+import { crc32c, fitRun, listCheckpoints, loadCheckpoint, openRun, progressSink, progressTicker, readEvents } from '../../src/node/index.ts'
 import { trainStep } from '../../src/train/index.ts'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'softshare-run-'))
@@ -172,4 +172,14 @@ test('progress: piped output gets a line every interval with run, epoch, step/to
   now = 15_000
   sink('bar', info)
   assert.deepEqual(lines, ['laf: epoch 2/6, step 37/64, 3.13 steps/s, ETA 1m10s, loss=0.8123\n'])
+  const ticks: string[] = []
+  now = 0
+  const tick = progressTicker('generating faces', 100, { isTTY: false, intervalMs: 10_000, now: () => now, write: (l) => ticks.push(l) })
+  now = 4_000
+  tick(10)
+  now = 12_000
+  tick(40)
+  now = 20_000
+  tick(100)
+  assert.deepEqual(ticks, ['generating faces: 40/100 (12s, ETA 18s)\n', 'generating faces: 100/100 (20s)\n'])
 })

@@ -134,9 +134,11 @@ test('atomic writes: a failed save leaves the old file and no temp file; stale t
   assert.ok(readFileSync(path).equals(old))
   // a temp file from a crashed save by a process that no longer exists (pid 2^22 + 1 is above Linux's pid_max default)
   writeFileSync(join(dir, '.m.safetensors.tmp-4194305-abc'), 'partial')
-  writeFileSync(join(dir, '.other.safetensors.tmp-4194305-abc'), 'not ours')
+  writeFileSync(join(dir, '.step-1.safetensors.tmp-4194305-abc'), 'partial save of another checkpoint')
+  writeFileSync(join(dir, `.live.safetensors.tmp-${process.pid}-abc`), 'a save in progress')
+  writeFileSync(join(dir, 'notes.tmp-4194305-abc'), 'not one of ours')
   writeSafetensors(path, [['a', tensor([2])]])
-  assert.deepEqual(readdirSync(dir).sort(), ['.other.safetensors.tmp-4194305-abc', 'm.safetensors'])
+  assert.deepEqual(readdirSync(dir).sort(), [`.live.safetensors.tmp-${process.pid}-abc`, 'm.safetensors', 'notes.tmp-4194305-abc'])
   assert.throws(() => writeSafetensors(path, [['__metadata__', tensor([1])]]), /tensor name "__metadata__" is reserved/)
 })
 

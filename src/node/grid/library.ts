@@ -24,6 +24,8 @@ export interface RunContext {
   readonly progress: (p: Json) => Promise<void>
   /** The worker's `--backend` (`cpu`, `gpu`, `auto`, `ref`), or undefined for the library's default. */
   readonly backend?: string
+  /** The worker's log (stderr), for lines such as where a run resumed. */
+  readonly log?: (line: string) => void
 }
 
 /** A finished run for the report: its spec and result, or `undefined` when it has not finished. */

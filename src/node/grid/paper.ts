@@ -3,11 +3,15 @@
  * `ExperimentConfig` at one seed, trained by `runExperiment`; the report is a table of means over seeds with 95%
  * intervals, and results.json holds every number per seed. `softshare grid local` writes the same files on one machine.
  */
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { basename, join } from 'node:path'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import { decodeExperimentConfig, type ExperimentConfig, type RunKind, sharingKinds } from '../../experiments/config.ts'
 import { paperPresets } from '../../experiments/paper/common.ts'
 import { runExperiment } from '../../experiments/run.ts'
 import { backendFor } from '../experiments.ts'
+import { fitRun, listCheckpoints } from '../run-dir.ts'
 import { type GridLibrary, type Json, type ReportRow, RunFailed } from './library.ts'
 
 /** The runs of each grid experiment: `quickstart` (single, LAF, LAF+ADA) and `table4` (every sharing scheme, ±ADA). */
@@ -102,6 +106,29 @@ const report = (experiment: string, rows: readonly ReportRow[]): Record<string, 
   return { 'report.md': `${lines.join('\n')}\n`, 'results.json': `${JSON.stringify({ experiment, runs: results }, null, 2)}\n` }
 }
 
+/** The training run directory inside a grid run's directory, if an earlier attempt made one. */
+const previousRun = (dir: string): string | undefined =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'config.json')))
+    .map((d) => join(dir, d.name))[0]
+
+/**
+ * A lock left by a worker on another machine cannot be checked for life from here, but the queue has just given
+ * this worker the job because that worker's lease expired: the lock is stale, and is removed (and said so).
+ */
+const dropForeignLock = (dir: string, log: (line: string) => void): void => {
+  const path = join(dir, 'lock')
+  let holder: { pid?: number; host?: string }
+  try {
+    holder = JSON.parse(readFileSync(path, 'utf8'))
+  } catch {
+    return
+  }
+  if (holder.host === undefined || holder.host === hostname()) return // same machine: openRun checks the process itself
+  unlinkSync(path)
+  log(`removed the stale lock of process ${holder.pid} on ${holder.host} from ${dir} (its job lease expired)`)
+}
+
 export const paperGridLibrary: GridLibrary = {
   experiments: Object.keys(gridExperiments),
   runs: (experiment, preset = 'default') => {
@@ -120,8 +147,22 @@ export const paperGridLibrary: GridLibrary = {
     const backend = await backendFor((ctx.backend ?? config.backend) as ExperimentConfig['backend'])
     let last = 0
     const t0 = performance.now()
+    const log = ctx.log ?? (() => {})
     const r = await runExperiment(config, {
       backend,
+      // run directory with a safetensors checkpoint every epoch; a later attempt continues from the latest one
+      fit: (init, fc, run) => {
+        const prev = previousRun(ctx.dir)
+        if (prev === undefined) return fitRun(init, fc, { out: ctx.dir, name: run, config: { experiment: config, run } })
+        dropForeignLock(prev, log)
+        const [latest] = listCheckpoints(prev)
+        log(
+          latest
+            ? `resumed ${basename(ctx.dir)} from checkpoint ${basename(latest, '.safetensors')}`
+            : `restarted ${basename(ctx.dir)} (no checkpoint yet)`,
+        )
+        return fitRun(init, fc, { resume: prev, config: { experiment: config, run } })
+      },
       onProgress: (p) => {
         // Redis round trips are cheap but not free: at most one progress update per second
         const now = performance.now()

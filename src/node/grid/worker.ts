@@ -31,7 +31,12 @@ export const runOne = async (
   lib: GridLibrary,
   spec: RunSpec,
   out: string,
-  ctx: { readonly progress: (p: Json) => Promise<void>; readonly attempt?: number; readonly backend?: string },
+  ctx: {
+    readonly progress: (p: Json) => Promise<void>
+    readonly attempt?: number
+    readonly backend?: string
+    readonly log?: (line: string) => void
+  },
 ): Promise<Json> => {
   const attempt = ctx.attempt ?? 1
   const checked = lib.validate(spec.experiment, spec.config)
@@ -42,7 +47,7 @@ export const runOne = async (
   if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as Json
   mkdirSync(dir, { recursive: true })
   event(dir, { event: 'start', attempt })
-  const result = await lib.run({ ...spec, config: checked.config }, { dir, progress: ctx.progress, backend: ctx.backend })
+  const result = await lib.run({ ...spec, config: checked.config }, { dir, progress: ctx.progress, backend: ctx.backend, log: ctx.log })
   writeFileAtomic(done, `${JSON.stringify(result)}\n`)
   event(dir, { event: 'done', attempt })
   return result
@@ -101,6 +106,7 @@ export const startWorker = async (lib: GridLibrary, o: WorkerOptions): Promise<{
         progress: (p) => job.updateProgress(p as object),
         attempt: job.attemptsStarted,
         backend: o.backend,
+        log: o.log,
       })
     } catch (e) {
       // deterministic failures would fail again: mark failed now instead of spending every attempt

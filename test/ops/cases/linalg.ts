@@ -80,6 +80,27 @@ export const linalgCases: PrimCase[] = [
     pre: ([g]) => clearSigns(g),
   },
   {
+    prim: 'eigh',
+    label: 'double-float input hi + lo',
+    arb: fc.tuple(arbSym, fc.double({ min: -1e-3, max: 1e-3, noNaN: true })).map(([g, e]) => ({
+      inputs: [
+        g,
+        ops.fromData(
+          Float64Array.from(g.data, (v, i) => e * Math.cos(i) * (i % (g.shape[0] + 1) === 0 ? 1 : 0)),
+          g.shape,
+        ),
+      ],
+    })),
+    f: ([g, lo]) => ops.bind(ops.eighPrim, [g, lo]),
+    pre: ([g, lo]) => {
+      const a = ops.fromData(
+        Float64Array.from(g.data, (v, i) => v + lo.data[i]),
+        g.shape,
+      )
+      return clearSigns(a)
+    },
+  },
+  {
     prim: 'gram',
     arb: fc
       .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2 }))

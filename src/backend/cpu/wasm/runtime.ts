@@ -1,7 +1,9 @@
 /**
  * The WASM SIMD runtime of the cpu backend: one shared WebAssembly.Memory, the kernel instance of the
- * calling thread, and (in Node) a pool of worker threads that instantiate the same module over the same
- * memory. Dispatch is synchronous (Atomics.wait on the calling thread), so `runSync` stays sync.
+ * calling thread, and a pool of workers (Node worker threads, or browser Workers in a cross-origin isolated
+ * page) that instantiate the same module over the same memory. Dispatch is synchronous (Atomics.wait on the
+ * calling thread), so `runSync` stays sync; a browser's main thread may not block, so there the runtime
+ * is unavailable and the cpu backend uses its JS kernels (run training in a Worker to get the pool).
  *
  * The runtime is a process resource (threads, like a BLAS thread pool), created lazily once and shared by
  * every cpu backend. Its memory also holds the resident blocks of the cpu backends (`block`/`free`): kernel
@@ -10,7 +12,7 @@
  * which `block` answers undefined and callers fall back to ordinary arrays.
  */
 import { kernelsRelaxedWasmBase64, kernelsWasmBase64 } from './kernels.wasm.ts'
-import { workerSource } from './worker-source.ts'
+import { browserWorkerSource, workerSource } from './worker-source.ts'
 
 /** The kernel module's exports (pointers are byte offsets into the shared memory). */
 export interface KernelExports {
@@ -164,6 +166,8 @@ const drain = (e: KernelExports, ctrl: Int32Array, round: number, scratch: numbe
 }
 
 type WorkerCtor = new (src: string, opts: object) => { unref(): void; on(ev: string, f: (...a: unknown[]) => void): void }
+/** Starts one kernel worker with its data; `onError` marks the pool dead. */
+type Spawn = (data: object, onError: () => void) => void
 
 /** Node's Worker constructor, without a static import (the browser bundle must not see node:). */
 const nodeWorker = (): WorkerCtor | undefined => {
@@ -175,6 +179,37 @@ const nodeWorker = (): WorkerCtor | undefined => {
 export const relaxedSimdAvailable = (): boolean => {
   try {
     return WebAssembly.validate(decode(kernelsRelaxedWasmBase64) as BufferSource)
+  } catch {
+    return false
+  }
+}
+
+type BrowserWorker = { onerror: unknown; postMessage(data: unknown): void }
+/** Node worker threads, else browser Workers from a Blob URL (shared memory needs a cross-origin isolated page). */
+const spawner = (): Spawn | undefined => {
+  const NodeWorker = nodeWorker()
+  if (NodeWorker)
+    return (workerData, onError) => {
+      const w = new NodeWorker(workerSource, { eval: true, execArgv: [], workerData })
+      w.unref()
+      w.on('error', onError)
+    }
+  const g = globalThis as { Worker?: new (url: string) => BrowserWorker; crossOriginIsolated?: boolean }
+  if (typeof g.Worker !== 'function' || !g.crossOriginIsolated) return undefined
+  const url = URL.createObjectURL(new Blob([browserWorkerSource], { type: 'text/javascript' }))
+  const BrowserWorkerCtor = g.Worker
+  return (data, onError) => {
+    const w = new BrowserWorkerCtor(url)
+    w.onerror = onError
+    w.postMessage(data)
+  }
+}
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+const canBlock = (): boolean => {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0)
+    return true
   } catch {
     return false
   }
@@ -195,9 +230,11 @@ export const createWasmRuntime = (threads?: number, opts: { readonly relaxed?: b
   const os = (
     globalThis as { process?: { getBuiltinModule?: (m: string) => { availableParallelism?: () => number } } }
   ).process?.getBuiltinModule?.('node:os')
-  const Worker = nodeWorker()
-  const want = Math.max(1, Math.min(8, threads ?? os?.availableParallelism?.() ?? 1))
-  const nWorkers = Worker ? want - 1 : 0
+  const spawn = spawner()
+  const cores =
+    os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency
+  const want = Math.max(1, Math.min(8, threads ?? cores ?? 1))
+  const nWorkers = spawn ? want - 1 : 0
   const ctrl = new Int32Array(new SharedArrayBuffer((CTRL.jobs + CTRL.maxJobs * CTRL.jobInts) * 4))
   const heap0 = BASE + want * scratchBytes
   const ensure = (end: number) => {
@@ -208,13 +245,7 @@ export const createWasmRuntime = (threads?: number, opts: { readonly relaxed?: b
   let dead = false
   for (let w = 0; w < nWorkers; w++) {
     const scratch = BASE + (w + 1) * scratchBytes
-    const worker = new Worker!(workerSource, {
-      eval: true,
-      execArgv: [],
-      workerData: { module, memory, ctrl: ctrl.buffer, id: w, scratch },
-    })
-    worker.unref()
-    worker.on('error', () => {
+    spawn!({ module, memory, ctrl: ctrl.buffer, id: w, scratch }, () => {
       dead = true
     })
   }
@@ -337,10 +368,10 @@ export const createWasmRuntime = (threads?: number, opts: { readonly relaxed?: b
   }
 }
 
-/** Whether this host can run the kernels: shared WebAssembly memory (SharedArrayBuffer) and SIMD. */
+/** Whether this host can run the kernels: shared WebAssembly memory (SharedArrayBuffer), SIMD, and a thread that may block. */
 export const wasmAvailable = (): boolean => {
   try {
-    return typeof SharedArrayBuffer === 'function' && WebAssembly.validate(decode(kernelsWasmBase64) as BufferSource)
+    return typeof SharedArrayBuffer === 'function' && canBlock() && WebAssembly.validate(decode(kernelsWasmBase64) as BufferSource)
   } catch {
     return false
   }

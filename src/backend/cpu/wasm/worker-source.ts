@@ -1,10 +1,10 @@
 /**
- * Source of a kernel worker (CommonJS, run with `eval: true` so it loads without tsx or a file path).
- * It instantiates the kernel module over the shared memory, marks itself ready, then for every new round
- * claims jobs from the shared table until none is left. Mirrors `drain`/`callJob` and CTRL in runtime.ts.
+ * Source of a kernel worker: a function of `{ module, memory, ctrl, id, scratch }` that instantiates the
+ * kernel module over the shared memory, marks itself ready, then for every new round claims jobs from the
+ * shared table until none is left. Mirrors `drain`/`callJob` and CTRL in runtime.ts. Wrapped below for
+ * Node (workerData) and for browser Workers (the first message): one loop, two ways to receive its data.
  */
-export const workerSource = `
-const { workerData } = require('node:worker_threads')
+const workerMain = `(workerData) => {
 const { module, memory, ctrl: sab, id, scratch } = workerData
 const e = new WebAssembly.Instance(module, { env: { memory } }).exports
 const ctrl = new Int32Array(sab)
@@ -46,4 +46,10 @@ for (;;) {
     if (Atomics.add(ctrl, DONE, 1) + 1 === n) Atomics.notify(ctrl, DONE)
   }
 }
-`
+}`
+
+/** Node worker_threads source (CommonJS, run with `eval: true` so it loads without tsx or a file path). */
+export const workerSource = `const { workerData } = require('node:worker_threads');\n(${workerMain})(workerData)\n`
+
+/** Browser Worker source (a classic script from a Blob URL); its data arrives as the first message. */
+export const browserWorkerSource = `self.onmessage = (ev) => { self.onmessage = null; (${workerMain})(ev.data) };\n`
