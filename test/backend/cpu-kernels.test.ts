@@ -125,6 +125,18 @@ test('cpu buffer pool: exact-length reuse, never a buffer handed out by read, ca
   p.release(big)
   assert.equal(p.stats().freeBytes, 0, 'over the cap: dropped')
   assert.deepEqual(p.stats(), { reused: 2, fresh: 3, freeBytes: 0 })
+  // the cap is inclusive; two free buffers of one length are both kept; the default cap (512 MiB) recycles
+  const q = bufferPool(32)
+  const [u, v] = [q.alloc(4), q.alloc(4)]
+  q.release(u)
+  q.release(v)
+  assert.equal(q.stats().freeBytes, 32)
+  const again = [q.alloc(4), q.alloc(4)]
+  assert.ok(again.includes(u) && again.includes(v), 'both free buffers are reused (identity, not just equal contents)')
+  const d = bufferPool()
+  const big1 = d.alloc(1 << 20)
+  d.release(big1)
+  assert.equal(d.alloc(1 << 20), big1)
   // one backend, several runs: recycled buffers must not leak stale values or alias results already read
   for (const be of variants) {
     const x = ss.tensor64([1, -2, 3, -4], [2, 2])
