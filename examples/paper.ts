@@ -17,7 +17,7 @@ import {
   paperPresets,
   presetNames,
 } from '../src/experiments/paper/index.ts'
-import { backendFor, jsonlLog, progressLines, readExperimentConfig } from '../src/node/index.ts'
+import { backendFor, jsonlLog, phaseProgress, progressLines, readExperimentConfig } from '../src/node/index.ts'
 import { checkWritable, writeIndex, writeReport } from '../src/node/report.ts'
 import { flag, parseFlags } from '../src/train/flags.ts'
 import type { ExperimentData } from '../src/experiments/data.ts'
@@ -85,6 +85,7 @@ const main = async (): Promise<void> => {
       backend,
       log,
       onProgress: progressLines((l) => console.log(l), 5),
+      onPhase: phaseProgress(),
       dataCache,
       ...(flags.sweep || (name === 'all' && n === 'table4') ? { sweep: 'domain-shift' as const } : {}),
     })

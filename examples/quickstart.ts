@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { NUM_EXPRESSIONS } from '../src/data/index.ts'
 import { type ExperimentConfig, type RunResult, runExperiment } from '../src/experiments/index.ts'
-import { backendFor, fitRun, jsonlLog, prepareOut, progressLines } from '../src/node/index.ts'
+import { backendFor, fitRun, jsonlLog, prepareOut, phaseProgress, progressLines } from '../src/node/index.ts'
 import { parseQuickstart, toExperimentConfig, usage } from './quickstart-config.ts'
 
 const table = (rs: readonly RunResult[]): string => {
@@ -80,6 +80,7 @@ const main = async (): Promise<void> => {
     print: (l) => console.log(l),
     // a plain line every 10 s, so piped output (CI, tee, nohup) shows the run is alive
     onProgress: progressLines(undefined, 10),
+    onPhase: phaseProgress(),
     ...(log ? { log } : {}),
     ...(q.out || q.resume
       ? {

@@ -381,7 +381,7 @@ const check = (ok: boolean, msg: string): void => {
 }
 
 /** Generates n faces of one domain: images [N,S,S,1], landmarks [N,68,2] in [0,1], labels [N] in 0..12. */
-export const generateFaces = (k: Key, options: FaceOptions): Faces => {
+export const generateFaces = (k: Key, options: FaceOptions, onProgress?: (done: number, total: number) => void): Faces => {
   const { n, size = 48, domain = 'A', intensity = 1, standardize = 'fixed', classes = 'subtle13', domainShift = 1, occlusion = 0 } = options
   check(Number.isInteger(n) && n >= 0, `n must be a non-negative integer, got ${n}`)
   check(Number.isInteger(size) && size >= 16 && size <= 1024, `size must be an integer in [16, 1024], got ${size}`)
@@ -403,6 +403,7 @@ export const generateFaces = (k: Key, options: FaceOptions): Faces => {
   const labels = new Float32Array(n)
   for (let i = 0; i < n; i++) {
     const f = renderFace(kFace, kNoise, i, size, style, intensity, cs, occlusion)
+    onProgress?.(i + 1, n)
     challenging[i] = f.challenging ? 1 : 0
     if (standardize === 'fixed') for (let p = 0; p < px; p++) images[i * px + p] = (f.pixels[p] - 0.5) / 0.25
     else images.set(f.pixels, i * px)

@@ -63,19 +63,28 @@ export const dataKey = (c: ExperimentConfig): string =>
   JSON.stringify([c.seed, c.train, c.val, c.test, c.size, c.intensity, c.domainShift, c.occlusion, c.expressions, c.folds, c.fold])
 
 /** Generates and splits the two tasks' faces of a config (pure in the config: the seed keys everything). */
-export const makeExperimentData = (c: ExperimentConfig): ExperimentData => {
+export const makeExperimentData = (c: ExperimentConfig, onProgress?: (done: number, total: number) => void): ExperimentData => {
   const n = c.train + c.val + c.test
+  const part = (offset: number) => onProgress && ((done: number) => onProgress(offset + done, 2 * n))
   const [ka, kb] = split(key(c.seed))
   const strong = c.expressions === 'strong'
   // the expression pool: the plain split, or k folds over train+test (validation stays the last c.val faces)
-  const fa = generateFaces(strong ? foldIn(ka, 7) : ka, {
-    n,
-    size: c.size,
-    domain: strong ? 'C' : 'A',
-    intensity: c.intensity,
-    classes: strong ? 'basic7' : 'subtle13',
-  })
-  const fb = generateFaces(kb, { n, size: c.size, domain: 'B', intensity: c.intensity, domainShift: c.domainShift, occlusion: c.occlusion })
+  const fa = generateFaces(
+    strong ? foldIn(ka, 7) : ka,
+    {
+      n,
+      size: c.size,
+      domain: strong ? 'C' : 'A',
+      intensity: c.intensity,
+      classes: strong ? 'basic7' : 'subtle13',
+    },
+    part(0),
+  )
+  const fb = generateFaces(
+    kb,
+    { n, size: c.size, domain: 'B', intensity: c.intensity, domainShift: c.domainShift, occlusion: c.occlusion },
+    part(n),
+  )
   const ea = expressionTask(fa)
   let trainIdx = range(0, c.train)
   let testIdx = range(c.train, c.train + c.test)

@@ -64,7 +64,7 @@ export const evaluate = async (
   data: ExperimentData,
   split: 'test' | 'val',
   backend: Backend<any>,
-  opts: { perImage?: boolean; features?: number } = {},
+  opts: { perImage?: boolean; features?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<Metrics & { features?: { expr: number[][]; lm: number[][] } }> => {
   const a = data.expr[split]
   const b = data.lm[split]
@@ -107,6 +107,7 @@ export const evaluate = async (
         if (row < keep && row < nb) feats.lm.push(Array.from(fb.data.subarray(i * w, (i + 1) * w)))
       })
     }
+    opts.onProgress?.(Math.min(n, s + chunk), n)
   }
   const correct = confusion.reduce((s, r, i) => s + r[i], 0)
   const perClass = confusion.map((r, i) => {

@@ -59,6 +59,8 @@ export interface RunOptions {
   /** The backend named by `config.backend`, resolved by the caller (`backendFor` in `softshare/node`). */
   readonly backend: Backend<any>
   readonly onProgress?: (p: Progress) => void
+  /** Progress of the phases around training: `what` is e.g. 'generating faces' or 'evaluating laf (test)'. */
+  readonly onPhase?: (what: string, done: number, total: number) => void
   /** Receives one record per epoch (e.g. a JSONL sink). */
   readonly log?: (record: Readonly<Record<string, unknown>>) => void
   /** Keras-style epoch lines (default none). */
@@ -259,6 +261,7 @@ const trainRun = async (
     evaluate(mc, state.params, state.modelState, data, split, be, {
       perImage: split === 'test' && !!opts.record?.perImage,
       features: feats,
+      ...(opts.onPhase ? { onProgress: (d: number, t: number) => opts.onPhase?.(`evaluating ${kind} (${split})`, d, t) } : {}),
     })
   const test = await ev('test', opts.record?.features ?? 0)
   const val = c.val > 0 ? await ev('val') : undefined
@@ -289,7 +292,7 @@ export const runExperiment = async (c: ExperimentConfig, opts: RunOptions): Prom
   if (opts.data && opts.data.from !== dataKey(c))
     throw new RangeError('runExperiment: opts.data was made for other data settings than this config')
   const t0 = performance.now()
-  const data = opts.data ?? makeExperimentData(c)
+  const data = opts.data ?? makeExperimentData(c, opts.onPhase && ((d, t) => opts.onPhase?.('generating faces', d, t)))
   const clock = { t0, stepsDone: 0, stepsTotal: c.runs.length * Math.floor(c.train / c.batch) * c.epochs }
   const runs: RunResult[] = []
   for (const [i, kind] of c.runs.entries()) runs.push(await trainRun(kind, i, c, data, opts, clock))

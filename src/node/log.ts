@@ -80,3 +80,12 @@ export const progressTicker = (
     write(`${what}: ${done}/${total} (${formatDuration(secs)}${eta})\n`)
   }
 }
+
+/** A `RunOptions.onPhase` sink: one `progressTicker` per phase (data generation, evaluation), redrawn on a TTY, else a line every ~10 s. */
+export const phaseProgress = (opts: Parameters<typeof progressTicker>[2] = {}): ((what: string, done: number, total: number) => void) => {
+  let current: { what: string; tick: (done: number) => void } | undefined
+  return (what, done, total) => {
+    if (current?.what !== what) current = { what, tick: progressTicker(what, total, opts) }
+    current.tick(done)
+  }
+}

@@ -77,9 +77,11 @@ test('synthetic data: domainShift 0 renders domain B like A; challenging marks a
 test('runExperiment: both tasks evaluated on test and validation, TNDR per conv layer, progress and log records', async () => {
   const progress: number[] = []
   const logs: unknown[] = []
+  const phases = new Map<string, [number, number][]>()
   const r = await runExperiment(tiny, {
     backend: cpuBackend(),
     onProgress: (p) => progress.push(p.etaSeconds),
+    onPhase: (what, done, total) => phases.set(what, [...(phases.get(what) ?? []), [done, total]]),
     log: (rec) => logs.push(rec),
     record: { perImage: true, features: 4, traceNormsPerEpoch: true },
   })
@@ -104,6 +106,15 @@ test('runExperiment: both tasks evaluated on test and validation, TNDR per conv 
   assert.equal(progress.length, 4)
   assert.equal(progress.at(-1), 0)
   assert.equal(logs.length, 2)
+  // data generation and evaluation report progress too, ending at done = total
+  const faces = tiny.train + tiny.val + tiny.test
+  assert.deepEqual(phases.get('generating faces')?.at(-1), [2 * faces, 2 * faces])
+  assert.equal(phases.get('generating faces')?.length, 2 * faces)
+  for (const run of ['single', 'laf+ada'])
+    for (const split of ['test', 'val']) {
+      const ticks = phases.get(`evaluating ${run} (${split})`)
+      assert.ok(ticks && ticks.at(-1)?.[0] === ticks.at(-1)?.[1], `evaluating ${run} (${split}): ${JSON.stringify(ticks)}`)
+    }
   assert.ok(r.baselines.meanShapeNme > 0 && r.baselines.chanceAcc === 1 / 13)
   // shared data must match the config it is used with
   await assert.rejects(

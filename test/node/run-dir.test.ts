@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import { add, cpuBackend, key, mean, sqrt, square, sub, tensor } from '../../src/index.ts'
 import { dense } from '../../src/nn/dense.ts'
 import { sgd } from '../../src/optim/index.ts'
-import { crc32c, fitRun, listCheckpoints, loadCheckpoint, openRun, progressSink, progressTicker, readEvents } from '../../src/node/index.ts'
+import { crc32c, fitRun, listCheckpoints, loadCheckpoint, openRun, phaseProgress, progressSink, progressTicker, readEvents } from '../../src/node/index.ts'
 import { trainStep } from '../../src/train/index.ts'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'softshare-run-'))
@@ -182,4 +182,13 @@ test('progress: piped output gets a line every interval with run, epoch, step/to
   now = 20_000
   tick(100)
   assert.deepEqual(ticks, ['generating faces: 40/100 (12s, ETA 18s)\n', 'generating faces: 100/100 (20s)\n'])
+  // a phase sink starts a fresh ticker (and clock) when the phase changes
+  const phaseLines: string[] = []
+  now = 0
+  const phase = phaseProgress({ isTTY: false, intervalMs: 10_000, now: () => now, write: (l) => phaseLines.push(l) })
+  phase('generating faces', 10, 10)
+  now = 5_000
+  phase('evaluating laf (test)', 4, 8)
+  phase('evaluating laf (test)', 8, 8)
+  assert.deepEqual(phaseLines, ['generating faces: 10/10 (0s)\n', 'evaluating laf (test): 8/8 (0s)\n'])
 })

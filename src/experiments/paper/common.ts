@@ -97,6 +97,8 @@ export interface PaperContext {
   /** One record per epoch of every run, tagged with the experiment and the run. */
   readonly log?: (record: Readonly<Record<string, unknown>>) => void
   readonly onProgress?: (p: Progress, label: string) => void
+  /** Progress of data generation and evaluation (see `RunOptions.onPhase`). */
+  readonly onPhase?: (what: string, done: number, total: number) => void
   readonly sweep?: 'domain-shift'
   /** Data sets shared between experiments of one process (most recent first, at most 3 kept); omit to share none. */
   readonly dataCache?: ExperimentData[]
@@ -119,7 +121,7 @@ export const runner = (ctx: PaperContext, label: string) => {
     const k = dataKey(config)
     const hit = cache?.find((d) => d.from === k)
     if (hit) return hit
-    const d = makeExperimentData(config)
+    const d = makeExperimentData(config, ctx.onPhase && ((done, total) => ctx.onPhase?.('generating faces', done, total)))
     if (cache) {
       cache.unshift(d)
       cache.splice(3)
@@ -140,6 +142,7 @@ export const runner = (ctx: PaperContext, label: string) => {
       ...(opts.pretrained ? { pretrained: opts.pretrained } : {}),
       ...(ctx.log ? { log: (r: Readonly<Record<string, unknown>>) => ctx.log?.({ experiment: label, tag, ...r }) } : {}),
       ...(ctx.onProgress ? { onProgress: (p: Progress) => ctx.onProgress?.(p, tag ? `${label} ${tag}` : label) } : {}),
+      ...(ctx.onPhase ? { onPhase: ctx.onPhase } : {}),
     })
   }
   /** The data a config trains on (the same value the runs get). */
