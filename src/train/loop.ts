@@ -12,7 +12,7 @@ export interface FitCursor {
   readonly batch: number
   readonly sums: Readonly<Record<string, number>>
   readonly count: number
-  /** Training seconds spent so far over the whole run (all earlier sessions included). */
+  /** Training seconds spent so far over the whole run (all earlier processes of a resumed run included). */
   readonly wall: number
   readonly history: readonly EpochRecord[]
 }
@@ -24,7 +24,7 @@ export interface ProgressInfo {
   readonly epochs: number
   readonly batch: number
   readonly batches: number | undefined
-  /** Steps per second over this session's steps of the current epoch. */
+  /** Steps per second over this process's steps of the current epoch. */
   readonly rate: number
   /** Seconds until the last epoch's training steps end, at `rate`; undefined when the epoch length is unknown. */
   readonly eta: number | undefined
