@@ -7,7 +7,17 @@ import { test } from 'node:test'
 import { add, cpuBackend, key, mean, sqrt, square, sub, tensor } from '../../src/index.ts'
 import { dense } from '../../src/nn/dense.ts'
 import { sgd } from '../../src/optim/index.ts'
-import { crc32c, fitRun, listCheckpoints, loadCheckpoint, openRun, phaseProgress, progressSink, progressTicker, readEvents } from '../../src/node/index.ts'
+import {
+  crc32c,
+  fitRun,
+  listCheckpoints,
+  loadCheckpoint,
+  openRun,
+  phaseProgress,
+  progressSink,
+  progressTicker,
+  readEvents,
+} from '../../src/node/index.ts'
 import { trainStep } from '../../src/train/index.ts'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'softshare-run-'))
