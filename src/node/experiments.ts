@@ -5,6 +5,7 @@ import type { Backend } from '../backend/backend.ts'
 import { type BackendName, createBackend } from '../backend/select.ts'
 import { decodeExperimentConfig, defaultExperiment, type ExperimentConfig } from '../experiments/config.ts'
 import type { Progress } from '../experiments/run.ts'
+import { formatDuration } from '../train/loop.ts'
 
 /** The backend a config names (`cpu`, `gpu`, `auto`, `ref`). */
 export const backendFor = (name: ExperimentConfig['backend']): Promise<Backend<any>> => createBackend(name as BackendName)
@@ -30,17 +31,10 @@ export const readExperimentConfig = (
   return isLeft(r) ? { ok: false, errors: r.left.map((m) => `${path}: ${m}`) } : { ok: true, config: r.right }
 }
 
-const clock = (s: number): string => {
-  const v = Math.max(0, Math.round(s))
-  return v >= 3600
-    ? `${Math.floor(v / 3600)}h${String(Math.floor((v % 3600) / 60)).padStart(2, '0')}m`
-    : `${Math.floor(v / 60)}m${String(v % 60).padStart(2, '0')}s`
-}
-
 /** `[table4 3/15] laf+ada epoch 2/4 step 17/32 loss=1.234 · 1m12s elapsed, ETA 4m40s` */
 export const formatRunProgress = (p: Progress, prefix = ''): string =>
   `${prefix ? `[${prefix}] ` : ''}run ${p.runIndex + 1}/${p.runs} ${p.run} epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} ` +
-  `loss=${(p.metrics.loss ?? Number.NaN).toFixed(3)} · ${clock(p.elapsedSeconds)} elapsed, ETA ${clock(p.etaSeconds)}`
+  `loss=${(p.metrics.loss ?? Number.NaN).toFixed(3)} · ${formatDuration(p.elapsedSeconds)} elapsed, ETA ${formatDuration(p.etaSeconds)}`
 
 /**
  * A progress sink writing a line to `write` at most every `everySeconds` (and at the end of every run): plain
