@@ -1,7 +1,8 @@
 /**
  * Linear algebra on traced tensors: polar factor U Vᵀ, nuclear norm ‖M‖* with the U Vᵀ subgradient,
  * randomized range finding (Halko, Martinsson & Tropp 2011). Heavy products are `matmul` nodes (any
- * backend); only the k × k eigen-decomposition (`eigh`, under `psdPow`) and the m × l panel QR (`qr`) are host kernels.
+ * backend); the float64 Gram (`gram`), the k × k eigen-decomposition (`eigh`, under `psdPow`) and the m × l panel
+ * QR (`qr`) are host kernels (cpu runs `gram` as WASM SIMD).
  *
  * Subgradient choice: ∂‖M‖* = { U_r V_rᵀ + Z : U_rᵀZ = 0, Z V_r = 0, ‖Z‖₂ ≤ 1 } (r = rank). We return
  * Z = 0, i.e. U_r V_rᵀ of the nonzero part: singular values σᵢ ≤ rcond·σ₁ contribute 0 (never NaN).
@@ -23,10 +24,10 @@ import { fmt, ShapeError } from '../tensor/shape.ts'
 /** How a nuclear norm / polar factor is computed. */
 export interface SvdOptions {
   /**
-   * 'exact': Gram route on the smaller side, M (MᵀM)^{+½} — one pass over M plus a k × k eigen-decomposition,
-   * k = min(m, n); for k ≤ 8 (LAF's D × T) this is the thin fast path. 'randomized': Halko sketch truncated to
-   * `rank` (exact only when rank(M) ≤ rank). 'auto' (default): exact when min(m, n) ≤ thinMax or no `rank`
-   * is given, randomized otherwise; that truncation is reported once per rank by console.warn (an explicit
+   * 'exact': Gram route on the smaller side, M (MᵀM)^{+½} — one float64 Gram pass over M plus a k × k
+   * eigen-decomposition, k = min(m, n); for k ≤ 8 (LAF's D × T) this is the thin fast path. 'randomized': Halko
+   * sketch truncated to `rank` (exact only when rank(M) ≤ rank). 'auto' (default): exact when min(m, n) ≤ thinMax
+   * or no `rank` is given, randomized otherwise; that truncation is reported once per rank by console.warn (an explicit
    * 'randomized' is not).
    */
   readonly method?: 'auto' | 'exact' | 'randomized'
@@ -40,7 +41,8 @@ export interface SvdOptions {
   readonly key?: Key
   /**
    * Singular values ≤ rcond·σ₁ count as zero (default 0). The backend's precision floor always applies (see eigh):
-   * ref 1e-6; cpu/gpu 1e-5 when min(m, n) ≤ 32 (float64 Gram), 1e-3 beyond (float32 GEMM Gram).
+   * ref 1e-6; cpu/gpu 1e-5 on the exact route (float64 Gram, any min(m, n)), 1e-3 on the randomized route's
+   * float32 l × l core.
    */
   readonly rcond?: number
   /** Largest min(m, n) that 'auto' sends to the exact thin path (default 8). */
