@@ -38,7 +38,7 @@ test('gramF64Wasm equals the host float64 Gram bit for bit (odd D, c, several in
   )
 })
 
-test('cpu gram (WASM above 2^18 multiply-adds) equals cpu-js gram, packed hi + lo + scale', () => {
+test('cpu gram (WASM for K ≥ 8 and D·K² ≥ 2^18) equals cpu-js gram, packed hi + lo + scale', () => {
   const xs = [ss.normal(ss.key(1), [700, 20]), ss.normal(ss.key(2), [700, 20])]
   const wasm = ss.runSync(ss.gram(xs), { backend: ss.cpuBackend({ wasm: true }) })
   const js = ss.runSync(ss.gram(xs), { backend: ss.cpuBackend({ wasm: false }) })

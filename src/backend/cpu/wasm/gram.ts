@@ -11,8 +11,9 @@ import { OP, type Job, type WasmRuntime } from './runtime.ts'
 
 type F = Float32Array
 
-/** Below this many multiply-adds (D·K²) the host loop is as fast as dispatching. */
+/** Below this many multiply-adds (D·K²), or below K = 8 (LAF's few tasks: three running sums for two), the host loop is as fast. */
 const WASM_WORK = 1 << 18
+const WASM_MIN_K = 8
 /** Bytes of float64 panels per chunk of rows (packed, then multiplied, before the next chunk is packed). */
 const CHUNK_BYTES = 16 << 20
 /** Jobs per thread: spare jobs go to whichever thread is free. */
@@ -74,7 +75,7 @@ export const gramWasmKernel =
   (xs, call) => {
     const [d, c] = call.inShapes[0]
     const k = xs.length * c
-    if (d * k * k < WASM_WORK) return Float32Array.from(gramHost(xs, d, c, Math.fround, 127))
+    if (k < WASM_MIN_K || d * k * k < WASM_WORK) return Float32Array.from(gramHost(xs, d, c, Math.fround, 127))
     const { g, ld } = gramF64Wasm(rt, xs, d, c)
     return Float32Array.from(packGram(g, k, 1, Math.fround, 127, ld))
   }
