@@ -20,6 +20,7 @@ import { cpuPoolKernels } from './pool.ts'
 import { type Alloc, bufferPool, freshAlloc } from './pool-alloc.ts'
 import { wasmAvailable, wasmRuntime } from './wasm/runtime.ts'
 import { wasmKernels } from './wasm/kernels.ts'
+import { gramWasmKernel } from './wasm/gram.ts'
 
 type F = Float32Array
 
@@ -190,6 +191,7 @@ export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
     ? {
         maxPool: (ins, call) => maxPoolWasm(rt, ins[0], call) ?? cpuPoolKernels.maxPool(ins, call, alloc),
         maxPoolBack: (ins, call) => maxPoolBackWasm(rt, ins[0], ins[1], call) ?? cpuPoolKernels.maxPoolBack(ins, call, alloc),
+        gram: gramWasmKernel(rt),
       }
     : {}
   // resident outputs for the sums too, so the next kernel reads them in place
