@@ -2,7 +2,8 @@
  * Table 4 at the smoke preset as a grid over 2 worker processes and a real redis-server (the γ sweep first, the
  * runs at the chosen γ submitted by the workers as the sweep finishes): `grid report table4` writes the files
  * `npm run paper -- table4 --preset smoke` writes (numbers, report.md apart from time lines, SVG and PNG figures);
- * every run finishes once; a run that was never submitted is listed in the report, not dropped.
+ * every run finishes once; a run that was never submitted is listed in the report, not dropped. Fig. 3 rides
+ * along on the same workers, compared the same way.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -53,7 +54,7 @@ const withoutTimes = (path: string): string => {
     .join('\n')
 }
 
-test('grid: table4 smoke over 2 workers writes the report of `npm run paper -- table4 --preset smoke`, each run once', async (t) => {
+test('grid: table4 (and fig3) smoke over 2 workers write the reports of `npm run paper -- table4 --preset smoke`, each run once', async (t) => {
   if (!haveRedis(t)) return
   // real runs generate data synchronously: a long lock, so a busy event loop is never mistaken for a dead worker
   const slowLock = ['--lock-ms', '20000', '--stalled-ms', '5000']
@@ -64,29 +65,38 @@ test('grid: table4 smoke over 2 workers writes the report of `npm run paper -- t
     const sub = await grid('submit', ...flags, '--redis', redis.url)
     // stage 1: the γ sweep at seed 0 (single + 3 norms × 2 γ) and every run that needs no γ (2 seeds × (single, hard ×3 ±ADA, cross-stitch ±ADA), seed 0's single is the sweep's)
     assert.match(sub.out, /submitted 24 new run\(s\) of 24/, sub.err)
-    // meanwhile the same experiment on one machine
-    const single = paper(...flags, '--out', local)
+    assert.match((await grid('submit', 'fig3', '--preset', 'smoke', '--redis', redis.url)).out, /submitted 4 new run\(s\) of 4/)
+    // meanwhile the same experiments on one machine
+    const single = (async () => [await paper(...flags, '--out', local), await paper('fig3', '--preset', 'smoke', '--out', local)])()
     // stage 2 (the norms and norms + ADA at the chosen γ, seed 0's norms being the sweep's) comes from the workers
-    await waitCompleted(grid, redis.url, 33, 600_000)
-    t.diagnostic(`table4 smoke grid, 2 workers: ${Date.now() - t0} ms from submit to 33 completed (npm run paper running alongside)`)
-    const ref = await single
-    assert.equal(ref.code, 0, ref.err)
+    await waitCompleted(grid, redis.url, 37, 600_000)
+    t.diagnostic(`table4 + fig3 smoke grid, 2 workers: ${Date.now() - t0} ms from submit to 37 completed (npm run paper running alongside)`)
+    for (const ref of await single) assert.equal(ref.code, 0, ref.err)
 
-    const rep = await grid('report', 'table4', '--redis', redis.url, '--out', out)
-    assert.match(rep.out, /33 of 33 runs finished/, rep.err)
-    const mine = join(out, 'table4')
-    const theirs = join(local, 'table4')
-    assert.deepEqual(numbers(join(mine, 'results.json')), numbers(join(theirs, 'results.json')), 'results.json numbers')
-    assert.equal(withoutTimes(join(mine, 'report.md')), withoutTimes(join(theirs, 'report.md')), 'report.md apart from times')
-    const figures = readdirSync(theirs).filter((f) => /\.(svg|png)$/.test(f))
-    assert.equal(figures.length, 10)
-    assert.deepEqual(
-      readdirSync(mine)
-        .filter((f) => /\.(svg|png)$/.test(f))
-        .sort(),
-      [...figures].sort(),
-    )
-    for (const f of figures) assert.ok(readFileSync(join(mine, f)).equals(readFileSync(join(theirs, f))), `${f} differs`)
+    for (const [experiment, n, nFigures] of [
+      ['table4', 33, 10],
+      ['fig3', 4, 8],
+    ] as const) {
+      const rep = await grid('report', experiment, '--redis', redis.url, '--out', out)
+      assert.match(rep.out, new RegExp(`${n} of ${n} runs finished`), rep.err)
+      const mine = join(out, experiment)
+      const theirs = join(local, experiment)
+      assert.deepEqual(numbers(join(mine, 'results.json')), numbers(join(theirs, 'results.json')), `${experiment}: results.json numbers`)
+      assert.equal(
+        withoutTimes(join(mine, 'report.md')),
+        withoutTimes(join(theirs, 'report.md')),
+        `${experiment}: report.md apart from times`,
+      )
+      const figures = readdirSync(theirs).filter((f) => /\.(svg|png)$/.test(f))
+      assert.equal(figures.length, nFigures)
+      assert.deepEqual(
+        readdirSync(mine)
+          .filter((f) => /\.(svg|png)$/.test(f))
+          .sort(),
+        [...figures].sort(),
+      )
+      for (const f of figures) assert.ok(readFileSync(join(mine, f)).equals(readFileSync(join(theirs, f))), `${experiment}/${f} differs`)
+    }
 
     for (const id of readdirSync(join(out, 'runs'))) {
       const ev = readFileSync(join(out, 'runs', id, EVENTS_FILE), 'utf8')

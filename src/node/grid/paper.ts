@@ -1,16 +1,17 @@
 /**
  * softshare's experiments as a grid library: one job = one run (a sharing scheme, ±ADA) of a validated
- * `ExperimentConfig` at one seed, trained by `runExperiment`. The paper experiments (`table4`) are planned: their
- * runs and report are the two halves `npm run paper` uses, so `grid report` writes the files that command writes.
+ * `ExperimentConfig` at one seed, trained by `runExperiment`. The paper experiments (`table4`, `fig3`) are planned:
+ * their runs and report are the two halves `npm run paper` uses, so `grid report` writes the files that command writes.
  * `quickstart` is a plain grid whose report is a table of means over seeds with 95% intervals.
  */
-import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, join } from 'node:path'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import { decodeExperimentConfig, type ExperimentConfig, type RunKind, sharingKinds } from '../../experiments/config.ts'
 import { type PaperPresetName, paperPresets } from '../../experiments/paper/common.ts'
 import { decodeResult, encodeResult, type PlanContext, type PlannedExperiment, type RunRequest } from '../../experiments/paper/plan.ts'
+import { fig3Plan } from '../../experiments/paper/fig3.ts'
 import { table4Plan } from '../../experiments/paper/table4.ts'
 import { type RecordOptions, type RunResult, runExperiment } from '../../experiments/run.ts'
 import { backendFor } from '../experiments.ts'
@@ -25,7 +26,7 @@ export const gridExperiments: Readonly<Record<string, readonly RunKind[]>> = {
 }
 
 /** The paper experiments the grid runs stage by stage with `npm run paper`'s own two halves. */
-export const plannedExperiments: Readonly<Record<string, PlannedExperiment>> = { table4: table4Plan }
+export const plannedExperiments: Readonly<Record<string, PlannedExperiment>> = { table4: table4Plan, fig3: fig3Plan }
 
 /** `--preset`, `--seeds` (a count: seeds 0…N−1; default the preset's) and `--sweep domain-shift` as `npm run paper` takes them. */
 const planContext = (params: GridParams): PlanContext => {
@@ -230,7 +231,13 @@ export const paperGridLibrary: GridLibrary = {
       ...(planned && job.record ? { record: job.record } : {}),
       // run directory with a safetensors checkpoint every epoch; a later attempt continues from the latest one
       fit: (init, fc, run) => {
-        const prev = previousRun(ctx.dir)
+        let prev = previousRun(ctx.dir)
+        // per-epoch records live in the process, not in checkpoints: such a run starts over instead of resuming
+        if (prev !== undefined && planned && job.record?.traceNormsPerEpoch) {
+          log(`restarting ${basename(ctx.dir)}: its per-epoch trace norms are not in the checkpoints`)
+          rmSync(prev, { recursive: true, force: true })
+          prev = undefined
+        }
         if (prev === undefined) return fitRun(init, fc, { out: ctx.dir, name: run, config: { experiment: config, run } })
         dropForeignLock(prev, log)
         const [latest] = listCheckpoints(prev)
