@@ -106,7 +106,8 @@ export const sharingOf = (kind: RunKind, c: ExperimentConfig): Sharing => {
   const base = kind.replace(/\+ada$/, '') as Exclude<RunKind, `${string}+ada`>
   if (base === 'single' || base === 'cross-stitch') return { kind: base }
   if (base === 'hard') return { kind: 'hard', layers: c.hardLayers }
-  return { kind: base, gamma: c.gamma[base], svd: { rank: c.svdRank } }
+  // 'randomized' asks for the rank-k truncation explicitly (unfoldings within rank + oversampling stay exact)
+  return { kind: base, gamma: c.gamma[base], svd: { rank: c.svdRank, method: 'randomized' } }
 }
 
 /** One ResNet per task of the config's architecture. */
