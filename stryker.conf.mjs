@@ -28,7 +28,13 @@ export const suites = {
   'src/backend/cpu/pool-alloc.ts': ['test/backend/cpu-kernels.test.ts', 'test/backend/cpu-fusion.test.ts'],
   'src/backend/cpu/conv.ts': ['test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/backend/cpu/pool.ts': ['test/ops/pool.test.ts'],
-  'src/mtl': ['test/mtl/tracenorm.test.ts', 'test/mtl/multitask.test.ts', 'test/mtl/ada.test.ts', 'test/mtl/paperruns.test.ts'],
+  'src/mtl': [
+    'test/mtl/tracenorm.test.ts',
+    'test/mtl/multitask.test.ts',
+    'test/mtl/ada.test.ts',
+    'test/mtl/paperruns.test.ts',
+    'test/mtl/guards.test.ts',
+  ],
   'src/linalg': [
     'test/linalg/linalg.test.ts',
     'test/linalg/eigh-qr.test.ts',
