@@ -39,6 +39,7 @@ export const suites = {
     'test/linalg/linalg.test.ts',
     'test/linalg/eigh-qr.test.ts',
     'test/linalg/edges.test.ts',
+    'test/linalg/mutation-guards.test.ts',
     'test/mtl/tracenorm.test.ts',
     'test/ops/linalg.test.ts',
   ],
