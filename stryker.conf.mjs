@@ -44,7 +44,7 @@ export const suites = {
     'test/mtl/tracenorm.test.ts',
     'test/ops/linalg.test.ts',
   ],
-  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts', 'test/train/finetune.test.ts'],
+  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts', 'test/train/finetune.test.ts', 'test/train/format.test.ts'],
   'src/ops': [
     'test/ops/elementwise.test.ts',
     'test/ops/reduce-shape.test.ts',
