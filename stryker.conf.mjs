@@ -90,7 +90,7 @@ const command = runnerName === 'command'
 // only mutants in changed source or covered by a changed test re-run.
 const helpers = [
   'test/harness.ts',
-  ...['test/ops/cases', 'test/linalg', 'test/backend', 'test/mutation'].flatMap((d) =>
+  ...['test/ops/cases', 'test/linalg', 'test/backend'].flatMap((d) =>
     readdirSync(d)
       .filter((f) => /\.m?[jt]s$/.test(f) && !f.endsWith('.test.ts'))
       .map((f) => `${d}/${f}`),
