@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url'
  */
 export const suites = {
   'src/optim': ['test/optim/optim.test.ts'],
-  'src/nn': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts', 'test/nn/resnet.test.ts'],
-  'src/nn/resnet.ts': ['test/nn/resnet.test.ts'],
+  'src/nn': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts', 'test/nn/resnet.test.ts', 'test/nn/resnet-config.test.ts'],
+  'src/nn/resnet.ts': ['test/nn/resnet.test.ts', 'test/nn/resnet-config.test.ts'],
   'src/nn/batchnorm.ts': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts'],
   'src/nn/dense.ts': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts'],
   'src/nn/conv.ts': ['test/nn/layers.test.ts', 'test/nn/resnet.test.ts'],
