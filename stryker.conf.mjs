@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url'
  */
 export const suites = {
   'src/optim': ['test/optim/optim.test.ts'],
-  'src/nn': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts', 'test/nn/resnet.test.ts'],
-  'src/nn/resnet.ts': ['test/nn/resnet.test.ts'],
+  'src/nn': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts', 'test/nn/resnet.test.ts', 'test/nn/resnet-config.test.ts'],
+  'src/nn/resnet.ts': ['test/nn/resnet.test.ts', 'test/nn/resnet-config.test.ts'],
   'src/nn/batchnorm.ts': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts'],
   'src/nn/dense.ts': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts'],
   'src/nn/conv.ts': ['test/nn/layers.test.ts', 'test/nn/resnet.test.ts'],
@@ -90,7 +90,7 @@ const command = runnerName === 'command'
 // only mutants in changed source or covered by a changed test re-run.
 const helpers = [
   'test/harness.ts',
-  ...['test/ops/cases', 'test/linalg', 'test/backend', 'test/mutation'].flatMap((d) =>
+  ...['test/ops/cases', 'test/linalg', 'test/backend'].flatMap((d) =>
     readdirSync(d)
       .filter((f) => /\.m?[jt]s$/.test(f) && !f.endsWith('.test.ts'))
       .map((f) => `${d}/${f}`),
