@@ -60,6 +60,22 @@ test('wasm matmul matches the reference (odd sizes, k = 0, transposes, batches)'
   )
 })
 
+test('wasm matmul: a transposed B gives the same bits as the same B laid out row-major (packing moves values only)', () => {
+  for (const [m, n, k] of [
+    [9, 24, 7],
+    [5, 16, 300],
+    [33, 40, 4],
+  ]) {
+    const a = rand(m * k, 1)
+    const bt = rand(n * k, 2) // [n, k]: B column-major
+    const b = new Float32Array(k * n)
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) b[p * n + j] = bt[j * k + p]
+    const x = matmulWasm(a, bt, [1, m, k], false, true, [1, m, n])
+    const y = matmulWasm(a, b, [1, m, k], false, false, [1, m, n])
+    assert.deepEqual(new Uint32Array(x.buffer, x.byteOffset, x.length), new Uint32Array(y.buffer, y.byteOffset, y.length), `${m}×${n}×${k}`)
+  }
+})
+
 const convArb = fc
   .record({
     N: fc.integer({ min: 1, max: 2 }),
