@@ -213,6 +213,13 @@ test('large kernels split over threads give bitwise the results of one thread, a
       close(r1, ref(), kk, `${name} strides ${sh},${sw}`)
     }
   }
+  // a deep layer at batch 1: too few output rows to split, so the output channels are split (co 76: ragged last part)
+  const gd = geom({ N: 1, H: 3, W: 3, C: 420, kh: 3, kw: 3, co: 76, sh: 1, sw: 1, same: true })
+  const xd = rand(9 * 420, 8)
+  const wd = rand(9 * 420 * 76, 9)
+  const deep = conv2dWasm(xd, wd, gd, one)
+  assert.deepEqual(deep, conv2dWasm(xd, wd, gd, three), 'channel-split conv2d: 1 vs 3 threads')
+  close(deep, convRef(xd, wd, gd), 9 * 420, 'channel-split conv2d')
 })
 
 test('wasm elementwise programs: every op bitwise equal to the float64-then-round JS formula, any split over threads, tails and periods', async () => {
