@@ -52,9 +52,18 @@ export const suites = {
     'test/ops/pool.test.ts',
     'test/ops/loss.test.ts',
     'test/ops/linalg.test.ts',
+    'test/ops/cpu-matmul.test.ts',
     'test/core/errors.test.ts',
     'test/core/autodiff.test.ts',
+    'test/core/tensor.test.ts',
+    'test/backend/fusion.test.ts',
+    'test/backend/cpu-kernels.test.ts',
+    'test/linalg/linalg.test.ts',
+    'test/linalg/edges.test.ts',
+    'test/linalg/mutation-guards.test.ts',
+    'test/nn/layers.test.ts',
   ],
+
   'src/backend/cpu': [
     'test/backend/cpu-kernels.test.ts',
     'test/backend/cpu-fusion.test.ts',
