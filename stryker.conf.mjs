@@ -53,6 +53,7 @@ export const suites = {
     'test/ops/loss.test.ts',
     'test/ops/linalg.test.ts',
     'test/ops/cpu-matmul.test.ts',
+    'test/ops/window-errors.test.ts',
     'test/core/errors.test.ts',
     'test/core/autodiff.test.ts',
     'test/core/tensor.test.ts',
