@@ -142,6 +142,7 @@ test('unfold / fold: bad splits and matrices that are not the unfolding are name
   assert.throws(() => ttUnfold(w, 0), /ttUnfold: split 0/)
   for (const bad of [
     [3, 8],
+    [3, 12],
     [2, 12, 1],
     [2, 11],
   ])
