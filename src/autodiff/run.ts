@@ -1,4 +1,4 @@
-import type { Backend } from '../backend/backend.ts'
+import { type Backend, isResident, type ResidentTensor, residentTensor } from '../backend/backend.ts'
 import { type HostTensor, isHost } from '../tensor/host.ts'
 import { fmt } from '../tensor/shape.ts'
 import { leaves, type Tree, unflatten } from '../tensor/tree.ts'
@@ -13,6 +13,8 @@ export interface RunOptions {
   readonly checkNumerics?: boolean
   /** Fuse elementwise chains into one kernel where the backend has a `fused` kernel (default true; off under checkNumerics). */
   readonly fuse?: boolean
+  /** Outputs returned as resident tensors (their buffers stay on the backend, owned by the caller) instead of read back. */
+  readonly keep?: ReadonlySet<Tensor>
 }
 
 /** Thrown by `checkNumerics` runs: names the op, its shapes and attributes. */
@@ -52,6 +54,8 @@ function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknow
   const value = new Map<Tensor, unknown>()
   const bufUses = new Map<unknown, number>()
   const uploaded = new Map<HostTensor, unknown>()
+  // buffers of resident inputs belong to the caller: never released here, returned as the same tensor when kept
+  const external = new Map<unknown, ResidentTensor>()
   const bind = (t: Tensor, buf: unknown): void => {
     value.set(t, buf)
     bufUses.set(buf, (bufUses.get(buf) ?? 0) + (uses.get(t) ?? 0) + (held.has(t) ? 1 : 0))
@@ -59,7 +63,7 @@ function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknow
   const consume = (buf: unknown): void => {
     const n = (bufUses.get(buf) ?? 0) - 1
     bufUses.set(buf, n)
-    if (n <= 0) {
+    if (n <= 0 && !external.has(buf)) {
       bufUses.delete(buf)
       for (const [h, b] of uploaded) if (b === buf) uploaded.delete(h)
       be.release(buf)
@@ -68,6 +72,16 @@ function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknow
   for (const t of order) {
     if (t.inputs.length === 0) {
       if (!t.value) throw new Error(`run: leaf op '${t.prim.name}' has no value`)
+      if (isResident(t.value)) {
+        const r = t.value.resident
+        if (r.backend !== be || r.released)
+          throw new Error(
+            `run: input resident tensor ${fmt(t.shape)} ${r.released ? 'was released' : `lives on another '${r.backend.name}' backend instance, not on '${be.name}'`}`,
+          )
+        external.set(r.buffer, t.value)
+        bind(t, r.buffer)
+        continue
+      }
       let buf = uploaded.get(t.value)
       if (buf === undefined) {
         buf = be.upload(t.value)
@@ -102,16 +116,27 @@ function* execute(outputs: unknown, opts: RunOptions): Generator<unknown, unknow
     for (const i of t.inputs) consume(value.get(i))
   }
   const results: HostTensor[] = []
+  const kept = new Map<unknown, ResidentTensor>(external)
   for (const o of outLeaves) {
     if (isHost(o)) {
       results.push(o)
+      continue
+    }
+    if (opts.keep?.has(o)) {
+      const buf = value.get(remap.get(o) ?? o)
+      let r = kept.get(buf)
+      if (!r) {
+        r = residentTensor(be, buf, o.shape)
+        kept.set(buf, r)
+      }
+      results.push(r)
       continue
     }
     let h = be.read(value.get(remap.get(o) ?? o), o.shape)
     if (h instanceof Promise) h = (yield h) as HostTensor
     results.push(h as HostTensor)
   }
-  for (const o of held) consume(value.get(o))
+  for (const o of held) if (!kept.has(value.get(o))) consume(value.get(o))
   return unflatten(outputs as Tree<Tensor | HostTensor>, results)
 }
 

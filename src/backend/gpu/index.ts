@@ -340,6 +340,7 @@ export const gpuBackend = (
     sync: mode === 'webasm',
     has: (op) => op.elementwise !== undefined || OPS.has(op.name) || op.name in hostKernels,
     maxKernelInputs: MAX_INPUTS,
+    deviceMemory: mode === 'webgpu',
     upload,
     exec,
     read,
