@@ -12,6 +12,7 @@ import { type Backend, type HostKernel, type KernelCall, missingKernel } from '.
 import type { ArrayCtor } from '../host/backend.ts'
 import { float32Floors, linalgKernels } from '../host/linalg-kernels.ts'
 import { type GenCtx, type KernelSource, MAX_ELEMENTS } from './codegen.ts'
+import { cholQr2, deviceQr } from './cholqr.ts'
 import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
 import { type DeviceCounters, type DeviceHandle, wgslDevice } from './wgsl/device.ts'
@@ -266,6 +267,15 @@ export const gpuBackend = (
       ran.tiled++
       return handles(inputs)
         .then((hs) => dev.kernel(eigh2Plan(call.inShapes[0][0] as 1 | 2, float32Floors.gram), hs, n))
+        .then((h) => track({ size: n, dev: h }))
+    }
+    // the randomized SVD's panels: Cholesky-QR2, only the l × l factorisations on the host (cholqr.ts)
+    if (tiled && call.op === 'qr' && !opts.hostKernels?.qr && deviceQr(call.inShapes[0][0], call.inShapes[0][1])) {
+      ran.tiled++
+      const [m, l] = call.inShapes[0]
+      const hooks = { dev, free: freeHandle, hostOp: () => ran.host++ }
+      return handles(inputs)
+        .then(([y]) => cholQr2(hooks, y, m, l))
         .then((h) => track({ size: n, dev: h }))
     }
     const hk = hostKernels[call.op]
