@@ -1,15 +1,20 @@
-// Mutation testing (StrykerJS 9, command runner): `npm run mutation -- <folder or file>`, e.g. `npm run mutation -- src/optim`
-// or `npm run mutation -- src/nn/losses.ts`. Run as a script it picks the test files that exercise the target (the
+// Mutation testing (StrykerJS 9): `npm run mutation -- <folder or file>`, e.g. `npm run mutation -- src/optim` or
+// `npm run mutation -- src/nn/losses.ts`. Run as a script it picks the test files that may exercise the target (the
 // longest matching key of `suites`) and starts Stryker on that target alone; imported by Stryker it is the config.
 // Not part of `npm test` (minutes to hours per folder); scores go in test/MUTATION.md.
+//
+// Runner: the tap runner with per-test coverage. Each test file runs once in the dry run (`node --import tsx file`,
+// TAP output) and records which mutants it reached; each mutant then runs only the files that reached it, stopping
+// at the first failure. SOFTSHARE_MUTATION_RUNNER=command falls back to the command runner (every file of the suite
+// for every mutant: the slow baseline). FC_NUM_RUNS (default 5 here) caps the fast-check runs per property.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /**
- * Folder or file → the test files that exercise it (only these run for each mutant: the command runner has no per-test
- * coverage). A file entry narrows its folder's list for a quicker run of that file alone.
+ * Folder or file → the test files that may exercise it (the dry run runs them all; each mutant then runs those that
+ * reached it). A file entry narrows its folder's list for a quicker run of that file alone.
  */
 export const suites = {
   'src/optim': ['test/optim/optim.test.ts'],
@@ -26,8 +31,14 @@ export const suites = {
   'src/backend/cpu/conv.ts': ['test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/backend/cpu/pool.ts': ['test/ops/pool.test.ts'],
   'src/mtl': ['test/mtl/tracenorm.test.ts', 'test/mtl/multitask.test.ts', 'test/mtl/ada.test.ts', 'test/mtl/paperruns.test.ts'],
-  'src/linalg': ['test/linalg/linalg.test.ts', 'test/linalg/eigh-qr.test.ts', 'test/mtl/tracenorm.test.ts', 'test/ops/linalg.test.ts'],
-  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts'],
+  'src/linalg': [
+    'test/linalg/linalg.test.ts',
+    'test/linalg/eigh-qr.test.ts',
+    'test/linalg/edges.test.ts',
+    'test/mtl/tracenorm.test.ts',
+    'test/ops/linalg.test.ts',
+  ],
+  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts', 'test/train/finetune.test.ts'],
   'src/ops': [
     'test/ops/elementwise.test.ts',
     'test/ops/reduce-shape.test.ts',
@@ -59,23 +70,43 @@ export const suiteKey = (target) =>
 const target = (process.env.SOFTSHARE_MUTATE ?? '').replace(/\/+$/, '')
 const tests = suites[suiteKey(target)] ?? []
 const slug = target.replace(/[^a-z0-9]+/gi, '-')
-// The command runner reports no per-test results, so Stryker's incremental mode cannot see a changed test: key the
-// incremental file by a hash of the test code instead (same tests: only mutants in changed source re-run; changed
-// tests: a full run).
-const testCode = [...tests, 'test/harness.ts', ...readdirSync('test/ops/cases').map((f) => `test/ops/cases/${f}`)]
-const testHash = createHash('sha256')
-for (const f of testCode) if (existsSync(f)) testHash.update(readFileSync(f))
+const command = process.env.SOFTSHARE_MUTATION_RUNNER === 'command'
+// Stryker's incremental mode sees each test file (the tap runner's test ids are the files) but not the helpers they
+// import: key the incremental file by a hash of the helpers (and, for the command runner, which reports no tests, of
+// the test files too). Same key: only mutants in changed source or covered by a changed test file re-run.
+const helpers = [
+  'test/harness.ts',
+  ...['test/ops/cases', 'test/linalg', 'test/backend'].flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .map((f) => `${d}/${f}`),
+  ),
+]
+const hash = createHash('sha256')
+for (const f of [...helpers, ...(command ? tests : [])]) if (existsSync(f)) hash.update(readFileSync(f))
+const runner = command
+  ? {
+      testRunner: 'command',
+      coverageAnalysis: 'off',
+      commandRunner: { command: `node --import tsx --test --test-concurrency=1 ${tests.join(' ')}` },
+    }
+  : {
+      testRunner: 'tap',
+      coverageAnalysis: 'perTest',
+      plugins: ['@stryker-mutator/tap-runner'],
+      tap: {
+        testFiles: tests,
+        nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
+        forceBail: true,
+      },
+    }
 
 export default {
-  testRunner: 'command',
-  commandRunner: {
-    // the cpu-only parity backends (SOFTSHARE_PARITY=cpu): the gpu.js webasm backend shares no code with these folders
-    command: `node --import tsx --test --test-concurrency=1 ${tests.join(' ')}`,
-  },
+  ...runner,
   mutate: target.endsWith('.ts') ? [target] : [`${target}/**/*.ts`, `!${target}/**/*.wasm.ts`, `!${target}/**/asm/**`],
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),
   incremental: true,
-  incrementalFile: `reports/mutation/${slug}.${testHash.digest('hex').slice(0, 12)}.incremental.json`,
+  incrementalFile: `reports/mutation/${slug}.${command ? 'command.' : ''}${hash.digest('hex').slice(0, 12)}.incremental.json`,
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `reports/mutation/${slug}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
@@ -95,9 +126,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     )
     process.exit(2)
   }
+  // the cpu-only parity backends (SOFTSHARE_PARITY=cpu): the gpu.js webasm backend shares no code with these folders
   const r = spawnSync('npx', ['stryker', 'run', 'stryker.conf.mjs', ...process.argv.slice(3)], {
     stdio: 'inherit',
-    env: { ...process.env, SOFTSHARE_MUTATE: arg, SOFTSHARE_PARITY: 'cpu' },
+    env: { FC_NUM_RUNS: '5', ...process.env, SOFTSHARE_MUTATE: arg, SOFTSHARE_PARITY: 'cpu' },
   })
   process.exit(r.status ?? 1)
 }

@@ -1,0 +1,75 @@
+/**
+ * Compiled functions: trace once per argument signature, then rerun the cached plan (fused graph, kernel
+ * calls, buffer lifetimes) with each call's arguments. The second call with the same shapes skips tracing,
+ * differentiation, fusion planning and kernel selection; it runs the same kernels in the same order, so its
+ * results are bit-identical to a `run` of a fresh trace.
+ *
+ * The contract is jax.jit's: the function is traced with the argument host tensors as graph leaves, so
+ * anything it computes on the host (numbers, data read from the arguments, closed-over values, the step of a
+ * schedule) is captured at trace time and reused by every later call of that signature. Numbers in the
+ * argument tree are part of the signature (a new value traces anew).
+ */
+import { isHost, type HostTensor } from '../tensor/host.ts'
+import { fmt } from '../tensor/shape.ts'
+import { leaves, type Tree } from '../tensor/tree.ts'
+import { drive, driveSync, execute, type Plan, plan, type Results, type RunOptions } from './run.ts'
+
+/** Plans kept per compiled function (a new signature past this evicts the oldest). */
+const MAX_PLANS = 8
+
+/** A compiled function: `(args) → Promise<results>`, plus `sync` for synchronous backends and trace counts. */
+export interface Compiled<A, T> {
+  (args: A): Promise<Results<T>>
+  /** The same call on a synchronous backend (cpu, ref). */
+  readonly sync: (args: A) => Results<T>
+  /** How many times the function has been traced so far (once per new signature). */
+  readonly traces: () => number
+}
+
+/** The argument leaves and their signature: shapes, dtypes, numbers by value, and which leaves are one object. */
+const signature = (args: unknown): { hosts: HostTensor[]; key: string } => {
+  const ls = leaves(args as Tree<unknown>)
+  const hosts: HostTensor[] = []
+  const first = new Map<HostTensor, number>()
+  const parts = ls.map((l, i) => {
+    if (typeof l === 'number') return `n${l}`
+    if (!isHost(l)) throw new TypeError(`compile: argument leaf ${i} is not a host tensor or number (got ${typeof l})`)
+    const seen = first.get(l)
+    if (seen !== undefined) return `=${seen}`
+    first.set(l, hosts.length)
+    hosts.push(l)
+    return `${l.data instanceof Float64Array ? 'd' : 'f'}${fmt(l.shape)}`
+  })
+  return { hosts, key: parts.join(' ') }
+}
+
+/**
+ * `compile(f, opts)`: f maps a tree of host tensors (and numbers) to a tree of symbolic tensors; the result
+ * evaluates it on `opts.backend`, tracing f only for a signature it has not seen.
+ */
+export const compile = <A, T>(f: (args: A) => T, opts: RunOptions): Compiled<A, T> => {
+  const plans = new Map<string, Plan>()
+  let traces = 0
+  const lower = (args: A): { p: Plan; hosts: HostTensor[] } => {
+    const { hosts, key } = signature(args)
+    let p = plans.get(key)
+    if (!p) {
+      traces++
+      p = plan(f(args), opts, new Map(hosts.map((h, i) => [h, i])))
+      if (plans.size >= MAX_PLANS) plans.delete(plans.keys().next().value!)
+      plans.set(key, p)
+    }
+    return { p, hosts }
+  }
+  const call = async (args: A): Promise<Results<T>> => {
+    const { p, hosts } = lower(args)
+    return (await drive(execute(p, opts, hosts))) as Results<T>
+  }
+  const sync = (args: A): Results<T> => {
+    if (!opts.backend.sync)
+      throw new Error(`compile: backend '${opts.backend.name}' is asynchronous; call the compiled function, not .sync`)
+    const { p, hosts } = lower(args)
+    return driveSync(execute(p, opts, hosts), opts.backend, 'compile') as Results<T>
+  }
+  return Object.assign(call, { sync, traces: () => traces })
+}
