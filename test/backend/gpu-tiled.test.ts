@@ -313,7 +313,7 @@ if (!hasDevice) {
     // the small ResNets have 9 convs: one gram and two eighs (value and polar factor) each
     assert.deepEqual(counts, [27, 0], `host ops per LAF step before/after: ${counts}`)
     const [pa, pb] = states.map((s) => ops.leaves(s.params) as ops.HostTensor[])
-    pa.forEach((t, j) => assert.ok(relErr(pb[j].data, Float64Array.from(t.data)) < 1e-4, `parameter ${j}`))
+    for (const [j, t] of pa.entries()) assert.ok(relErr(pb[j].data, Float64Array.from(t.data)) < 1e-4, `parameter ${j}`)
   })
 
   test('the same graphs on per-cell gpu.js kernels (tiled: false) agree with the tiled kernels', async () => {
