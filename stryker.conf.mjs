@@ -3,10 +3,8 @@
 // longest matching key of `suites`) and starts Stryker on that target alone; imported by Stryker it is the config.
 // Not part of `npm test` (minutes to hours per folder); scores go in test/MUTATION.md.
 //
-// Runner: the tap runner with per-test coverage. Each test file runs once in the dry run (`node --import tsx file`,
-// TAP output) and records which mutants it reached; each mutant then runs only the files that reached it, stopping
-// at the first failure. SOFTSHARE_MUTATION_RUNNER=command falls back to the command runner (every file of the suite
-// for every mutant: the slow baseline). FC_NUM_RUNS (default 5 here) caps the fast-check runs per property.
+// Runners (see the runner choice below): each mutant runs only the tests that reached it in the dry run, stopping
+// at the first failure. FC_NUM_RUNS (default 5 here) caps the fast-check runs per property.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -18,8 +16,8 @@ import { fileURLToPath } from 'node:url'
  */
 export const suites = {
   'src/optim': ['test/optim/optim.test.ts'],
-  'src/nn': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts', 'test/nn/resnet.test.ts'],
-  'src/nn/resnet.ts': ['test/nn/resnet.test.ts'],
+  'src/nn': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts', 'test/nn/resnet.test.ts', 'test/nn/resnet-config.test.ts'],
+  'src/nn/resnet.ts': ['test/nn/resnet.test.ts', 'test/nn/resnet-config.test.ts'],
   'src/nn/batchnorm.ts': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts'],
   'src/nn/dense.ts': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts'],
   'src/nn/conv.ts': ['test/nn/layers.test.ts', 'test/nn/resnet.test.ts'],
@@ -30,15 +28,23 @@ export const suites = {
   'src/backend/cpu/pool-alloc.ts': ['test/backend/cpu-kernels.test.ts', 'test/backend/cpu-fusion.test.ts'],
   'src/backend/cpu/conv.ts': ['test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/backend/cpu/pool.ts': ['test/ops/pool.test.ts'],
-  'src/mtl': ['test/mtl/tracenorm.test.ts', 'test/mtl/multitask.test.ts', 'test/mtl/ada.test.ts', 'test/mtl/paperruns.test.ts'],
+  'src/backend/cpu/gemm.ts': ['test/ops/cpu-matmul.test.ts', 'test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
+  'src/mtl': [
+    'test/mtl/tracenorm.test.ts',
+    'test/mtl/multitask.test.ts',
+    'test/mtl/ada.test.ts',
+    'test/mtl/paperruns.test.ts',
+    'test/mtl/guards.test.ts',
+  ],
   'src/linalg': [
     'test/linalg/linalg.test.ts',
     'test/linalg/eigh-qr.test.ts',
     'test/linalg/edges.test.ts',
+    'test/linalg/mutation-guards.test.ts',
     'test/mtl/tracenorm.test.ts',
     'test/ops/linalg.test.ts',
   ],
-  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts', 'test/train/finetune.test.ts'],
+  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts', 'test/train/finetune.test.ts', 'test/train/format.test.ts'],
   'src/ops': [
     'test/ops/elementwise.test.ts',
     'test/ops/reduce-shape.test.ts',
@@ -70,51 +76,66 @@ export const suiteKey = (target) =>
 const target = (process.env.SOFTSHARE_MUTATE ?? '').replace(/\/+$/, '')
 const tests = suites[suiteKey(target)] ?? []
 const slug = target.replace(/[^a-z0-9]+/gi, '-')
-const command = process.env.SOFTSHARE_MUTATION_RUNNER === 'command'
-// Stryker's incremental mode sees each test file (the tap runner's test ids are the files) but not the helpers they
-// import: key the incremental file by a hash of the helpers (and, for the command runner, which reports no tests, of
-// the test files too). Same key: only mutants in changed source or covered by a changed test file re-run.
+// The runner: 'node-test' (in-process, per-test coverage) by default; 'tap' (a process per test file, per-file
+// coverage) for the parts of src/backend/cpu that keep state across runs in one process (the module-level cache of
+// compiled elementwise loops, the buffer pool, the WASM runtime and its worker pool), which would carry one mutant's
+// effects into the next mutant's run; 'command' (every file for every mutant) as the slow baseline.
+const stateful = ['src/backend/cpu/elementwise.ts', 'src/backend/cpu/pool-alloc.ts', 'src/backend/cpu/wasm']
+const runnerName =
+  process.env.SOFTSHARE_MUTATION_RUNNER ??
+  (target === 'src/backend/cpu' || stateful.some((s) => target === s || target.startsWith(`${s}/`)) ? 'tap' : 'node-test')
+const command = runnerName === 'command'
+// Stryker's incremental mode sees each test (and its file) but not the helpers tests import: key the incremental file
+// by a hash of the helpers (and, for the command runner, which reports no tests, of the test files too). Same key:
+// only mutants in changed source or covered by a changed test re-run.
 const helpers = [
   'test/harness.ts',
   ...['test/ops/cases', 'test/linalg', 'test/backend'].flatMap((d) =>
     readdirSync(d)
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .filter((f) => /\.m?[jt]s$/.test(f) && !f.endsWith('.test.ts'))
       .map((f) => `${d}/${f}`),
   ),
 ]
 const hash = createHash('sha256')
 for (const f of [...helpers, ...(command ? tests : [])]) if (existsSync(f)) hash.update(readFileSync(f))
-const runner = command
-  ? {
-      testRunner: 'command',
-      coverageAnalysis: 'off',
-      commandRunner: { command: `node --import tsx --test --test-concurrency=1 ${tests.join(' ')}` },
-    }
-  : {
-      testRunner: 'tap',
-      coverageAnalysis: 'perTest',
-      plugins: ['@stryker-mutator/tap-runner'],
-      tap: {
-        testFiles: tests,
-        nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
-        forceBail: true,
-      },
-    }
+const runners = {
+  command: {
+    testRunner: 'command',
+    coverageAnalysis: 'off',
+    commandRunner: { command: `node --import tsx --test --test-concurrency=1 ${tests.join(' ')}` },
+  },
+  tap: {
+    testRunner: 'tap',
+    coverageAnalysis: 'perTest',
+    plugins: ['@stryker-mutator/tap-runner'],
+    tap: { testFiles: tests, nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
+  },
+  'node-test': {
+    testRunner: 'node-test',
+    coverageAnalysis: 'perTest',
+    plugins: ['./test/mutation/node-test-runner.mjs'],
+    nodeTest: { testFiles: tests },
+  },
+}
 
 export default {
-  ...runner,
+  ...runners[runnerName],
   mutate: target.endsWith('.ts') ? [target] : [`${target}/**/*.ts`, `!${target}/**/*.wasm.ts`, `!${target}/**/asm/**`],
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),
+  // SOFTSHARE_MUTATION_IGNORE_STATIC=1: skip mutants reached only while modules load (each needs a fresh process
+  // and the whole suite); they are reported as ignored, outside the score
+  ignoreStatic: process.env.SOFTSHARE_MUTATION_IGNORE_STATIC === '1',
   incremental: true,
-  incrementalFile: `reports/mutation/${slug}.${command ? 'command.' : ''}${hash.digest('hex').slice(0, 12)}.incremental.json`,
+  incrementalFile: `reports/mutation/${slug}.${runnerName}.${hash.digest('hex').slice(0, 12)}.incremental.json`,
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `reports/mutation/${slug}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
   timeoutFactor: 2,
   timeoutMS: 60000,
-  tempDirName: '.stryker-tmp',
+  // one sandbox folder per target, so runs on two targets can share the worktree
+  tempDirName: `.stryker-tmp/${slug}`,
   cleanTempDir: true,
-  ignorePatterns: ['dist', 'runs', 'reports', '.gpu', '.gl', '.whl', 'examples/reports'],
+  ignorePatterns: ['.stryker-tmp', 'dist', 'runs', 'reports', '.gpu', '.gl', '.whl', 'examples/reports'],
   thresholds: { high: 85, low: 75, break: null },
 }
 

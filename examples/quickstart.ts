@@ -84,8 +84,8 @@ const main = async (): Promise<void> => {
     process.exit(2)
   }
   console.log(
-    `softshare quickstart (preset ${q.preset}): ${c.train}+${c.val}+${c.test} (train+val+test) faces per task at ${c.size}×${c.size}, ` +
-      `${c.arch} ResNet (width ${c.width}), ${c.epochs} epochs, batch ${c.batch}, Adam lr ${c.lr}, trace-norm γ ${q.gamma} ` +
+    `softshare quickstart (${q.resume ? `resuming ${q.resume}` : `preset ${q.preset}`}): ${c.train}+${c.val}+${c.test} (train+val+test) faces per task at ${c.size}×${c.size}, ` +
+      `${c.arch} ResNet (width ${c.width}), ${c.epochs} epochs, batch ${c.batch}, Adam lr ${c.lr}, trace-norm γ ${c.gamma.laf} ` +
       `(Tucker/TT SVD rank ${c.svdRank}), ADA weight ${c.adaWeight}, backend ${c.backend}`,
   )
   const r = await runExperiment(c, {

@@ -112,7 +112,9 @@ export const sharingOf = (kind: RunKind, c: ExperimentConfig): Sharing => {
   const base = kind.replace(/\+ada$/, '') as Exclude<RunKind, `${string}+ada`>
   if (base === 'single' || base === 'cross-stitch') return { kind: base }
   if (base === 'hard') return { kind: 'hard', layers: c.hardLayers }
-  // 'randomized' asks for the rank-k truncation explicitly (unfoldings within rank + oversampling stay exact)
+  // LAF stays exact (its T×T thin path); Tucker/TT ask for the rank-k truncation explicitly (unfoldings within
+  // rank + oversampling stay exact), which also silences the truncation warning of method 'auto'
+  if (base === 'laf') return { kind: base, gamma: c.gamma[base], svd: { rank: c.svdRank } }
   return { kind: base, gamma: c.gamma[base], svd: { rank: c.svdRank, method: 'randomized' } }
 }
 

@@ -48,25 +48,27 @@ export const checkWritable = (dir: string): void => {
 export const svgToPng = (svg: string, scale = 2): Uint8Array =>
   new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: scale }, font: { loadSystemFonts: true } }).render().asPng()
 
+/** A report's files by name: every figure as `<stem>.svg` and `.png`, then `results.json` and `report.md`. */
+export const reportFiles = (r: Report): Record<string, string | Uint8Array> => {
+  const files: Record<string, string | Uint8Array> = {}
+  for (const [stem, svg] of Object.entries(r.figures)) {
+    files[`${stem}.svg`] = svg
+    files[`${stem}.png`] = svgToPng(svg)
+  }
+  files['results.json'] =
+    `${JSON.stringify({ name: r.name, seconds: r.seconds, ...r.results }, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`
+  files['report.md'] = `${r.markdown}\n_Experiment time: ${r.seconds.toFixed(0)} s._\n`
+  return files
+}
+
 /** Writes `dir/report.md`, `dir/results.json` and every figure as `dir/<stem>.svg` and `.png`; returns the paths. */
 export const writeReport = (dir: string, r: Report): string[] => {
   mkdirSync(dir, { recursive: true })
-  const paths: string[] = []
-  const put = (name: string, data: string | Uint8Array) => {
+  return Object.entries(reportFiles(r)).map(([name, data]) => {
     const p = join(dir, name)
     writeFileAtomic(p, data)
-    paths.push(p)
-  }
-  for (const [stem, svg] of Object.entries(r.figures)) {
-    put(`${stem}.svg`, svg)
-    put(`${stem}.png`, svgToPng(svg))
-  }
-  put(
-    'results.json',
-    `${JSON.stringify({ name: r.name, seconds: r.seconds, ...r.results }, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`,
-  )
-  put('report.md', `${r.markdown}\n_Experiment time: ${r.seconds.toFixed(0)} s._\n`)
-  return paths
+    return p
+  })
 }
 
 /**

@@ -64,11 +64,11 @@ test('grid expansion: bad experiments, presets, sweeps, seeds and configs are re
     /runs "rate 0.05 rate=0.3" and "rate 0.1 rate=0.3" have the same config/,
   )
   ex(
-    () => expandGrid(paperGridLibrary, 'table4', { preset: 'smoke', seeds: [0], sweeps: [parseSweep('batch=64')] }),
+    () => expandGrid(paperGridLibrary, 'schemes', { preset: 'smoke', seeds: [0], sweeps: [parseSweep('batch=64')] }),
     /run "single batch=64": batch: expected at most train \(32\), got 64/,
   )
   ex(
-    () => expandGrid(paperGridLibrary, 'table4', { preset: 'smoke', seeds: [0], sweeps: [parseSweep('optimiser=sgd')] }),
+    () => expandGrid(paperGridLibrary, 'schemes', { preset: 'smoke', seeds: [0], sweeps: [parseSweep('optimiser=sgd')] }),
     /optimiser: unknown field/,
   )
   ex(() => parseSweep('gamma'), /--sweep: expected name=v1,v2/)

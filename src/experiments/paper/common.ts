@@ -186,7 +186,7 @@ export const summariseAll = (m: Readonly<Record<string, readonly number[]>>): Re
 export { fmtSummary, summarise }
 
 /** The preset line at the top of each report. */
-export const presetLine = (ctx: PaperContext, extra = ''): string => {
+export const presetLine = (ctx: Pick<PaperContext, 'preset' | 'seeds'>, extra = ''): string => {
   const b = ctx.preset.base
   return (
     `Preset \`${ctx.preset.name}\`: ${ctx.seeds} seed(s); per task ${b.train} training, ${b.val} validation and ${b.test} test faces at ` +

@@ -9,10 +9,10 @@ import {
   type PaperContext,
   presetLine,
   type Report,
-  runner,
   seedList,
   summarise,
 } from './common.ts'
+import { missingSection, type PlanContext, type PlannedExperiment, type RunLookup, type RunRequest, runPlanned } from './plan.ts'
 import { pca2, separation } from './embed.ts'
 import { judge, paired } from './stats.ts'
 import { barChart, lineChart, scatterPlot } from './svg.ts'
@@ -20,20 +20,42 @@ import { barChart, lineChart, scatterPlot } from './svg.ts'
 /** Conv layers nearest to the paper's 1st, 10th, 20th and 30th of ResNet-34's 36, on a network with L conv layers (0-based). */
 export const fig3Layers = (l: number): number[] => [...new Set([1, 10, 20, 30].map((k) => Math.round(((k - 1) / 35) * (l - 1))))]
 
+/** Per seed, LAF and LAF+ADA, each recording the per-epoch layer TNDRs and pooled test features. */
+const fig3Runs = (ctx: PlanContext): RunRequest[] =>
+  seedList(ctx.seeds).flatMap((seed) =>
+    (['laf', 'laf+ada'] as const).map((kind) => ({
+      config: { ...ctx.preset.base, seed, runs: [kind] },
+      record: { traceNormsPerEpoch: true, features: ctx.preset.featurePoints },
+      tag: `seed ${seed}`,
+    })),
+  )
+
 /** Fig. 3: (a) TNDR over epochs for four conv layers, (b) TNDR of every conv layer, (c) pooled test features in 2-D with and without ADA. */
-export const fig3 = async (ctx: PaperContext): Promise<Report> => {
-  const t0 = performance.now()
-  const go = runner(ctx, 'fig3')
+const fig3Report = (ctx: PlanContext, have: RunLookup, seconds: number, why?: (r: RunRequest) => string): Report => {
+  const planned = fig3Runs(ctx)
+  const missing = planned.filter((r) => !have(r))
+  // the seeds whose two runs both finished, [laf, laf+ada] each
   const results: (readonly RunResult[])[] = []
-  for (const seed of seedList(ctx.seeds))
-    results.push(
-      (
-        await go(
-          { ...ctx.preset.base, seed, runs: ['laf', 'laf+ada'] },
-          { record: { traceNormsPerEpoch: true, features: ctx.preset.featurePoints }, tag: `seed ${seed}` },
-        )
-      ).runs,
-    )
+  for (let i = 0; i < planned.length; i += 2) {
+    const pair = [have(planned[i]), have(planned[i + 1])]
+    if (pair[0] && pair[1]) results.push(pair as RunResult[])
+  }
+  if (results.length === 0)
+    return {
+      name: 'fig3',
+      title: 'Fig. 3',
+      markdown: ['# Fig. 3: trace-norm decrease ratio and domain alignment', '', presetLine(ctx), '', ...missingSection(missing, why)].join(
+        '\n',
+      ),
+      results: {
+        preset: ctx.preset.name,
+        seeds: ctx.seeds,
+        claims: [],
+        missing: missing.map((r) => ({ tag: r.tag, run: r.config.runs[0], seed: r.config.seed })),
+      },
+      figures: {},
+      seconds,
+    }
   const nLayers = results[0][0].tndrLayers.length
   const picked = fig3Layers(nLayers)
   const epochs = results[0][0].tndrEpochs?.length ?? 0
@@ -92,6 +114,7 @@ export const fig3 = async (ctx: PaperContext): Promise<Report> => {
     figureLink('features-laf-ada', 'features with ADA'),
     '',
     ...claimsSection(claims),
+    ...missingSection(missing, why),
   ].join('\n')
   return {
     name: 'fig3',
@@ -105,6 +128,7 @@ export const fig3 = async (ctx: PaperContext): Promise<Report> => {
       tndrLayers: { laf: results.map((r) => r[0].tndrLayers), 'laf+ada': results.map((r) => r[1].tndrLayers) },
       separation: { laf: sep(0), 'laf+ada': sep(1) },
       claims,
+      ...(missing.length > 0 ? { missing: missing.map((r) => ({ tag: r.tag, run: r.config.runs[0], seed: r.config.seed })) } : {}),
     },
     figures: {
       'tndr-epochs': lineChart({
@@ -125,6 +149,11 @@ export const fig3 = async (ctx: PaperContext): Promise<Report> => {
       'features-laf': scatter(0, 'Fig. 3c: pooled test features, LAF (no ADA)'),
       'features-laf-ada': scatter(1, 'Fig. 3c: pooled test features, LAF+ADA'),
     },
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
   }
 }
+
+/** Fig. 3 as its two halves (see plan.ts). */
+export const fig3Plan: PlannedExperiment = { name: 'fig3', runs: fig3Runs, report: fig3Report }
+
+export const fig3 = (ctx: PaperContext): Promise<Report> => runPlanned(fig3Plan, ctx)

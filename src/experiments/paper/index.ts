@@ -1,17 +1,18 @@
 /** The paper's experiments by name: each maps a context (preset, seeds, backend, sinks) to a report value. */
 import type { ExperimentName, PaperContext, Report } from './common.ts'
-import { fig3, fig3Layers } from './fig3.ts'
+import { fig3, fig3Layers, fig3Plan } from './fig3.ts'
 import { table5 } from './table5.ts'
 import { table6 } from './table6.ts'
 import { table7 } from './table7.ts'
-import { table4 } from './table4.ts'
+import { table4, table4Plan } from './table4.ts'
 
 export * from './common.ts'
 export * from './embed.ts'
 export * from './lbp.ts'
+export * from './plan.ts'
 export * from './stats.ts'
 export * from './svg.ts'
-export { fig3, fig3Layers, table4, table5, table6, table7 }
+export { fig3, fig3Layers, fig3Plan, table4, table4Plan, table5, table6, table7 }
 
 export const paperExperiments: Readonly<Record<ExperimentName, (ctx: PaperContext) => Promise<Report>>> = {
   table4,

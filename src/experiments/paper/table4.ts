@@ -4,7 +4,7 @@
  * per-class accuracy and the confusion matrix; optionally ADA's effect against the domain shift.
  */
 import { expressionNames } from '../../data/face-model.ts'
-import type { ExperimentConfig } from '../config.ts'
+import type { ExperimentConfig, RunKind } from '../config.ts'
 import type { RunResult } from '../run.ts'
 import { archOf } from '../run.ts'
 import {
@@ -15,14 +15,15 @@ import {
   type PaperContext,
   presetLine,
   type Report,
-  runner,
   seedList,
   summarise,
 } from './common.ts'
+import { missingSection, type PlanContext, type PlannedExperiment, type RunLookup, type RunRequest, runPlanned } from './plan.ts'
 import { type Claim, claimTable, judge, paired } from './stats.ts'
 import { barChart, heatmap, lineChart } from './svg.ts'
 
 const norms = ['laf', 'tucker', 'tt'] as const
+type Norm = (typeof norms)[number]
 
 /** Per seed, the numbers of one run that the report and results.json carry. */
 const row = (r: RunResult) => ({
@@ -46,49 +47,111 @@ const score = (r: RunResult, single: RunResult): number => {
   return (v.acc - s.acc) / Math.max(1e-9, s.acc) + (s.nme - v.nme) / s.nme
 }
 
-export const table4 = async (ctx: PaperContext): Promise<Report> => {
-  const t0 = performance.now()
-  const go = runner(ctx, 'table4')
-  const base: ExperimentConfig = ctx.preset.base
-  const seeds = seedList(ctx.seeds)
-  const boundaries = blockBoundaries(archOf(base, 2))
-  // 1. γ per norm on the validation split (seed 0); the chosen γ's run doubles as seed 0's final run
-  const s0 = { ...base, seed: seeds[0] }
-  const single0 = (await go({ ...s0, runs: ['single'] }, { tag: 'sweep' })).runs[0]
-  const sweep: { norm: string; gamma: number; valAcc: number; valNme: number; score: number }[] = []
-  const chosen: Record<string, number> = {}
-  const chosenRuns: Record<string, RunResult> = {}
-  for (const norm of norms) {
-    let best: { g: number; s: number; r: RunResult } | undefined
-    for (const g of ctx.preset.gammas) {
-      const r = (await go({ ...s0, runs: [norm], gamma: { ...s0.gamma, [norm]: g } }, { tag: `sweep ${norm} γ=${g}` })).runs[0]
-      const s = score(r, single0)
-      sweep.push({ norm, gamma: g, valAcc: r.val?.acc ?? Number.NaN, valNme: r.val?.nme ?? Number.NaN, score: s })
-      if (!best || s > best.s) best = { g, s, r }
+/** The sweep's runs at seed 0: the single-task baseline and every norm at every γ of the preset. */
+const sweepRuns = (ctx: PlanContext) => {
+  const s0 = { ...ctx.preset.base, seed: 0 }
+  return {
+    single: { config: { ...s0, runs: ['single'] }, tag: 'sweep' } as RunRequest,
+    norms: norms.map((norm) => ({
+      norm,
+      runs: ctx.preset.gammas.map((g) => ({
+        g,
+        req: { config: { ...s0, runs: [norm], gamma: { ...s0.gamma, [norm]: g } }, tag: `sweep ${norm} γ=${g}` } as RunRequest,
+      })),
+    })),
+  }
+}
+
+/** The γ of each norm whose sweep has finished (the first best score wins), and the sweep's table rows. */
+const chooseGamma = (ctx: PlanContext, have: RunLookup) => {
+  const sw = sweepRuns(ctx)
+  const single0 = have(sw.single)
+  const sweep: { norm: Norm; gamma: number; valAcc: number; valNme: number; score: number }[] = []
+  const chosen: Partial<Record<Norm, number>> = {}
+  if (single0)
+    for (const { norm, runs } of sw.norms) {
+      let best: { g: number; s: number } | undefined
+      let complete = true
+      for (const { g, req } of runs) {
+        const r = have(req)
+        if (!r) {
+          complete = false
+          continue
+        }
+        const s = score(r, single0)
+        sweep.push({ norm, gamma: g, valAcc: r.val?.acc ?? Number.NaN, valNme: r.val?.nme ?? Number.NaN, score: s })
+        if (!best || s > best.s) best = { g, s }
+      }
+      if (complete) chosen[norm] = best?.g ?? ctx.preset.base.gamma[norm]
     }
-    chosen[norm] = best?.g ?? base.gamma[norm]
-    if (best) chosenRuns[norm] = best.r
+  return { sweep, chosen }
+}
+
+/** One run of the main grid (or the domain-shift sweep): its row label and request, γ set only for the norm it uses. */
+interface Planned {
+  readonly label: string
+  readonly seed: number
+  readonly req: RunRequest
+}
+
+/**
+ * The main runs per seed in report order, each once its γ is known: single, the norms, hard sharing (±ADA) at every
+ * boundary, cross-stitch (±ADA), the norms + ADA; then, with `--sweep domain-shift`, LAF and LAF+ADA at each shift.
+ */
+const mainRuns = (ctx: PlanContext, chosen: Partial<Record<Norm, number>>) => {
+  const base = ctx.preset.base
+  const boundaries = blockBoundaries(archOf(base, 2))
+  const main: Planned[] = []
+  const shift: (Planned & { shift: number })[] = []
+  const at = (seed: number, kind: RunKind, tag: string, extra: Partial<ExperimentConfig> = {}): RunRequest | undefined => {
+    const norm = norms.find((n) => kind === n || kind === `${n}+ada`)
+    const g = norm && chosen[norm]
+    if (norm && g === undefined) return undefined
+    const gamma = norm ? { ...base.gamma, [norm]: g } : base.gamma
+    return { config: { ...base, seed, gamma, ...extra, runs: [kind] }, tag }
   }
+  const push = (list: Planned[], label: string, seed: number, req: RunRequest | undefined) => {
+    if (req) list.push({ label, seed, req })
+  }
+  for (const seed of seedList(ctx.seeds)) {
+    for (const k of ['single', ...norms] as const)
+      push(main, k, seed, at(seed, k, seed === 0 && k !== 'single' ? `sweep ${k}` : `seed ${seed}`))
+    for (const b of boundaries)
+      for (const k of ['hard', 'hard+ada'] as const)
+        push(main, k.replace('hard', `hard-${b}`), seed, at(seed, k, `seed ${seed} hard-${b}`, { hardLayers: b }))
+    for (const k of ['cross-stitch', 'cross-stitch+ada', 'laf+ada', 'tucker+ada', 'tt+ada'] as const)
+      push(main, k, seed, at(seed, k, `seed ${seed}`))
+  }
+  if (ctx.sweep === 'domain-shift')
+    for (const s of ctx.preset.shifts)
+      for (const seed of seedList(ctx.seeds))
+        for (const k of ['laf', 'laf+ada'] as const) {
+          // at the base shift these are the main runs (same config, same numbers)
+          const req = at(seed, k, `shift ${s} seed ${seed}`, s === base.domainShift ? {} : { domainShift: s })
+          if (req) shift.push({ label: k, seed, req, shift: s })
+        }
+  return { boundaries, main, shift }
+}
+
+/** Every run of Table 4 that can be named from the results so far: the γ sweep first, then what its choice allows. */
+const table4Runs = (ctx: PlanContext, have: RunLookup): RunRequest[] => {
+  const sw = sweepRuns(ctx)
+  const { main, shift } = mainRuns(ctx, chooseGamma(ctx, have).chosen)
+  return [sw.single, ...sw.norms.flatMap((n) => n.runs.map((r) => r.req)), ...main.map((m) => m.req), ...shift.map((m) => m.req)]
+}
+
+const table4Report = (ctx: PlanContext, have: RunLookup, seconds: number, why?: (r: RunRequest) => string): Report => {
+  const seeds = seedList(ctx.seeds)
+  const { sweep, chosen } = chooseGamma(ctx, have)
+  const { boundaries, main, shift: shiftRuns } = mainRuns(ctx, chosen)
   const gamma = { laf: chosen.laf, tucker: chosen.tucker, tt: chosen.tt }
-  // 2. every scheme, every seed
+  const missing = table4Runs(ctx, have).filter((r) => !have(r))
   const rows: Record<string, Row[]> = {}
-  const add = (label: string, r: RunResult) => {
-    rows[label] ??= []
-    rows[label].push(row(r))
-  }
-  for (const seed of seeds) {
-    const c = { ...base, seed, gamma }
-    if (seed === seeds[0]) {
-      add('single', single0)
-      for (const n of norms) add(n, chosenRuns[n])
-    } else for (const r of (await go({ ...c, runs: ['single', ...norms] }, { tag: `seed ${seed}` })).runs) add(r.run, r)
-    for (const k of boundaries)
-      for (const r of (await go({ ...c, runs: ['hard', 'hard+ada'], hardLayers: k }, { tag: `seed ${seed} hard-${k}` })).runs)
-        add(r.run.replace('hard', `hard-${k}`), r)
-    for (const r of (
-      await go({ ...c, runs: ['cross-stitch', 'cross-stitch+ada', 'laf+ada', 'tucker+ada', 'tt+ada'] }, { tag: `seed ${seed}` })
-    ).runs)
-      add(r.run, r)
+  for (const m of main) {
+    const r = have(m.req)
+    if (!r) continue
+    rows[m.label] ??= []
+    rows[m.label].push(row(r))
   }
   const order = [
     'single',
@@ -97,7 +160,7 @@ export const table4 = async (ctx: PaperContext): Promise<Report> => {
     'cross-stitch+ada',
     ...norms.flatMap((n) => [n, `${n}+ada`]),
   ]
-  const bySeed = (label: string, f: (r: Row) => number) => [...rows[label]].sort((a, b) => a.seed - b.seed).map(f)
+  const bySeed = (label: string, f: (r: Row) => number) => [...(rows[label] ?? [])].sort((a, b) => a.seed - b.seed).map(f)
   const summary = Object.fromEntries(
     order.map((l) => [
       l,
@@ -110,42 +173,41 @@ export const table4 = async (ctx: PaperContext): Promise<Report> => {
       },
     ]),
   )
-  // 3. the paper's claims, on paired per-seed differences (positive supports the claim)
-  const acc = (l: string) => bySeed(l, (r) => r.acc)
-  const nme = (l: string) => bySeed(l, (r) => r.nme)
+  // 3. the paper's claims, on paired per-seed differences (positive supports the claim; seeds both runs finished)
+  const vs = (a: string, b: string, f: (r: Row) => number) => {
+    const common = seeds.filter((s) => rows[a]?.some((r) => r.seed === s) && rows[b]?.some((r) => r.seed === s))
+    const pick = (l: string) => common.map((s) => f(rows[l].find((r) => r.seed === s) as Row))
+    return paired(pick(a), pick(b))
+  }
+  const acc = (r: Row) => r.acc
+  const nme = (r: Row) => r.nme
   const hardBest = boundaries.map((k) => `hard-${k}`).sort((a, b) => summary[b].acc.mean - summary[a].acc.mean)[0]
   const claims: Claim[] = [
-    judge('LAF (soft sharing) > single-task: expression accuracy', paired(acc('laf'), acc('single')), 'accuracy points'),
-    judge('LAF < single-task: landmark NME', paired(nme('single'), nme('laf')), 'NME points'),
-    judge(
-      `soft > hard: LAF > ${hardBest} (the best hard split): expression accuracy`,
-      paired(acc('laf'), acc(hardBest)),
-      'accuracy points',
-    ),
-    judge(`soft < hard: LAF < ${hardBest}: landmark NME`, paired(nme(hardBest), nme('laf')), 'NME points'),
-    judge('LAF > cross-stitch: expression accuracy', paired(acc('laf'), acc('cross-stitch')), 'accuracy points'),
+    judge('LAF (soft sharing) > single-task: expression accuracy', vs('laf', 'single', acc), 'accuracy points'),
+    judge('LAF < single-task: landmark NME', vs('single', 'laf', nme), 'NME points'),
+    judge(`soft > hard: LAF > ${hardBest} (the best hard split): expression accuracy`, vs('laf', hardBest, acc), 'accuracy points'),
+    judge(`soft < hard: LAF < ${hardBest}: landmark NME`, vs(hardBest, 'laf', nme), 'NME points'),
+    judge('LAF > cross-stitch: expression accuracy', vs('laf', 'cross-stitch', acc), 'accuracy points'),
     ...norms.flatMap((n) => [
-      judge(`${n.toUpperCase()}+ADA > ${n.toUpperCase()}: expression accuracy`, paired(acc(`${n}+ada`), acc(n)), 'accuracy points'),
-      judge(`${n.toUpperCase()}+ADA < ${n.toUpperCase()}: landmark NME`, paired(nme(n), nme(`${n}+ada`)), 'NME points'),
+      judge(`${n.toUpperCase()}+ADA > ${n.toUpperCase()}: expression accuracy`, vs(`${n}+ada`, n, acc), 'accuracy points'),
+      judge(`${n.toUpperCase()}+ADA < ${n.toUpperCase()}: landmark NME`, vs(n, `${n}+ada`, nme), 'NME points'),
     ]),
   ]
-  // 4. domain-shift sweep: ADA's effect on top of LAF as the two domains move apart
+  // 4. domain-shift sweep: ADA's effect on top of LAF as the two domains move apart (seeds with both runs finished)
   let shift: { shift: number; accGain: number[]; nmeGain: number[] }[] | undefined
   if (ctx.sweep === 'domain-shift') {
     shift = []
     for (const s of ctx.preset.shifts) {
       const accGain: number[] = []
       const nmeGain: number[] = []
-      for (const [i, seed] of seeds.entries()) {
-        // at the base shift these are the main runs: reuse them (same config, same data, same numbers)
-        const [lafRow, adaRow] =
-          s === base.domainShift
-            ? [rows.laf[i], rows['laf+ada'][i]]
-            : (await go({ ...base, seed, gamma, domainShift: s, runs: ['laf', 'laf+ada'] }, { tag: `shift ${s} seed ${seed}` })).runs.map(
-                row,
-              )
-        accGain.push(adaRow.acc - lafRow.acc)
-        nmeGain.push(lafRow.nme - adaRow.nme)
+      for (const seed of seeds) {
+        const [laf, ada] = ['laf', 'laf+ada'].map((k) => {
+          const p = shiftRuns.find((m) => m.shift === s && m.seed === seed && m.label === k)
+          return p && have(p.req)
+        })
+        if (!laf || !ada) continue
+        accGain.push(ada.test.acc - laf.test.acc)
+        nmeGain.push(laf.test.nme - ada.test.nme)
       }
       shift.push({ shift: s, accGain, nmeGain })
     }
@@ -158,8 +220,8 @@ export const table4 = async (ctx: PaperContext): Promise<Report> => {
   const pct = (l: string, k: 'acc' | 'nme') => 100 * summary[l][k].mean
   const err = (l: string, k: 'acc' | 'nme') => 100 * summary[l][k].half
   const confusion = (label: string) => {
-    const sum = rows[label][0].confusion.map((r) => r.map(() => 0))
-    for (const r of rows[label]) for (const [i, cr] of r.confusion.entries()) for (const [j, v] of cr.entries()) sum[i][j] += v
+    const sum = expressionNames.map(() => expressionNames.map(() => 0))
+    for (const r of rows[label] ?? []) for (const [i, cr] of r.confusion.entries()) for (const [j, v] of cr.entries()) sum[i][j] += v
     return sum.map((r) => {
       const t = r.reduce((a, b) => a + b, 0)
       return r.map((v) => (t ? v / t : 0))
@@ -234,7 +296,7 @@ export const table4 = async (ctx: PaperContext): Promise<Report> => {
         `${(100 * s.valAcc).toFixed(1)}%`,
         `${(100 * s.valNme).toFixed(2)}%`,
         s.score.toFixed(4),
-        chosen[s.norm] === s.gamma ? '✔' : '',
+        chosen[s.norm as Norm] === s.gamma ? '✔' : '',
       ]),
     ),
     '',
@@ -282,6 +344,7 @@ export const table4 = async (ctx: PaperContext): Promise<Report> => {
     '',
     figureLink('gamma-sweep', 'gamma sweep'),
     '',
+    ...missingSection(missing, why),
   ].join('\n')
   return {
     name: 'table4',
@@ -297,8 +360,14 @@ export const table4 = async (ctx: PaperContext): Promise<Report> => {
       summary,
       claims: [...claims, ...shiftClaims],
       ...(shift ? { domainShift: shift } : {}),
+      ...(missing.length > 0 ? { missing: missing.map((r) => ({ tag: r.tag, run: r.config.runs[0], seed: r.config.seed })) } : {}),
     },
     figures,
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
   }
 }
+
+/** Table 4 as its two halves (see plan.ts). */
+export const table4Plan: PlannedExperiment = { name: 'table4', runs: table4Runs, report: table4Report }
+
+export const table4 = (ctx: PaperContext): Promise<Report> => runPlanned(table4Plan, ctx)

@@ -2,14 +2,16 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { expandGrid, GridError, parseSeeds, parseSweep } from './expand.ts'
-import type { GridLibrary } from './library.ts'
-import { collectRuns, DEFAULT_QUEUE, formatStatus, gridStatus, openQueue, submitRuns, submittedRuns } from './queue.ts'
+import { expandGrid, GridError, isPlanned, parseSeeds, parseSweep, settlePlan } from './expand.ts'
+import type { GridLibrary, GridParams } from './library.ts'
+import { collectRuns, DEFAULT_QUEUE, formatStatus, gridStatus, loadPlans, openQueue, savePlan, submitRuns, submittedRuns } from './queue.ts'
 import { openRedis, probeRedis, showUrl } from './redis.ts'
-import { runLocal, startWorker, writeReportFiles } from './worker.ts'
+import { runLocal, runPlannedLocal, startWorker, writeReportFiles } from './worker.ts'
 
 export const GRID_USAGE = `usage:
   softshare grid submit <experiment> --redis URL [--preset P] [--seeds N|0,1,2] [--sweep name=v1,v2 …] [--attempts 3]
+      (table4: the runs of \`npm run paper -- table4\`; --sweep domain-shift adds its shift runs; later stages are
+      submitted by the workers as the runs they depend on finish)
   softshare grid worker --redis URL --out DIR [--concurrency 1] [--backend cpu|gpu|auto|ref]
   softshare grid status --redis URL [--json]
   softshare grid report <experiment> --redis URL --out DIR
@@ -87,6 +89,16 @@ export const gridMain = async (
         throw new GridError(`grid ${cmd}: expected one experiment name, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`)
       return positionals[0]
     }
+    const params = (): GridParams => ({
+      preset: v.preset,
+      seeds: v.seeds === undefined ? undefined : parseSeeds(v.seeds),
+      sweeps: v.sweep ?? [],
+    })
+    const planned = async () => {
+      const lib = await loadLibrary(v.library, defaultLibrary)
+      const experiment = experimentArg()
+      return isPlanned(lib, experiment) ? { lib, experiment } : undefined
+    }
     const grid = async () => {
       const lib = await loadLibrary(v.library, defaultLibrary)
       const runs = expandGrid(lib, experimentArg(), {
@@ -99,13 +111,19 @@ export const gridMain = async (
     switch (cmd) {
       case 'submit': {
         const url = need('redis', v.redis, cmd)
-        const { runs } = await grid() // a bad config is refused here, before Redis is touched
+        const plan = await planned()
+        // a bad config is refused here, before Redis is touched
+        const listed = plan ? (await settlePlan(plan.lib, plan.experiment, params(), async () => [])).runs : (await grid()).runs
         const attempts = int('attempts', v.attempts, 3, 1)
+        const retry = { attempts, backoffMs: int('retry-base-ms', v['retry-base-ms'], 5000, 1) }
         await probeRedis(url)
         const connection = openRedis(url, err)
         try {
           const queue = openQueue(connection, queueName)
-          const r = await submitRuns(queue, connection, runs, { attempts, backoffMs: int('retry-base-ms', v['retry-base-ms'], 5000, 1) })
+          if (plan) await savePlan(connection, queueName, plan.experiment, params(), retry)
+          // a planned grid: every run its finished runs let us name now (the workers submit the rest as results arrive)
+          const runs = plan ? (await settlePlan(plan.lib, plan.experiment, params(), (r) => collectRuns(queue, r))).runs : listed
+          const r = await submitRuns(queue, connection, runs, retry)
           await queue.close()
           out(`submitted ${r.added.length} new run(s) of ${runs.length} to queue "${queueName}" at ${showUrl(url)}`)
           if (r.existing.length > 0) {
@@ -168,14 +186,22 @@ export const gridMain = async (
         const connection = openRedis(url, err)
         try {
           const queue = openQueue(connection, queueName)
-          const runs =
-            v.preset !== undefined || v.seeds !== undefined || v.sweep !== undefined
-              ? (await grid()).runs
-              : await submittedRuns(queue, connection, experiment)
-          if (runs.length === 0) throw new GridError(`grid report: no runs of "${experiment}" were submitted to queue "${queueName}"`)
-          const rows = await collectRuns(queue, runs)
+          const flagged = v.preset !== undefined || v.seeds !== undefined || v.sweep !== undefined
+          let rows: readonly Awaited<ReturnType<typeof collectRuns>>[number][]
+          let planParams: GridParams | undefined
+          if (isPlanned(lib, experiment)) {
+            // the grid named by the flags, else the one submitted last
+            planParams = flagged ? params() : (await loadPlans(connection, queueName, experiment)).at(-1)?.params
+            if (planParams === undefined)
+              throw new GridError(`grid report: no grid of "${experiment}" was submitted to queue "${queueName}"`)
+            rows = (await settlePlan(lib, experiment, planParams, (r) => collectRuns(queue, r))).rows
+          } else {
+            const runs = flagged ? (await grid()).runs : await submittedRuns(queue, connection, experiment)
+            if (runs.length === 0) throw new GridError(`grid report: no runs of "${experiment}" were submitted to queue "${queueName}"`)
+            rows = await collectRuns(queue, runs)
+          }
           await queue.close()
-          const files = writeReportFiles(outDir, experiment, lib.report(experiment, rows))
+          const files = writeReportFiles(outDir, experiment, lib.report(experiment, rows, planParams))
           const missing = rows.filter((r) => r.result === undefined)
           out(`${rows.length - missing.length} of ${rows.length} runs finished; wrote ${files.join(', ')}`)
           for (const m of missing) out(`missing: ${m.id} ${m.spec.label} seed ${m.spec.seed}: ${m.missing}`)
@@ -186,6 +212,13 @@ export const gridMain = async (
       }
       case 'local': {
         const outDir = resolve(need('out', v.out, cmd))
+        const plan = await planned()
+        if (plan) {
+          const { rows } = await runPlannedLocal(plan.lib, plan.experiment, params(), outDir, v.backend)
+          const files = writeReportFiles(outDir, plan.experiment, plan.lib.report(plan.experiment, rows, params()))
+          out(`ran ${rows.length} run(s); wrote ${files.join(', ')}`)
+          return 0
+        }
         const { lib, runs } = await grid()
         const rows = await runLocal(lib, runs, outDir, v.backend)
         out(

@@ -1,5 +1,6 @@
 /** Expanding `experiment × sweep points × seeds` into validated run specs, refusing a bad config before anything is queued. */
-import { type GridLibrary, type Json, type RunSpec, runId } from './library.ts'
+import type { GridLibrary, GridParams, Json, ReportRow, RunSpec } from './library.ts'
+import { runId } from './library.ts'
 
 /** A bad grid (flag, sweep, config): the message names what and why; the CLI exits 2 with it. */
 export class GridError extends Error {
@@ -87,4 +88,58 @@ export const expandGrid = (
     seen.set(s.id, s.label)
   }
   return specs
+}
+
+/** True when `experiment` is planned from earlier results (its runs come from `lib.plan`, not from a sweep product). */
+export const isPlanned = (lib: GridLibrary, experiment: string): boolean =>
+  lib.plan !== undefined && (lib.planned ?? []).includes(experiment)
+
+/** The validated runs of a planned experiment knowable from `result` (by job id); throws GridError naming a bad run. */
+export const planGrid = (
+  lib: GridLibrary,
+  experiment: string,
+  params: GridParams,
+  result: (id: string) => Json | undefined,
+): (RunSpec & { readonly id: string })[] => {
+  if (!lib.plan || !isPlanned(lib, experiment)) throw new GridError(`grid: "${experiment}" is not a planned experiment`)
+  let runs: ReturnType<NonNullable<GridLibrary['plan']>>
+  try {
+    runs = lib.plan(experiment, params, result)
+  } catch (e) {
+    throw new GridError(`grid ${experiment}: ${(e as Error).message}`)
+  }
+  const seen = new Set<string>()
+  const specs: (RunSpec & { id: string })[] = []
+  for (const r of runs) {
+    const checked = lib.validate(experiment, r.config)
+    if (!checked.ok) throw new GridError(`grid ${experiment}: run "${r.label}": ${checked.error}`)
+    const spec = { experiment, label: r.label, config: checked.config, seed: r.seed }
+    const id = runId(spec)
+    // a plan may name one run twice (a reused run): it is one job
+    if (!seen.has(id)) specs.push({ ...spec, id })
+    seen.add(id)
+  }
+  return specs
+}
+
+/**
+ * Plans, fetches the planned runs' rows (finished or not), and plans again until the plan stops growing: the runs of
+ * every stage whose inputs have finished, with their rows.
+ */
+export const settlePlan = async (
+  lib: GridLibrary,
+  experiment: string,
+  params: GridParams,
+  fetch: (runs: readonly (RunSpec & { readonly id: string })[]) => Promise<readonly ReportRow[]>,
+): Promise<{ readonly runs: readonly (RunSpec & { readonly id: string })[]; readonly rows: readonly ReportRow[] }> => {
+  let rows: readonly ReportRow[] = []
+  let ids = ''
+  for (;;) {
+    const done = new Map(rows.filter((r) => r.result !== undefined).map((r) => [r.id, r.result as Json]))
+    const runs = planGrid(lib, experiment, params, (id) => done.get(id))
+    const now = runs.map((r) => r.id).join(',')
+    if (now === ids) return { runs, rows }
+    ids = now
+    rows = await fetch(runs)
+  }
 }

@@ -42,6 +42,21 @@ export class RunFailed extends Error {
   override name = 'RunFailed'
 }
 
+/** What names a planned experiment's grid: `--preset`, `--seeds` and the `--sweep` words as given (e.g. `domain-shift`). */
+export interface GridParams {
+  readonly preset?: string
+  /** Undefined: the experiment's default for the preset. */
+  readonly seeds?: readonly number[]
+  readonly sweeps: readonly string[]
+}
+
+/** A run of a planned experiment before validation: its label, config and seed. */
+export interface PlannedRun {
+  readonly label: string
+  readonly config: Json
+  readonly seed: number
+}
+
 /** The pluggable part: softshare's paper experiments by default, anything with this shape otherwise. */
 export interface GridLibrary {
   readonly experiments: readonly string[]
@@ -54,8 +69,15 @@ export interface GridLibrary {
   ) => { readonly ok: true; readonly config: Json } | { readonly ok: false; readonly error: string }
   /** Runs one run to completion in `ctx.dir`, resuming from its last checkpoint there; throws RunFailed on deterministic failure. */
   readonly run: (spec: RunSpec, ctx: RunContext) => Promise<Json>
-  /** The report files (name → contents) of `experiment` from its rows, the same as the single-machine command writes. */
-  readonly report: (experiment: string, rows: readonly ReportRow[]) => Readonly<Record<string, string | Uint8Array>>
+  /** The report files (name → contents) of `experiment` from its rows (`params` for a planned one), as the single-machine command writes them. */
+  readonly report: (experiment: string, rows: readonly ReportRow[], params?: GridParams) => Readonly<Record<string, string | Uint8Array>>
+  /**
+   * Experiments whose runs depend on earlier results (e.g. runs at the γ chosen on validation): `plan` names every
+   * run knowable from the finished ones (`result` by job id), the grid submits them as results arrive, and
+   * `report` gets the same `params`. `--sweep` words go to `plan` unparsed; throws naming a bad preset, seeds or sweep.
+   */
+  readonly planned?: readonly string[]
+  readonly plan?: (experiment: string, params: GridParams, result: (id: string) => Json | undefined) => readonly PlannedRun[]
 }
 
 /** JSON with object keys sorted, so equal configs hash equally whatever order their keys were written in. */

@@ -1,23 +1,93 @@
 /**
  * softshare's experiments as a grid library: one job = one run (a sharing scheme, ±ADA) of a validated
- * `ExperimentConfig` at one seed, trained by `runExperiment`; the report is a table of means over seeds with 95%
- * intervals, and results.json holds every number per seed. `softshare grid local` writes the same files on one machine.
+ * `ExperimentConfig` at one seed, trained by `runExperiment`. The paper experiments (`table4`, `fig3`) are planned:
+ * their runs and report are the two halves `npm run paper` uses, so `grid report` writes the files that command writes.
+ * `quickstart` is a plain grid whose report is a table of means over seeds with 95% intervals.
  */
-import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, join } from 'node:path'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import { decodeExperimentConfig, type ExperimentConfig, type RunKind, sharingKinds } from '../../experiments/config.ts'
-import { paperPresets } from '../../experiments/paper/common.ts'
-import { runExperiment } from '../../experiments/run.ts'
+import { type PaperPresetName, paperPresets } from '../../experiments/paper/common.ts'
+import { decodeResult, encodeResult, type PlanContext, type PlannedExperiment, type RunRequest } from '../../experiments/paper/plan.ts'
+import { fig3Plan } from '../../experiments/paper/fig3.ts'
+import { table4Plan } from '../../experiments/paper/table4.ts'
+import { type RecordOptions, type RunResult, runExperiment } from '../../experiments/run.ts'
 import { backendFor } from '../experiments.ts'
+import { reportFiles } from '../report.ts'
 import { fitRun, listCheckpoints } from '../run-dir.ts'
-import { type GridLibrary, type Json, type ReportRow, RunFailed } from './library.ts'
+import { type GridLibrary, type GridParams, type Json, type ReportRow, RunFailed, type RunSpec, runId } from './library.ts'
 
-/** The runs of each grid experiment: `quickstart` (single, LAF, LAF+ADA) and `table4` (every sharing scheme, ±ADA). */
+/** The runs of each plain grid experiment: `quickstart` (single, LAF, LAF+ADA) and `schemes` (every sharing scheme, ±ADA). */
 export const gridExperiments: Readonly<Record<string, readonly RunKind[]>> = {
   quickstart: ['single', 'laf', 'laf+ada'],
-  table4: sharingKinds.flatMap((s): RunKind[] => [s, `${s}+ada`]),
+  schemes: sharingKinds.flatMap((s): RunKind[] => [s, `${s}+ada`]),
+}
+
+/** The paper experiments the grid runs stage by stage with `npm run paper`'s own two halves. */
+export const plannedExperiments: Readonly<Record<string, PlannedExperiment>> = { table4: table4Plan, fig3: fig3Plan }
+
+/** `--preset`, `--seeds` (a count: seeds 0…N−1; default the preset's) and `--sweep domain-shift` as `npm run paper` takes them. */
+const planContext = (params: GridParams): PlanContext => {
+  const name = params.preset ?? 'default'
+  const preset = (paperPresets as Readonly<Record<string, PlanContext['preset'] | undefined>>)[name]
+  if (!preset) throw new Error(`unknown preset "${name}"; expected ${Object.keys(paperPresets).join(', ')}`)
+  const seeds = params.seeds ?? seedsOf(preset.name)
+  if (seeds.some((s, i) => s !== i))
+    throw new Error(`--seeds: the paper experiments run seeds 0…N−1, give a count N; got ${seeds.join(',')}`)
+  for (const w of params.sweeps) if (w !== 'domain-shift') throw new Error(`--sweep: the paper experiments take "domain-shift", got "${w}"`)
+  return { preset, seeds: seeds.length, ...(params.sweeps.includes('domain-shift') ? { sweep: 'domain-shift' as const } : {}) }
+}
+const seedsOf = (p: PaperPresetName): number[] => Array.from({ length: paperPresets[p].seeds }, (_, i) => i)
+
+const recordKeys: Readonly<Record<string, 'boolean' | 'count'>> = { perImage: 'boolean', features: 'count', traceNormsPerEpoch: 'boolean' }
+
+/** A planned run's job config `{ run: ExperimentConfig with one run kind, record?: RecordOptions }`, checked. */
+const validatePlanned = (raw: unknown): { ok: true; config: Json } | { ok: false; error: string } => {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, error: 'expected { run, record? }' }
+  const { run, record, ...rest } = raw as { run?: unknown; record?: unknown }
+  const extra = Object.keys(rest)
+  if (extra.length > 0) return { ok: false, error: `${extra[0]}: unknown field (expected run, record)` }
+  const c = decodeExperimentConfig(run)
+  if (isLeft(c)) return { ok: false, error: `run.${c.left.join('; run.')}` }
+  if (c.right.runs.length !== 1) return { ok: false, error: `run.runs: a grid job trains exactly one run, got ${c.right.runs.length}` }
+  if (record !== undefined) {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) return { ok: false, error: 'record: expected an object' }
+    for (const [k, v] of Object.entries(record)) {
+      const kind = recordKeys[k]
+      if (kind === undefined) return { ok: false, error: `record.${k}: unknown field (known: ${Object.keys(recordKeys).join(', ')})` }
+      if (kind === 'boolean' ? typeof v !== 'boolean' : !Number.isInteger(v) || (v as number) < 0)
+        return {
+          ok: false,
+          error: `record.${k}: expected ${kind === 'boolean' ? 'true or false' : 'an integer ≥ 0'}, got ${JSON.stringify(v)}`,
+        }
+    }
+  }
+  return { ok: true, config: { run: c.right, ...(record !== undefined ? { record } : {}) } as unknown as Json }
+}
+
+/** A request as a job: label `kind (tag)`, config `{ run, record? }`, and its job id. */
+const jobOf = (experiment: string, r: RunRequest): RunSpec & { id: string } => {
+  const checked = validatePlanned({ run: r.config, ...(r.record ? { record: r.record } : {}) })
+  if (!checked.ok) throw new Error(`run "${r.tag}": ${checked.error}`)
+  const spec = { experiment, label: `${r.config.runs[0]} (${r.tag})`, config: checked.config, seed: r.config.seed }
+  return { ...spec, id: runId(spec) }
+}
+
+/** Looks requests up among finished jobs by id, decoding each result once. */
+const lookup = (experiment: string, result: (id: string) => Json | undefined) => {
+  const decoded = new Map<string, RunResult>()
+  return (r: RunRequest): RunResult | undefined => {
+    const { id } = jobOf(experiment, r)
+    const hit = decoded.get(id)
+    if (hit) return hit
+    const j = result(id)
+    if (j === undefined) return undefined
+    const d = decodeResult(j)
+    decoded.set(id, d)
+    return d
+  }
 }
 
 /** What a finished run leaves in Redis and results.json: the numbers of the report, no wall times (those differ per machine). */
@@ -130,29 +200,44 @@ const dropForeignLock = (dir: string, log: (line: string) => void): void => {
 }
 
 export const paperGridLibrary: GridLibrary = {
-  experiments: Object.keys(gridExperiments),
+  experiments: [...Object.keys(gridExperiments), ...Object.keys(plannedExperiments)],
+  planned: Object.keys(plannedExperiments),
+  plan: (experiment, params, result) => {
+    const ctx = planContext(params)
+    return plannedExperiments[experiment].runs(ctx, lookup(experiment, result)).map((r) => jobOf(experiment, r))
+  },
   runs: (experiment, preset = 'default') => {
     const base = (paperPresets as Readonly<Record<string, { base: ExperimentConfig } | undefined>>)[preset]?.base
     if (!base) throw new Error(`unknown preset "${preset}"; expected ${Object.keys(paperPresets).join(', ')}`)
     return gridExperiments[experiment].map((kind) => ({ label: kind, config: { ...base, runs: [kind] } as unknown as Json }))
   },
-  validate: (_experiment, raw) => {
+  validate: (experiment, raw) => {
+    if (experiment in plannedExperiments) return validatePlanned(raw)
     const c = decodeExperimentConfig(raw)
     if (isLeft(c)) return { ok: false, error: c.left.join('; ') }
     if (c.right.runs.length !== 1) return { ok: false, error: `runs: a grid job trains exactly one run, got ${c.right.runs.length}` }
     return { ok: true, config: c.right as unknown as Json }
   },
   run: async (spec, ctx) => {
-    const config = { ...(spec.config as unknown as ExperimentConfig), seed: spec.seed }
+    const planned = spec.experiment in plannedExperiments
+    const job = spec.config as unknown as { run: ExperimentConfig; record?: RecordOptions }
+    const config = { ...(planned ? job.run : (spec.config as unknown as ExperimentConfig)), seed: spec.seed }
     const backend = await backendFor((ctx.backend ?? config.backend) as ExperimentConfig['backend'])
     let last = 0
     const t0 = performance.now()
     const log = ctx.log ?? (() => {})
     const r = await runExperiment(config, {
       backend,
+      ...(planned && job.record ? { record: job.record } : {}),
       // run directory with a safetensors checkpoint every epoch; a later attempt continues from the latest one
       fit: (init, fc, run) => {
-        const prev = previousRun(ctx.dir)
+        let prev = previousRun(ctx.dir)
+        // per-epoch records live in the process, not in checkpoints: such a run starts over instead of resuming
+        if (prev !== undefined && planned && job.record?.traceNormsPerEpoch) {
+          log(`restarting ${basename(ctx.dir)}: its per-epoch trace norms are not in the checkpoints`)
+          rmSync(prev, { recursive: true, force: true })
+          prev = undefined
+        }
         if (prev === undefined) return fitRun(init, fc, { out: ctx.dir, name: run, config: { experiment: config, run } })
         dropForeignLock(prev, log)
         const [latest] = listCheckpoints(prev)
@@ -174,7 +259,15 @@ export const paperGridLibrary: GridLibrary = {
     const run = r.runs[0]
     if (!Number.isFinite(run.test.acc) || !Number.isFinite(run.test.nme))
       throw new RunFailed(`${spec.label} seed ${spec.seed}: non-finite test metrics (acc ${run.test.acc}, NME ${run.test.nme})`)
-    return summary(run, (performance.now() - t0) / 1000) as unknown as Json
+    return (planned ? encodeResult(run) : summary(run, (performance.now() - t0) / 1000)) as Json
   },
-  report,
+  report: (experiment, rows, params) => {
+    const exp = plannedExperiments[experiment]
+    if (!exp) return report(experiment, rows)
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    const have = lookup(experiment, (id) => byId.get(id)?.result)
+    const seconds = rows.reduce((t, r) => t + (r.result === undefined ? 0 : decodeResult(r.result).seconds), 0)
+    const why = (r: RunRequest) => byId.get(jobOf(experiment, r).id)?.missing ?? 'not submitted'
+    return reportFiles(exp.report(planContext(params ?? { sweeps: [] }), have, seconds, why))
+  },
 }

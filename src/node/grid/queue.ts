@@ -1,7 +1,7 @@
 /** The grid's side of the queue: submitting runs once by id, counting states, and collecting results for the report. */
 import { type Job, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { Json, ReportRow, RunSpec } from './library.ts'
+import { canonicalJson, type GridParams, type Json, type ReportRow, type RunSpec } from './library.ts'
 
 /** The default BullMQ queue name; `--queue` picks another (e.g. one per project on a shared Redis). */
 export const DEFAULT_QUEUE = 'softshare-grid'
@@ -56,6 +56,32 @@ export const submitRuns = async (
   )
   return { added: fresh.map((r) => r.id), existing }
 }
+
+/** A planned experiment's grid as submitted: its parameters and retry policy, so workers can submit its later stages. */
+export interface StoredPlan {
+  readonly params: GridParams
+  readonly retry: RetryPolicy
+  readonly at: number
+}
+
+const plansKey = (queue: string, experiment: string) => `softshare:${queue}:plans:${experiment}`
+
+/** Records (or refreshes) a planned grid of `experiment` on the queue. */
+export const savePlan = async (
+  connection: Redis,
+  queue: string,
+  experiment: string,
+  params: GridParams,
+  retry: RetryPolicy,
+): Promise<void> => {
+  await connection.hset(plansKey(queue, experiment), canonicalJson(params), JSON.stringify({ params, retry, at: Date.now() }))
+}
+
+/** The planned grids of `experiment` on the queue, oldest submission first. */
+export const loadPlans = async (connection: Redis, queue: string, experiment: string): Promise<StoredPlan[]> =>
+  Object.values(await connection.hgetall(plansKey(queue, experiment)))
+    .map((v) => JSON.parse(v) as StoredPlan)
+    .sort((a, b) => a.at - b.at)
 
 const strip = (r: RunSpec): RunSpec => ({ experiment: r.experiment, label: r.label, config: r.config, seed: r.seed })
 

@@ -7,9 +7,9 @@ import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import { type Job, UnrecoverableError, Worker } from 'bullmq'
 import { writeFileAtomic } from '../report.ts'
-import { GridError } from './expand.ts'
-import { type GridLibrary, type Json, type ReportRow, RunFailed, type RunSpec, runId } from './library.ts'
-import type { JobData } from './queue.ts'
+import { GridError, isPlanned, settlePlan } from './expand.ts'
+import { type GridLibrary, type GridParams, type Json, type ReportRow, RunFailed, type RunSpec, runId } from './library.ts'
+import { collectRuns, type JobData, loadPlans, openQueue, submitRuns } from './queue.ts'
 import { openRedis, showUrl, waitForRedis } from './redis.ts'
 
 /** The directory of run `id` under the shared output directory. */
@@ -68,6 +68,10 @@ export const runLocal = async (
   return rows
 }
 
+/** A planned experiment on this machine: each stage's runs in plan order (finished ones skipped), until the plan stops growing. */
+export const runPlannedLocal = (lib: GridLibrary, experiment: string, params: GridParams, out: string, backend?: string) =>
+  settlePlan(lib, experiment, params, (runs) => runLocal(lib, runs, out, backend))
+
 /** Writes a report's files under `out/<experiment>/`, each atomically; returns their paths. */
 export const writeReportFiles = (out: string, experiment: string, files: Readonly<Record<string, string | Uint8Array>>): string[] =>
   Object.entries(files).map(([name, data]) => {
@@ -121,7 +125,24 @@ export const startWorker = async (lib: GridLibrary, o: WorkerOptions): Promise<{
     stalledInterval: o.stalledMs,
     maxStalledCount: o.maxStalled,
   })
-  worker.on('completed', (job) => o.log(`done ${job.id} ${job.data.label} seed ${job.data.seed}`))
+  // a finished run may be the last input of a planned experiment's next stage: submit what can now be named
+  const queue = openQueue(connection, o.queue)
+  let planning = Promise.resolve()
+  const planNext = (experiment: string) => {
+    planning = planning
+      .then(async () => {
+        for (const p of await loadPlans(connection, o.queue, experiment)) {
+          const { runs } = await settlePlan(lib, experiment, p.params, (r) => collectRuns(queue, r))
+          const r = await submitRuns(queue, connection, runs, p.retry)
+          if (r.added.length > 0) o.log(`submitted ${r.added.length} run(s) of ${experiment} planned from finished results`)
+        }
+      })
+      .catch((e: Error) => o.log(`planning the next runs of ${experiment} failed (a later finish or submit retries): ${e.message}`))
+  }
+  worker.on('completed', (job) => {
+    o.log(`done ${job.id} ${job.data.label} seed ${job.data.seed}`)
+    if (isPlanned(lib, job.data.experiment)) planNext(job.data.experiment)
+  })
   worker.on('failed', (job, err) => o.log(`failed ${job?.id} ${job?.data.label ?? ''} (attempt ${job?.attemptsMade}): ${err.message}`))
   worker.on('stalled', (id) => o.log(`took over stalled job ${id} (its worker stopped renewing the lock)`))
   worker.on('error', (err) => o.log(`worker error (Redis ${showUrl(o.url)}): ${err.message}`))
@@ -129,6 +150,8 @@ export const startWorker = async (lib: GridLibrary, o: WorkerOptions): Promise<{
   return {
     close: async (force = false) => {
       await worker.close(force)
+      await planning
+      await queue.close()
       connection.disconnect()
     },
   }
