@@ -1,15 +1,18 @@
-// Mutation testing (StrykerJS 9, command runner): `npm run mutation -- <folder or file>`, e.g. `npm run mutation -- src/optim`
-// or `npm run mutation -- src/nn/losses.ts`. Run as a script it picks the test files that exercise the target (the
+// Mutation testing (StrykerJS 9): `npm run mutation -- <folder or file>`, e.g. `npm run mutation -- src/optim` or
+// `npm run mutation -- src/nn/losses.ts`. Run as a script it picks the test files that may exercise the target (the
 // longest matching key of `suites`) and starts Stryker on that target alone; imported by Stryker it is the config.
 // Not part of `npm test` (minutes to hours per folder); scores go in test/MUTATION.md.
+//
+// Runners (see the runner choice below): each mutant runs only the tests that reached it in the dry run, stopping
+// at the first failure. FC_NUM_RUNS (default 5 here) caps the fast-check runs per property.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /**
- * Folder or file → the test files that exercise it (only these run for each mutant: the command runner has no per-test
- * coverage). A file entry narrows its folder's list for a quicker run of that file alone.
+ * Folder or file → the test files that may exercise it (the dry run runs them all; each mutant then runs those that
+ * reached it). A file entry narrows its folder's list for a quicker run of that file alone.
  */
 export const suites = {
   'src/optim': ['test/optim/optim.test.ts'],
@@ -25,9 +28,22 @@ export const suites = {
   'src/backend/cpu/pool-alloc.ts': ['test/backend/cpu-kernels.test.ts', 'test/backend/cpu-fusion.test.ts'],
   'src/backend/cpu/conv.ts': ['test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/backend/cpu/pool.ts': ['test/ops/pool.test.ts'],
-  'src/mtl': ['test/mtl/tracenorm.test.ts', 'test/mtl/multitask.test.ts', 'test/mtl/ada.test.ts', 'test/mtl/paperruns.test.ts'],
-  'src/linalg': ['test/linalg/linalg.test.ts', 'test/linalg/eigh-qr.test.ts', 'test/mtl/tracenorm.test.ts', 'test/ops/linalg.test.ts'],
-  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts'],
+  'src/mtl': [
+    'test/mtl/tracenorm.test.ts',
+    'test/mtl/multitask.test.ts',
+    'test/mtl/ada.test.ts',
+    'test/mtl/paperruns.test.ts',
+    'test/mtl/guards.test.ts',
+  ],
+  'src/linalg': [
+    'test/linalg/linalg.test.ts',
+    'test/linalg/eigh-qr.test.ts',
+    'test/linalg/edges.test.ts',
+    'test/linalg/mutation-guards.test.ts',
+    'test/mtl/tracenorm.test.ts',
+    'test/ops/linalg.test.ts',
+  ],
+  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts', 'test/train/finetune.test.ts'],
   'src/ops': [
     'test/ops/elementwise.test.ts',
     'test/ops/reduce-shape.test.ts',
@@ -59,31 +75,59 @@ export const suiteKey = (target) =>
 const target = (process.env.SOFTSHARE_MUTATE ?? '').replace(/\/+$/, '')
 const tests = suites[suiteKey(target)] ?? []
 const slug = target.replace(/[^a-z0-9]+/gi, '-')
-// The command runner reports no per-test results, so Stryker's incremental mode cannot see a changed test: key the
-// incremental file by a hash of the test code instead (same tests: only mutants in changed source re-run; changed
-// tests: a full run).
-const testCode = [...tests, 'test/harness.ts', ...readdirSync('test/ops/cases').map((f) => `test/ops/cases/${f}`)]
-const testHash = createHash('sha256')
-for (const f of testCode) if (existsSync(f)) testHash.update(readFileSync(f))
+// The runner: 'node-test' (in-process, per-test coverage) by default; 'tap' (a process per test file, per-file
+// coverage) for src/backend/cpu, whose module-level caches of compiled loops would carry one mutant's code into the
+// next mutant's run in a shared process; 'command' (every file for every mutant) as the slow baseline.
+const runnerName = process.env.SOFTSHARE_MUTATION_RUNNER ?? (target.startsWith('src/backend') ? 'tap' : 'node-test')
+const command = runnerName === 'command'
+// Stryker's incremental mode sees each test (and its file) but not the helpers tests import: key the incremental file
+// by a hash of the helpers (and, for the command runner, which reports no tests, of the test files too). Same key:
+// only mutants in changed source or covered by a changed test re-run.
+const helpers = [
+  'test/harness.ts',
+  ...['test/ops/cases', 'test/linalg', 'test/backend', 'test/mutation'].flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => /\.m?[jt]s$/.test(f) && !f.endsWith('.test.ts'))
+      .map((f) => `${d}/${f}`),
+  ),
+]
+const hash = createHash('sha256')
+for (const f of [...helpers, ...(command ? tests : [])]) if (existsSync(f)) hash.update(readFileSync(f))
+const runners = {
+  command: {
+    testRunner: 'command',
+    coverageAnalysis: 'off',
+    commandRunner: { command: `node --import tsx --test --test-concurrency=1 ${tests.join(' ')}` },
+  },
+  tap: {
+    testRunner: 'tap',
+    coverageAnalysis: 'perTest',
+    plugins: ['@stryker-mutator/tap-runner'],
+    tap: { testFiles: tests, nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
+  },
+  'node-test': {
+    testRunner: 'node-test',
+    coverageAnalysis: 'perTest',
+    plugins: ['./test/mutation/node-test-runner.mjs'],
+    nodeTest: { testFiles: tests },
+  },
+}
 
 export default {
-  testRunner: 'command',
-  commandRunner: {
-    // the cpu-only parity backends (SOFTSHARE_PARITY=cpu): the gpu.js webasm backend shares no code with these folders
-    command: `node --import tsx --test --test-concurrency=1 ${tests.join(' ')}`,
-  },
+  ...runners[runnerName],
   mutate: target.endsWith('.ts') ? [target] : [`${target}/**/*.ts`, `!${target}/**/*.wasm.ts`, `!${target}/**/asm/**`],
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),
   incremental: true,
-  incrementalFile: `reports/mutation/${slug}.${testHash.digest('hex').slice(0, 12)}.incremental.json`,
+  incrementalFile: `reports/mutation/${slug}.${runnerName}.${hash.digest('hex').slice(0, 12)}.incremental.json`,
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `reports/mutation/${slug}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
   timeoutFactor: 2,
   timeoutMS: 60000,
-  tempDirName: '.stryker-tmp',
+  // one sandbox folder per target, so runs on two targets can share the worktree
+  tempDirName: `.stryker-tmp/${slug}`,
   cleanTempDir: true,
-  ignorePatterns: ['dist', 'runs', 'reports', '.gpu', '.gl', '.whl', 'examples/reports'],
+  ignorePatterns: ['.stryker-tmp', 'dist', 'runs', 'reports', '.gpu', '.gl', '.whl', 'examples/reports'],
   thresholds: { high: 85, low: 75, break: null },
 }
 
@@ -95,9 +139,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     )
     process.exit(2)
   }
+  // the cpu-only parity backends (SOFTSHARE_PARITY=cpu): the gpu.js webasm backend shares no code with these folders
   const r = spawnSync('npx', ['stryker', 'run', 'stryker.conf.mjs', ...process.argv.slice(3)], {
     stdio: 'inherit',
-    env: { ...process.env, SOFTSHARE_MUTATE: arg, SOFTSHARE_PARITY: 'cpu' },
+    env: { FC_NUM_RUNS: '5', ...process.env, SOFTSHARE_MUTATE: arg, SOFTSHARE_PARITY: 'cpu' },
   })
   process.exit(r.status ?? 1)
 }

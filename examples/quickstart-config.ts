@@ -7,8 +7,9 @@ export { type RunKind, runKinds }
 
 export interface QuickstartConfig {
   readonly preset: 'default' | 'small' | 'paper'
-  /** Training / test faces per task (domain A: expressions, domain B: landmarks). */
+  /** Training / validation / test faces per task (domain A: expressions, domain B: landmarks); val 0 = none. */
   readonly train: number
+  readonly val: number
   readonly test: number
   /** Image side in pixels. */
   readonly size: number
@@ -38,13 +39,20 @@ export interface QuickstartConfig {
   readonly resume: string
   /** Also checkpoint every N steps (0 = at epoch ends only). */
   readonly checkpointEvery: number
+  /** The epoch metric that picks `best.safetensors` ('' = val_err with a validation split, else the training loss). */
+  readonly bestMetric: '' | BestMetric
   /** Where the kernels run. */
   readonly backend: ExperimentConfig['backend']
 }
 
+/** Epoch metrics `best.safetensors` can follow: validation (see `validationError`) or the training loss. */
+export const bestMetrics = ['val_err', 'val_acc', 'val_nme', 'loss'] as const
+export type BestMetric = (typeof bestMetrics)[number]
+
 const base: QuickstartConfig = {
   preset: 'default',
   train: 2048,
+  val: defaultExperiment.val,
   test: 256,
   size: 48,
   epochs: 6,
@@ -63,20 +71,34 @@ const base: QuickstartConfig = {
   out: '',
   resume: '',
   checkpointEvery: 0,
+  bestMetric: '',
   backend: 'cpu',
 }
 
 export const presets: Readonly<Record<QuickstartConfig['preset'], QuickstartConfig>> = {
   default: base,
   /** A one-minute smoke run. */
-  small: { ...base, preset: 'small', train: 128, test: 128, epochs: 3 },
+  small: { ...base, preset: 'small', train: 128, val: 64, test: 128, epochs: 3 },
   /** The paper's setting: ResNet-34 on 96×96 faces, batch 256 (hours on a CPU; meant for the GPU backend). */
-  paper: { ...base, preset: 'paper', train: 8192, test: 2048, size: 96, epochs: 30, batch: 256, arch: 'resnet34', width: 64, lr: 1e-3 },
+  paper: {
+    ...base,
+    preset: 'paper',
+    train: 8192,
+    test: 2048,
+    size: 96,
+    epochs: 30,
+    batch: 256,
+    arch: 'resnet34',
+    width: 64,
+    lr: 1e-3,
+    val: 1024,
+  },
 }
 
 const spec = {
   preset: flag.oneOf(['default', 'small', 'paper'] as const),
   train: flag.positiveInt,
+  val: flag.nonNegativeInt,
   test: flag.positiveInt,
   size: flag.positiveInt,
   epochs: flag.positiveInt,
@@ -95,14 +117,15 @@ const spec = {
   out: flag.string,
   resume: flag.string,
   'checkpoint-every': flag.nonNegativeInt,
+  'best-metric': flag.oneOf(bestMetrics),
   backend: flag.oneOf(['cpu', 'gpu', 'auto', 'ref'] as const),
   help: flag.oneOf(['true'] as const),
 }
 
-export const usage = `usage: npm start -- [--preset default|small|paper] [--epochs N] [--train N] [--test N] [--batch N]
+export const usage = `usage: npm start -- [--preset default|small|paper] [--epochs N] [--train N] [--val N] [--test N] [--batch N]
   [--size PX] [--arch small|resnet18|resnet34] [--width W] [--lr X] [--gamma X] [--svd-rank K]
   [--ada-weight X] [--hard-layers K] [--runs ${runKinds.join(',')}] [--seed N] [--intensity X] [--log FILE.jsonl] [--out RUNS_DIR]
-  [--checkpoint-every STEPS] [--resume RUNS_DIR/RUN_ID]
+  [--checkpoint-every STEPS] [--best-metric ${bestMetrics.join('|')}] [--resume RUNS_DIR/RUN_ID]
   [--backend cpu|gpu|auto|ref]`
 
 /** Preset first, then flags on top; Left with every bad flag's message. */
@@ -116,6 +139,7 @@ export const parseQuickstart = (argv: readonly string[]): { ok: true; config: Qu
   const config: QuickstartConfig = {
     ...p,
     ...(f.train !== undefined ? { train: f.train } : {}),
+    ...(f.val !== undefined ? { val: f.val } : {}),
     ...(f.test !== undefined ? { test: f.test } : {}),
     ...(f.size !== undefined ? { size: f.size } : {}),
     ...(f.epochs !== undefined ? { epochs: f.epochs } : {}),
@@ -134,12 +158,21 @@ export const parseQuickstart = (argv: readonly string[]): { ok: true; config: Qu
     ...(f.out !== undefined ? { out: f.out } : {}),
     ...(f.resume !== undefined ? { resume: f.resume } : {}),
     ...(f['checkpoint-every'] !== undefined ? { checkpointEvery: f['checkpoint-every'] } : {}),
+    ...(f['best-metric'] !== undefined ? { bestMetric: f['best-metric'] } : {}),
     ...(f.backend !== undefined ? { backend: f.backend } : {}),
   }
   const errors: string[] = []
   if (config.size < 16) errors.push(`--size: expected at least 16 pixels, got ${config.size}`)
   if (config.batch > config.train) errors.push(`--batch: expected at most --train (${config.train}), got ${config.batch}`)
+  if (config.val === 0 && config.bestMetric.startsWith('val_'))
+    errors.push(`--best-metric: ${config.bestMetric} needs a validation split (--val > 0), got --val 0`)
   return errors.length ? { ok: false, errors } : { ok: true, config }
+}
+
+/** The metric and direction that pick `best.safetensors`. */
+export const bestOf = (c: Pick<QuickstartConfig, 'val' | 'bestMetric'>): { metric: BestMetric; mode: 'min' | 'max' } => {
+  const metric = c.bestMetric || (c.val > 0 ? 'val_err' : 'loss')
+  return { metric, mode: metric === 'val_acc' ? 'max' : 'min' }
 }
 
 /** The library's experiment config of a quickstart config (one γ for all three norms, as the quickstart always had). */
@@ -149,6 +182,7 @@ export const toExperimentConfig = (c: QuickstartConfig): ExperimentConfig => ({
   backend: c.backend,
   runs: c.runs,
   train: c.train,
+  val: c.val,
   test: c.test,
   size: c.size,
   intensity: c.intensity,

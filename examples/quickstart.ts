@@ -3,7 +3,9 @@
  * recognition) lives on domain A, task B (68-point landmark regression, l1 loss) on a disjoint, shifted
  * domain B. Trains single-task networks, two-task LAF trace-norm sharing, and LAF + ADA with a small ResNet
  * (or, with --runs, any of the paper's Table 4 set), then prints expression accuracy, landmark NME, the LAF
- * trace norm at init and end (TNDR) and time per epoch. The work is `runExperiment` (src/experiments/).
+ * trace norm at init and end (TNDR) and time per epoch. Each epoch line also carries the validation split's
+ * `val_acc`, `val_nme` and `val_err`, which pick every run's `best.safetensors` under `--out` (`--best-metric`).
+ * The work is `runExperiment` (src/experiments/).
  *
  *   npm start                      # default preset (a few minutes on 2 CPU cores)
  *   npm start -- --preset small    # one-minute smoke run
@@ -15,7 +17,7 @@ import { join } from 'node:path'
 import { NUM_EXPRESSIONS } from '../src/data/index.ts'
 import { type ExperimentConfig, type RunResult, runExperiment } from '../src/experiments/index.ts'
 import { backendFor, fitRun, jsonlLog, prepareOut, phaseProgress, progressLines } from '../src/node/index.ts'
-import { parseQuickstart, toExperimentConfig, usage } from './quickstart-config.ts'
+import { type BestMetric, bestOf, parseQuickstart, toExperimentConfig, usage } from './quickstart-config.ts'
 
 const table = (rs: readonly RunResult[]): string => {
   const head = ['run', 'expr acc (A)', 'landmark NME (B)', 'LAF norm init', 'LAF norm end', 'TNDR', 's/epoch']
@@ -37,7 +39,14 @@ const table = (rs: readonly RunResult[]): string => {
   ].join('\n')
 }
 
-const readRunConfig = (dir: string): { experiment: ExperimentConfig; run: ExperimentConfig['runs'][number] } => {
+interface SavedRun {
+  readonly experiment: ExperimentConfig
+  readonly run: ExperimentConfig['runs'][number]
+  /** Absent in run directories written before validation picked `best` (they used the training loss). */
+  readonly best?: ReturnType<typeof bestOf>
+}
+
+const readRunConfig = (dir: string): SavedRun => {
   try {
     return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))
   } catch (e) {
@@ -58,6 +67,7 @@ const main = async (): Promise<void> => {
   // outputs are checked before any data is made or step taken
   let log: ((record: object) => void) | undefined
   let c = toExperimentConfig(q)
+  let best = bestOf(q)
   try {
     if (q.out) prepareOut(q.out)
     log = q.log ? jsonlLog(q.log) : undefined
@@ -65,14 +75,17 @@ const main = async (): Promise<void> => {
       // a run directory's config.json holds its experiment and run: continue that one run
       const saved = readRunConfig(q.resume)
       c = { ...saved.experiment, runs: [saved.run] }
+      best = saved.best ?? { metric: 'loss' as BestMetric, mode: 'min' }
+      if (q.bestMetric && q.bestMetric !== best.metric)
+        throw new Error(`--best-metric ${q.bestMetric}: the run ${q.resume} keeps best by ${best.metric}, the metric it started with`)
     }
   } catch (e) {
     process.stderr.write(`quickstart: ${(e as Error).message}\n`)
     process.exit(2)
   }
   console.log(
-    `softshare quickstart (preset ${q.preset}): ${c.train}+${c.test} faces per task at ${c.size}×${c.size}, ` +
-      `${c.arch} ResNet (width ${c.width}), ${c.epochs} epochs, batch ${c.batch}, Adam lr ${c.lr}, trace-norm γ ${q.gamma} ` +
+    `softshare quickstart (${q.resume ? `resuming ${q.resume}` : `preset ${q.preset}`}): ${c.train}+${c.val}+${c.test} (train+val+test) faces per task at ${c.size}×${c.size}, ` +
+      `${c.arch} ResNet (width ${c.width}), ${c.epochs} epochs, batch ${c.batch}, Adam lr ${c.lr}, trace-norm γ ${c.gamma.laf} ` +
       `(Tucker/TT SVD rank ${c.svdRank}), ADA weight ${c.adaWeight}, backend ${c.backend}`,
   )
   const r = await runExperiment(c, {
@@ -82,14 +95,15 @@ const main = async (): Promise<void> => {
     onProgress: progressLines(undefined, 10),
     onPhase: phaseProgress(),
     ...(log ? { log } : {}),
+    // validation metrics on every epoch line and log record; the test numbers do not depend on it
+    epochValidation: c.val > 0,
     ...(q.out || q.resume
       ? {
           fit: (init, fc, run) =>
             fitRun(init, fc, {
-              ...(q.resume ? { resume: q.resume } : { out: q.out, name: run, config: { experiment: c, run } }),
+              ...(q.resume ? { resume: q.resume } : { out: q.out, name: run, config: { experiment: c, run, best } }),
               everySteps: q.checkpointEvery,
-              // the quickstart has no validation split per epoch: best by training loss
-              best: { metric: 'loss', mode: 'min' },
+              best,
             }),
         }
       : {}),

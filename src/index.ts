@@ -2,7 +2,7 @@
 export { bind, constant, isTensor, lift } from './graph/graph.ts'
 export type { Attrs, Primitive, Tensor, TensorLike } from './graph/graph.ts'
 export { NumericsError } from './autodiff/run.ts'
-export { type Compiled, compile } from './autodiff/compile.ts'
+export { type Compiled, type CompileOptions, compile } from './autodiff/compile.ts'
 export type { RunOptions, Results } from './autodiff/run.ts'
 export { type NamedRunOptions, run, runSync } from './run.ts'
 export { backprop, customVjp, grad, valueAndGrad, vjp } from './autodiff/vjp.ts'

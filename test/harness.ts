@@ -1,7 +1,7 @@
 /**
  * Runs primitive cases as node:test properties: a VJP-vs-finite-differences check and backend parity.
  * Every process draws a fresh fast-check seed (FC_SEED replays one); a failure prints the command that replays it.
- * Runs per property: the case's count locally, 10/3 of it (15 → 50) under CI=true.
+ * Runs per property: the case's count locally, 10/3 of it (15 → 50) under CI=true; FC_NUM_RUNS caps it (mutation runs).
  */
 import { test } from 'node:test'
 import { relative } from 'node:path'
@@ -57,8 +57,10 @@ const ci = process.env.CI === 'true'
 /** This process's seed: FC_SEED when set (replay), else fresh. */
 export const fcSeed: number = process.env.FC_SEED ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0
 
-/** Runs for a property whose local count is `local`: 10/3 as many under CI=true (15 → 50). */
-export const runsFor = (local: number): number => (ci ? Math.ceil((local * 10) / 3) : local)
+// Mutation runs (one test run per mutant) trade exploration for speed; a survivor there may still die at the full count.
+const runCap = process.env.FC_NUM_RUNS ? Math.max(1, Number(process.env.FC_NUM_RUNS)) : Number.POSITIVE_INFINITY
+/** Runs for a property whose local count is `local`: 10/3 as many under CI=true (15 → 50), at most FC_NUM_RUNS. */
+export const runsFor = (local: number): number => Math.min(runCap, ci ? Math.ceil((local * 10) / 3) : local)
 
 /** fast-check parameters: this process's seed, `runsFor(local)` runs, and FC_PATH to replay one shrunk case. */
 export const fcParams = (local: number) => ({
@@ -72,7 +74,8 @@ const testFile = (): string => relative(process.cwd(), process.argv[1] ?? 'test/
 
 /** The shell command that replays a failed property (same seed, same test, same run count). */
 export const replayCommand = (name: string, path?: string): string => {
-  const env = [`FC_SEED=${fcSeed}`, ...(path ? [`FC_PATH=${path}`] : []), ...(ci ? ['CI=true'] : [])].join(' ')
+  const cap = process.env.FC_NUM_RUNS ? [`FC_NUM_RUNS=${process.env.FC_NUM_RUNS}`] : []
+  const env = [`FC_SEED=${fcSeed}`, ...(path ? [`FC_PATH=${path}`] : []), ...(ci ? ['CI=true'] : []), ...cap].join(' ')
   const pattern = name.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&').replace(/'/g, `'\\''`)
   return `${env} node --import tsx --test --test-name-pattern='${pattern}' ${testFile()}`
 }

@@ -1,11 +1,12 @@
 /**
  * One SGD training step of ResNet-18 (96×96×3 inputs, batch 8, 10 classes, batch norm with batch
  * statistics, 3×3/2 max pool, global average pool, softmax cross-entropy), built from ops directly,
- * in softshare (trace, valueAndGrad, runSync on the cpu backend) and in TensorFlow.js (wasm backend).
+ * in softshare (trace, valueAndGrad, compile on the cpu backend) and in TensorFlow.js (wasm backend).
  */
 import {
   add,
   batchNormMath,
+  compile,
   conv2d,
   cpuBackend,
   globalAvgPool,
@@ -18,7 +19,6 @@ import {
   mul,
   normal,
   relu,
-  runSync,
   split,
   sparseSoftmaxCrossEntropy,
   sub,
@@ -123,14 +123,22 @@ export const batch = (seed: number, n = N) => {
   return { x, labels }
 }
 
-/** softshare step: returns a function running trace + differentiate + run (new params and loss). */
+/**
+ * softshare step: returns a function running one SGD step (new params and loss). Compiled: traced once, then the
+ * cached plan reruns with the old parameters donated, so they stay resident in WASM memory between steps.
+ */
 export const softshareStep = (p0: ResNetParams, x: HostTensor, labels: HostTensor) => {
   const backend = cpuBackend()
+  const f = compile(
+    (a: { p: ResNetParams }) => {
+      const { value, grad } = valueAndGrad((q: any) => softshareLoss(q, x, labels))(a.p as any)
+      return { loss: value, params: treeZip(a.p as any, grad as any, (w: any, g: any) => sub(w, mul(g, LR))) }
+    },
+    { backend, donate: (a) => a.p },
+  )
   let p: ResNetParams = p0
   return (): number => {
-    const { value, grad } = valueAndGrad((q: any) => softshareLoss(q, x, labels))(p as any)
-    const next = treeZip(p as any, grad as any, (w: any, g: any) => sub(w, mul(g, LR)))
-    const r = runSync({ loss: value, params: next }, { backend }) as any
+    const r = f.sync({ p }) as any
     p = r.params
     return r.loss.data[0]
   }

@@ -8,11 +8,20 @@
  * anything it computes on the host (numbers, data read from the arguments, closed-over values, the step of a
  * schedule) is captured at trace time and reused by every later call of that signature. Numbers in the
  * argument tree are part of the signature (a new value traces anew).
+ *
+ * `donate` (jax.jit's donate_argnums): the arguments the caller will not read again, typically the old training
+ * state. After the call the backend lets go of what it kept for them (cpu: their resident WASM blocks, so a
+ * step's parameters never leave WASM memory); reading their data afterwards throws.
  */
 import { isHost, type HostTensor } from '../tensor/host.ts'
 import { fmt } from '../tensor/shape.ts'
 import { leaves, type Tree } from '../tensor/tree.ts'
 import { drive, driveSync, execute, type Plan, plan, type Results, type RunOptions } from './run.ts'
+
+export type CompileOptions<A> = RunOptions & {
+  /** Picks the argument subtree to donate (default: none). */
+  readonly donate?: (args: A) => unknown
+}
 
 /** Plans kept per compiled function (a new signature past this evicts the oldest). */
 const MAX_PLANS = 8
@@ -26,7 +35,7 @@ export interface Compiled<A, T> {
   readonly traces: () => number
 }
 
-/** The argument leaves and their signature: shapes, dtypes, numbers by value, and which leaves are one object. */
+/** The argument leaves and their signature: shapes (never the data: a resident result stays untouched), numbers by value, and which leaves are one object. */
 const signature = (args: unknown): { hosts: HostTensor[]; key: string } => {
   const ls = leaves(args as Tree<unknown>)
   const hosts: HostTensor[] = []
@@ -38,7 +47,7 @@ const signature = (args: unknown): { hosts: HostTensor[]; key: string } => {
     if (seen !== undefined) return `=${seen}`
     first.set(l, hosts.length)
     hosts.push(l)
-    return `${l.data instanceof Float64Array ? 'd' : 'f'}${fmt(l.shape)}`
+    return fmt(l.shape)
   })
   return { hosts, key: parts.join(' ') }
 }
@@ -47,7 +56,7 @@ const signature = (args: unknown): { hosts: HostTensor[]; key: string } => {
  * `compile(f, opts)`: f maps a tree of host tensors (and numbers) to a tree of symbolic tensors; the result
  * evaluates it on `opts.backend`, tracing f only for a signature it has not seen.
  */
-export const compile = <A, T>(f: (args: A) => T, opts: RunOptions): Compiled<A, T> => {
+export const compile = <A, T>(f: (args: A) => T, opts: CompileOptions<A>): Compiled<A, T> => {
   const plans = new Map<string, Plan>()
   let traces = 0
   const lower = (args: A): { p: Plan; hosts: HostTensor[] } => {
@@ -61,15 +70,23 @@ export const compile = <A, T>(f: (args: A) => T, opts: RunOptions): Compiled<A, 
     }
     return { p, hosts }
   }
+  /** Donates the chosen arguments, except those returned as results (passed through). */
+  const donate = <R>(args: A, results: R): R => {
+    const be = opts.backend
+    if (!opts.donate || !be.donate) return results
+    const kept = new Set(leaves(results as Tree<unknown>))
+    for (const h of leaves(opts.donate(args) as Tree<unknown>)) if (isHost(h) && !kept.has(h)) be.donate(h)
+    return results
+  }
   const call = async (args: A): Promise<Results<T>> => {
     const { p, hosts } = lower(args)
-    return (await drive(execute(p, opts, hosts))) as Results<T>
+    return donate(args, (await drive(execute(p, opts, hosts))) as Results<T>)
   }
   const sync = (args: A): Results<T> => {
     if (!opts.backend.sync)
       throw new Error(`compile: backend '${opts.backend.name}' is asynchronous; call the compiled function, not .sync`)
     const { p, hosts } = lower(args)
-    return driveSync(execute(p, opts, hosts), opts.backend, 'compile') as Results<T>
+    return donate(args, driveSync(execute(p, opts, hosts), opts.backend, 'compile') as Results<T>)
   }
   return Object.assign(call, { sync, traces: () => traces })
 }

@@ -34,6 +34,8 @@ export interface Backend<B = unknown> {
   exec(call: KernelCall, inputs: readonly B[]): B | Promise<B>
   read(b: B, shape: Shape): HostTensor | Promise<HostTensor>
   release(b: B): void
+  /** Lets go of whatever the backend keeps for a host tensor it returned (a compiled call's donated argument); reading its data afterwards may throw. */
+  donate?(h: HostTensor): void
   /** Most input buffers one kernel may bind (bounds elementwise fusion); unbounded when absent. */
   readonly maxKernelInputs?: number
   /** Live buffers and compiled kernels, for leak tests and diagnostics. */

@@ -1,7 +1,8 @@
 /**
  * Linear algebra on traced tensors: polar factor U Vᵀ, nuclear norm ‖M‖* with the U Vᵀ subgradient,
  * randomized range finding (Halko, Martinsson & Tropp 2011). Heavy products are `matmul` nodes (any
- * backend); only the k × k eigen-decomposition (`eigh`, under `psdPow`) and the m × l panel QR (`qr`) are host kernels.
+ * backend); the float64 Gram (`gram`), the k × k eigen-decomposition (`eigh`, under `psdPow`) and the m × l panel
+ * QR (`qr`) are host kernels (cpu runs `gram` as WASM SIMD).
  *
  * Subgradient choice: ∂‖M‖* = { U_r V_rᵀ + Z : U_rᵀZ = 0, Z V_r = 0, ‖Z‖₂ ≤ 1 } (r = rank). We return
  * Z = 0, i.e. U_r V_rᵀ of the nonzero part: singular values σᵢ ≤ rcond·σ₁ contribute 0 (never NaN).
@@ -11,11 +12,11 @@ import { runSync, run } from '../autodiff/run.ts'
 import { customVjp } from '../autodiff/vjp.ts'
 import type { Backend } from '../backend/backend.ts'
 import { qrHouseholder, svdJacobi, symEigh } from '../tensor/dense.ts'
-import { abs, div, greater, mul, where } from '../ops/elementwise.ts'
-import { combineColumns, gram, psdPow, qr, unpackGram } from '../ops/linalg.ts'
-import { stopGradient, transpose } from '../ops/shape.ts'
+import { div, mul } from '../ops/elementwise.ts'
+import { combineColumns, gram, psdPow, psdPows, qr, unpackGram } from '../ops/linalg.ts'
+import { transpose } from '../ops/shape.ts'
 import { matmul } from '../ops/matmul.ts'
-import { max, sum } from '../ops/reduce.ts'
+import { sum } from '../ops/reduce.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import { checkKey, type Key, normal } from '../tensor/prng.ts'
 import { fmt, ShapeError } from '../tensor/shape.ts'
@@ -23,10 +24,10 @@ import { fmt, ShapeError } from '../tensor/shape.ts'
 /** How a nuclear norm / polar factor is computed. */
 export interface SvdOptions {
   /**
-   * 'exact': Gram route on the smaller side, M (MᵀM)^{+½} — one pass over M plus a k × k eigen-decomposition,
-   * k = min(m, n); for k ≤ 8 (LAF's D × T) this is the thin fast path. 'randomized': Halko sketch truncated to
-   * `rank` (exact only when rank(M) ≤ rank). 'auto' (default): exact when min(m, n) ≤ thinMax or no `rank`
-   * is given, randomized otherwise; that truncation is reported once per rank by console.warn (an explicit
+   * 'exact': Gram route on the smaller side, M (MᵀM)^{+½} — one float64 Gram pass over M plus a k × k
+   * eigen-decomposition, k = min(m, n); for k ≤ 8 (LAF's D × T) this is the thin fast path. 'randomized': Halko
+   * sketch truncated to `rank` (exact only when rank(M) ≤ rank). 'auto' (default): exact when min(m, n) ≤ thinMax
+   * or no `rank` is given, randomized otherwise; that truncation is reported once per rank by console.warn (an explicit
    * 'randomized' is not).
    */
   readonly method?: 'auto' | 'exact' | 'randomized'
@@ -40,7 +41,8 @@ export interface SvdOptions {
   readonly key?: Key
   /**
    * Singular values ≤ rcond·σ₁ count as zero (default 0). The backend's precision floor always applies (see eigh):
-   * ref 1e-6; cpu/gpu 1e-5 when min(m, n) ≤ 32 (float64 Gram), 1e-3 beyond (float32 GEMM Gram).
+   * ref 1e-6; cpu/gpu 1e-5 on the exact route (float64 Gram, any min(m, n)), 1e-3 on the randomized route's
+   * float32 l × l core.
    */
   readonly rcond?: number
   /** Largest min(m, n) that 'auto' sends to the exact thin path (default 8). */
@@ -58,9 +60,6 @@ interface Route {
   readonly polar: () => Tensor
 }
 
-/** Largest min(m, n) whose Gram matrix the exact route accumulates in float64 (`gram`); beyond it, a `matmul` Gram. */
-const GRAM64_MAX = 32
-
 /**
  * The exact route over the columns of A = [x_0 | … | x_{n−1}] (each [D, c]) through the float64 `gram`: value
  * s·tr((G/s²)^{½}) = Σσ and the polar factor's blocks Σ_t x_t·(P/s)_tu with P = (G/s²)^{+½} (= A G^{+½}).
@@ -68,7 +67,7 @@ const GRAM64_MAX = 32
 const gramRoute = (xs: readonly Tensor[], rcond: number | undefined) => {
   const { hi, lo, scale } = unpackGram(gram(xs))
   const o = { lo, ...(rcond === undefined ? {} : { rcond }) }
-  const p = psdPow(hi, -0.5, o)
+  const [p, root] = psdPows(hi, [-0.5, 0.5], o)
   // Σσ as the trace of G^{½} (a sum of u²·√λ ≥ 0), not ⟨G, G^{+½}⟩: that sum cancels in float32 when σ₂ ≪ σ₁
   const k = hi.shape[0]
   const eye = constant(
@@ -77,29 +76,15 @@ const gramRoute = (xs: readonly Tensor[], rcond: number | undefined) => {
       [k, k],
     ),
   )
-  return { value: mul(sum(mul(eye, psdPow(hi, 0.5, o))), scale), coef: div(p, scale) }
+  return { value: mul(sum(mul(eye, root)), scale), coef: div(p, scale) }
 }
 
+/** The exact route: the float64 Gram of the smaller side (gramRoute over M's columns, or over Mᵀ's when M is wide). */
 const exactRoute = (m: Tensor, rcond: number | undefined): Route => {
-  const [rows, cols] = m.shape
-  const tall = rows >= cols
-  if (Math.min(rows, cols) <= GRAM64_MAX) {
-    const r = gramRoute([tall ? m : transpose(m)], rcond)
-    // U Vᵀ = M (MᵀM)^{+½} (tall) or (MMᵀ)^{+½} M (wide; P is symmetric)
-    return { value: r.value, polar: () => (tall ? matmul(m, r.coef) : matmul(r.coef, m)) }
-  }
-  // beyond the float64 Gram: divide by the largest |entry| first (a constant: ‖M‖* = s‖M/s‖*, U Vᵀ is unchanged),
-  // so that squaring neither overflows nor underflows; then the Gram of the smaller side, k × k
-  const top = stopGradient(max(abs(m)))
-  const s = where(greater(top, 0), top, 1)
-  const ms = div(m, s)
-  const g = tall ? matmul(ms, ms, { transA: true }) : matmul(ms, ms, { transB: true })
-  // one eigen-decomposition serves value and gradient: Σσ = s·tr(G^{½}) = s·⟨G, G^{+½}⟩, P = G^{+½} (G^{−½} on the kept space)
-  const p = psdPow(g, -0.5, rcond === undefined ? {} : { rcond })
-  return {
-    value: mul(sum(mul(g, p)), s),
-    polar: () => (tall ? matmul(ms, p) : matmul(p, ms)),
-  }
+  const tall = m.shape[0] >= m.shape[1]
+  const r = gramRoute([tall ? m : transpose(m)], rcond)
+  // U Vᵀ = M (MᵀM)^{+½} (tall) or (MMᵀ)^{+½} M (wide; P is symmetric)
+  return { value: r.value, polar: () => (tall ? matmul(m, r.coef) : matmul(r.coef, m)) }
 }
 
 /** Resolved randomized-SVD settings for an m × n matrix. */

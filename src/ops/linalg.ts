@@ -134,10 +134,14 @@ export interface PsdPowOptions {
  * matrix L_ij = (f(λᵢ) − f(λⱼ)) / (λᵢ − λⱼ), or f′ at (near-)ties: finite at repeated eigenvalues, unlike
  * differentiating through eigh.
  */
-export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): Tensor => {
+export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): Tensor => psdPows(g, [power], opts)[0]
+
+/** psdPow for several powers of one g ([k, k] → one [k, k] per power) from a single eigen-decomposition. */
+export const psdPows = (g: TensorLike, powers: readonly number[], opts: PsdPowOptions = {}): Tensor[] => {
   const t = lift(g)
   expectShape(t.shape.length === 2 && t.shape[0] === t.shape[1], 'psdPow', 'expects a square (symmetric PSD) matrix', [t.shape])
-  if (!Number.isFinite(power)) throw new ShapeError(`psdPow: power must be a finite number, got ${String(power)}`)
+  for (const power of powers)
+    if (!Number.isFinite(power)) throw new ShapeError(`psdPow: power must be a finite number, got ${String(power)}`)
   if (opts.rank !== undefined && !(Number.isInteger(opts.rank) && opts.rank >= 1))
     throw new ShapeError(`psdPow: rank must be a positive integer, got ${opts.rank} (input ${fmt(t.shape)})`)
   if (opts.rcond !== undefined && !(opts.rcond >= 0 && opts.rcond < 1))
@@ -148,6 +152,7 @@ export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): 
   const lo = opts.lo === undefined ? undefined : lift(opts.lo)
   if (lo) expectShape(shapesEqual(lo.shape, t.shape), 'psdPow', 'opts.lo must have the shape of g', [t.shape, lo.shape])
   const ins = lo ? [t, lo] : [t]
+  // one eigh node for every power (a k × k eigen-decomposition is the costly part for large k)
   const { values: lam, vectors: u } = unpackEigh(bind(eighPrim, ins))
   const top = relu(slice(lam, [0, 0], [1, 1]))
   const inRank = constant(
@@ -159,36 +164,39 @@ export const psdPow = (g: TensorLike, power: number, opts: PsdPowOptions = {}): 
   const kept = mul(inRank, greater(lam, mul(top, f64(rc * rc))))
   // the power is taken on kept eigenvalues only (λᵖ of a dropped 0 or negative λ would be inf / NaN)
   const safe = where(kept, lam, f64(1))
-  const p = f64(power)
-  const f = where(kept, pow(safe, p), f64(0))
-  // U diag(f) Uᵀ: scaling U's columns by the row f
-  const y = matmul(mul(u, f), u, { transB: true })
-  const prim: Primitive = {
-    name: 'custom:psdPow',
-    alias: true,
-    shape: ([s]) => s,
-    vjp: (dy) => {
-      const gapRaw = sub(reshape(lam, [k, 1]), lam) // λᵢ − λⱼ
-      const tie = lessEqual(abs(gapRaw), mul(maximum(top, f64(1e-300)), f64(1e-9)))
-      const quot = div(sub(reshape(f, [k, 1]), f), where(tie, f64(1), gapRaw))
-      const both = mul(reshape(kept, [k, 1]), kept)
-      const mid = where(both, mul(add(reshape(lam, [k, 1]), lam), f64(0.5)), f64(1))
-      const deriv = where(both, mul(p, pow(mid, f64(power - 1))), f64(0))
-      const l = where(tie, deriv, quot)
-      const inner = mul(l, matmul(matmul(u, sym(dy), { transA: true }), u))
-      const dg = sandwich(u, inner)
-      return [null, ...ins.map(() => dg)]
-    },
-  }
-  return bind(prim, [y, ...ins])
+  return powers.map((power) => {
+    const p = f64(power)
+    const f = where(kept, pow(safe, p), f64(0))
+    // U diag(f) Uᵀ: scaling U's columns by the row f
+    const y = matmul(mul(u, f), u, { transB: true })
+    const prim: Primitive = {
+      name: 'custom:psdPow',
+      alias: true,
+      shape: ([s]) => s,
+      vjp: (dy) => {
+        const gapRaw = sub(reshape(lam, [k, 1]), lam) // λᵢ − λⱼ
+        const tie = lessEqual(abs(gapRaw), mul(maximum(top, f64(1e-300)), f64(1e-9)))
+        const quot = div(sub(reshape(f, [k, 1]), f), where(tie, f64(1), gapRaw))
+        const both = mul(reshape(kept, [k, 1]), kept)
+        const mid = where(both, mul(add(reshape(lam, [k, 1]), lam), f64(0.5)), f64(1))
+        const deriv = where(both, mul(p, pow(mid, f64(power - 1))), f64(0))
+        const l = where(tie, deriv, quot)
+        const inner = mul(l, matmul(matmul(u, sym(dy), { transA: true }), u))
+        const dg = sandwich(u, inner)
+        return [null, ...ins.map(() => dg)]
+      },
+    }
+    return bind(prim, [y, ...ins])
+  })
 }
 
 /**
  * Gram matrix AᵀA of the K = n·c columns of A = [x_0 | … | x_{n−1}] (each x [D, c], all alike), accumulated in
  * float64 in one read of the inputs and scaled by s, a power of two near the largest column norm, so that it
  * neither overflows nor underflows: [D, c]ⁿ → [2K + 1, K], rows 0..K−1 hi and K..2K−1 lo with hi + lo = AᵀA/s²
- * to ~48 bits on float32 backends (lo = 0 on ref), row 2K = s. VJP (s is piecewise constant, lo a rounding
- * residual of zero derivative): x̄_u = Σ_t x_t·C_tu with C = (Ḡ_hi + Ḡ_hiᵀ)/s².
+ * to ~48 bits on float32 backends (lo = 0 on ref), row 2K = s. Any K: cpu runs it as a WASM f64x2 SYRK, ref and
+ * gpu as the host loop (gpu reads its inputs back; a float32 device Gram would need the 1e-3 floor). VJP (s is
+ * piecewise constant, lo a rounding residual of zero derivative): x̄_u = Σ_t x_t·C_tu with C = (Ḡ_hi + Ḡ_hiᵀ)/s².
  */
 export const gramPrim: Primitive = {
   name: 'gram',

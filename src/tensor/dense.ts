@@ -150,6 +150,15 @@ export const gramHost = (
   round: (v: number) => number,
   maxExp = 1023,
 ): Float64Array => {
+  const { g, pre } = gramAccumulate(xs, d, c)
+  return packGram(g, xs.length * c, pre, round, maxExp)
+}
+
+/**
+ * The unscaled float64 Gram matrix (upper triangle of a row-major K × K array) of gramHost, and the power of two
+ * `pre` its inputs were divided by (1 for float32 inputs). Each entry is summed over the rows in order.
+ */
+export const gramAccumulate = (xs: readonly ArrayLike<number>[], d: number, c: number): { g: Float64Array; pre: number } => {
   const n = xs.length
   const k = n * c
   let pre = 1
@@ -187,15 +196,30 @@ export const gramHost = (
       }
     }
   }
+  return { g, pre }
+}
+
+/**
+ * gramHost's packed output from an accumulated Gram matrix g (upper triangle read, row stride `ld`, default K)
+ * of inputs divided by `pre`: scale s, hi = round(g/s²), lo = g/s² − hi.
+ */
+export const packGram = (
+  g: ArrayLike<number>,
+  k: number,
+  pre: number,
+  round: (v: number) => number,
+  maxExp = 1023,
+  ld = k,
+): Float64Array => {
   let top = 0
-  for (let a = 0; a < k; a++) top = Math.max(top, g[a * k + a])
+  for (let a = 0; a < k; a++) top = Math.max(top, g[a * ld + a])
   const e = top > 0 && Number.isFinite(top) ? Math.max(-maxExp + 1, Math.min(maxExp, Math.round(Math.log2(Math.sqrt(top))))) : 0
   const sc = 2 ** e
   const inv2 = 1 / (sc * sc)
   const out = new Float64Array((2 * k + 1) * k)
   for (let a = 0; a < k; a++)
     for (let b = a; b < k; b++) {
-      const v = g[a * k + b] * inv2
+      const v = g[a * ld + b] * inv2
       const hi = round(v)
       out[a * k + b] = out[b * k + a] = hi
       out[(k + a) * k + b] = out[(k + b) * k + a] = v - hi

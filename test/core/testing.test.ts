@@ -49,14 +49,14 @@ test('arbitraries: pool configs keep explicit pads inside the window; shapes fav
   assert.ok(dims.every((d) => d >= 1 && d <= 3) && dims.includes(1) && dims.filter((d) => d === 1).length < 0.3 * dims.length)
 })
 
-test('harness: CI=true runs 10/3 as many cases; a failing property names the command that replays it', () => {
+test('harness: CI=true runs 10/3 as many cases, FC_NUM_RUNS caps them; a failing property names the command that replays it', () => {
   const script = `
     import { runsFor, replayCommand, fcSeed } from './test/harness.ts'
     console.log(JSON.stringify({ runs: runsFor(15), seed: fcSeed, cmd: replayCommand("conv2d (x): cpu matches ref", "3:1") }))`
   const run = (env: Record<string, string>) =>
     JSON.parse(
       execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        env: { ...process.env, CI: '', FC_SEED: '', ...env },
+        env: { ...process.env, CI: '', FC_SEED: '', FC_NUM_RUNS: '', ...env },
         encoding: 'utf8',
       }),
     )
@@ -67,6 +67,9 @@ test('harness: CI=true runs 10/3 as many cases; a failing property names the com
   const ci = run({ CI: 'true', FC_SEED: '7' })
   assert.equal(ci.runs, 50)
   assert.match(ci.cmd, /^FC_SEED=7 FC_PATH=3:1 CI=true node/)
+  const capped = run({ CI: 'true', FC_SEED: '7', FC_NUM_RUNS: '4' })
+  assert.equal(capped.runs, 4)
+  assert.match(capped.cmd, /^FC_SEED=7 FC_PATH=3:1 CI=true FC_NUM_RUNS=4 node/)
   // without FC_SEED each process draws its own seed
   const a = run({})
   const b = run({})

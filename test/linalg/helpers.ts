@@ -83,3 +83,50 @@ export const arbSpectral = (opts: { maxM?: number; maxN?: number; minN?: number;
           return { m, n, seed, spectrum, a: withSpectrum(seed, m, n, spectrum) }
         })
     })
+
+/** H x for the Householder reflector H = I − 2vvᵀ/‖v‖², applied to the r rows of a row-major r × c matrix in place. */
+const reflectRows = (a: Float64Array, r: number, c: number, v: ArrayLike<number>): void => {
+  let vv = 0
+  for (let i = 0; i < r; i++) vv += v[i] * v[i]
+  const w = new Float64Array(c)
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) w[j] += v[i] * a[i * c + j]
+  for (let i = 0; i < r; i++) {
+    const f = (2 * v[i]) / vv
+    for (let j = 0; j < c; j++) a[i * c + j] -= f * w[j]
+  }
+}
+
+/**
+ * M = U diag(s) Vᵀ (m × n, m ≥ n, n a power of two) with s geometric from 1 down to 1/cond, U = H₁H₂H₃[I; 0] and
+ * V = G₁G₂G₃·Hadamard/√n (Householder reflectors from `seed`): U Vᵀ and Σs are known exactly in O(m·n) per
+ * reflector, no factorization. The Hadamard factor spreads every singular direction over all columns (reflectors
+ * alone leave V near I, whose Gram matrix a float32 product gets right entry by entry).
+ */
+export const knownPolar = (seed: number, m: number, n: number, cond: number): { m: Float64Array; polar: Float64Array; nuclear: number } => {
+  const rng = ss.normalArray(ss.key(seed), 3 * (m + n))
+  const v = new Float64Array(n * n)
+  const h = 1 / Math.sqrt(n)
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let x = i & j
+      let parity = 0
+      for (; x; x &= x - 1) parity ^= 1
+      v[i * n + j] = parity ? -h : h
+    }
+  for (let r = 0; r < 3; r++) reflectRows(v, n, n, rng.subarray(r * n, (r + 1) * n))
+  const s = Float64Array.from({ length: n }, (_, i) => cond ** (-i / (n - 1)))
+  // [diag(s) Vᵀ; 0] and [Vᵀ; 0], then the reflectors of U on both
+  const a = new Float64Array(m * n)
+  const polar = new Float64Array(m * n)
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      polar[i * n + j] = v[j * n + i]
+      a[i * n + j] = s[i] * v[j * n + i]
+    }
+  for (let r = 0; r < 3; r++) {
+    const u = rng.subarray(3 * n + r * m, 3 * n + (r + 1) * m)
+    reflectRows(a, m, n, u)
+    reflectRows(polar, m, n, u)
+  }
+  return { m: a, polar, nuclear: s.reduce((x, y) => x + y, 0) }
+}

@@ -219,7 +219,7 @@ test('dense and mlp: config errors are named; Glorot on request; ReLU between ML
   for (let i = 0; i < want.length; i++) close(y.data[i], want[i], `mlp output ${i}`)
 })
 
-test('batchNorm: config and shape errors; default momentum 0.9; a batch of one leaves the variance estimate at 0', () => {
+test('batchNorm: config and shape errors (γ of rank 2 too); default momentum 0.9; a batch of one leaves the variance estimate at 0', () => {
   assert.throws(() => batchNorm.init({ channels: 0 }), {
     name: 'RangeError',
     message: 'batchNorm.init: channels must be a positive integer, got 0',
@@ -233,6 +233,11 @@ test('batchNorm: config and shape errors; default momentum 0.9; a batch of one l
       name: 'RangeError',
       message: 'batchNorm.apply: input has 2 channels (shape [1,2]) but gamma has shape [3]',
     },
+  )
+  // a γ of rank 2 whose first axis is C is still not a per-channel vector
+  assert.throws(
+    () => batchNorm.apply({ gamma: tensor64([1, 1], [2, 1]), beta: tensor64([0, 0]) }, tensor64([1, 2], [1, 2]), state, { training: true }),
+    { name: 'RangeError', message: 'batchNorm.apply: input has 2 channels (shape [1,2]) but gamma has shape [2,1]' },
   )
   const x = tensor64([1, 4, 3, 8], [2, 2])
   const r = runSync(batchNorm.apply(params, x, state, { training: true }), { backend: be })

@@ -5,6 +5,7 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { add, cpuBackend, key, mean, sqrt, square, sub, tensor } from '../../src/index.ts'
+import { defaultExperiment, runExperiment } from '../../src/experiments/index.ts'
 import { dense } from '../../src/nn/dense.ts'
 import { sgd } from '../../src/optim/index.ts'
 import {
@@ -21,8 +22,8 @@ import {
 import { trainStep } from '../../src/train/index.ts'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'softshare-run-'))
-const child = (args: string[], env: Record<string, string> = {}): ChildProcess =>
-  spawn(process.execPath, ['--import', 'tsx', 'test/node/resume-child.ts', ...args], {
+const child = (args: string[], env: Record<string, string> = {}, script = 'resume-child.ts'): ChildProcess =>
+  spawn(process.execPath, ['--import', 'tsx', `test/node/${script}`, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -38,6 +39,16 @@ const finish = (p: ChildProcess): Promise<string> =>
     })
     p.on('exit', (code, signal) => (code === 0 || signal === 'SIGKILL' ? ok(out) : fail(new Error(`child exited ${code}: ${err}`))))
   })
+/** Resolves with the child's output once it printed `step N`, which is when it gets SIGKILL. */
+const killAt = (p: ChildProcess, step: number): Promise<string> =>
+  new Promise((ok) => {
+    let seen = ''
+    p.stdout?.on('data', (d) => {
+      seen += d
+      if (new RegExp(`step ${step}\n`).test(seen) && p.kill('SIGKILL')) ok(seen)
+    })
+  })
+const lastStep = (out: string): number => Math.max(...[...out.matchAll(/step (\d+)/g)].map((m) => Number(m[1])))
 const records = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
     .trim()
@@ -62,18 +73,12 @@ test('resume after SIGKILL mid-epoch is bit-identical to an uninterrupted run (w
   const out = tmp()
   const killed = child(['new', out], { SLOW_MS: '40' })
   const done = finish(killed)
-  let seen = ''
-  await new Promise<void>((ok) => {
-    killed.stdout?.on('data', (d) => {
-      seen += d
-      // 8 steps per epoch, checkpoints every 3 steps: step 10 is mid-epoch 2, one step past the step-9 checkpoint
-      if (/step 10\n/.test(seen) && killed.kill('SIGKILL')) ok()
-    })
-  })
+  // 8 steps per epoch, checkpoints every 3 steps: step 10 is mid-epoch 2, one step past the step-9 checkpoint
+  const seen = await killAt(killed, 10)
   await done
   const [id] = readdirSync(out)
   const dir = join(out, id)
-  const lastSeen = Math.max(...[...seen.matchAll(/step (\d+)/g)].map((m) => Number(m[1])))
+  const lastSeen = lastStep(seen)
   assert.ok(lastSeen < 24, `the child finished (step ${lastSeen}) before the kill`)
   assert.ok(readdirSync(dir).includes('lock'), 'the killed run left its lock behind')
   const from = (loadCheckpoint(listCheckpoints(dir)[0]) as { tree: any }).tree.state.step
@@ -112,6 +117,56 @@ test('resume after SIGKILL mid-epoch is bit-identical to an uninterrupted run (w
   bytes[bytes.length - 6] ^= 1
   writeFileSync(join(ref, 'bad.tfevents'), bytes)
   assert.throws(() => readEvents(join(ref, 'bad.tfevents')), /bad\.tfevents: bad data CRC at byte \d+/)
+})
+
+test('experiment runs: per-epoch validation is logged and picks best, resumes bit for bit after SIGKILL, test numbers unchanged', async () => {
+  await assert.rejects(
+    runExperiment({ ...defaultExperiment, val: 0 }, { backend: cpuBackend(), epochValidation: true }),
+    /runExperiment: epochValidation needs a validation split \(config\.val > 0\), got val 0/,
+  )
+  const script = 'resume-experiment-child.ts'
+  const out = tmp()
+  const ref = tmp()
+  const killed = child(['new', out], { SLOW_MS: '40' }, script)
+  const done = finish(killed)
+  const uninterrupted = finish(child(['new', ref], {}, script))
+  const plain = finish(child(['plain'], {}, script))
+  // 4 steps per epoch, checkpoints every 3 steps: step 7 is mid-epoch 2, one step past the step-6 checkpoint
+  const seen = await killAt(killed, 7)
+  await done
+  assert.ok(lastStep(seen) < 12, `the child finished (step ${lastStep(seen)}) before the kill`)
+  const dir = join(out, readdirSync(out)[0])
+  const resumed = await finish(child(['resume', dir], {}, script))
+  const refDir = join(ref, readdirSync(ref)[0])
+  const resultOf = (s: string) => JSON.parse(s.match(/^result (.*)$/m)?.[1] ?? 'null')
+  const a = resultOf(resumed)
+  const b = resultOf(await uninterrupted)
+  const p = resultOf(await plain)
+  const recs = records(refDir)
+  console.log(
+    `experiment resume test: killed after step ${lastStep(seen)}, resumed; val_err per epoch ${recs.map((r) => r.test.val_err.toFixed(4)).join(' ')}`,
+  )
+  assert.deepEqual(records(dir), recs)
+  assert.deepEqual(
+    recs.map((r) => [r.step, Object.keys(r.test).sort(), Object.values(r.test).every(Number.isFinite)]),
+    [4, 8, 12].map((s) => [s, ['val_acc', 'val_err', 'val_nme'], true]),
+  )
+  assert.equal(
+    tensorsOf(join(dir, 'checkpoints', 'step-00000012.safetensors')),
+    tensorsOf(join(refDir, 'checkpoints', 'step-00000012.safetensors')),
+  )
+  assert.equal(tensorsOf(join(dir, 'best.safetensors')), tensorsOf(join(refDir, 'best.safetensors')))
+  // best is the epoch of the lowest validation error
+  const bestRec = recs.reduce((x, y) => (y.test.val_err < x.test.val_err ? y : x))
+  const saved = (loadCheckpoint(join(refDir, 'best.safetensors')) as { tree: any }).tree
+  assert.deepEqual([saved.state.step, saved.best.value], [bestRec.step, bestRec.test.val_err])
+  assert.deepEqual(a, b)
+  // without a validation split or pass: the same test metrics and training metrics, bit for bit
+  assert.deepEqual(p.test, b.test)
+  assert.deepEqual(
+    p.epochs,
+    b.epochs.map(({ val_acc: _a, val_nme: _n, val_err: _e, ...train }: Record<string, number>) => train),
+  )
 })
 
 test('CRC32C: the standard check value', () => {

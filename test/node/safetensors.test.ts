@@ -5,27 +5,14 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { tensor, tensor64 } from '../../src/index.ts'
 import { atomicWrite, convertCheckpoint, loadCheckpoint, readSafetensors, saveCheckpoint, writeSafetensors } from '../../src/node/index.ts'
+import { handMadeSafetensors } from './fixtures.ts'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'softshare-st-'))
-
-/** A file assembled from the spec's byte layout alone: u64 LE header length, JSON header, raw little-endian data. */
-const handMade = (): Buffer => {
-  const header =
-    '{"b":{"dtype":"F16","shape":[1],"data_offsets":[8,10]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},' +
-    '"c":{"dtype":"I64","shape":[1,1],"data_offsets":[10,18]},"__metadata__":{"source":"by hand"}}'
-  const h = Buffer.from(header, 'utf8')
-  const bytes = [...[h.length, 0, 0, 0, 0, 0, 0, 0], ...h]
-  bytes.push(0x00, 0x00, 0xc0, 0x3f) // 1.5 as float32 LE
-  bytes.push(0x00, 0x00, 0x00, 0xc0) // -2
-  bytes.push(0x00, 0x3c) // 1.0 as float16 LE
-  bytes.push(0xfb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff) // -5 as int64 LE
-  return Buffer.from(bytes)
-}
 
 test('safetensors: a file built by hand from the spec loads (F32, F16, I64, metadata, any header order)', () => {
   const dir = tmp()
   const path = join(dir, 'hand.safetensors')
-  writeFileSync(path, handMade())
+  writeFileSync(path, handMadeSafetensors())
   const { tensors, metadata } = readSafetensors(path)
   assert.deepEqual([...tensors.keys()], ['b', 'a', 'c'])
   assert.deepEqual([...(tensors.get('a')?.data ?? [])], [1.5, -2])
@@ -97,7 +84,7 @@ test('safetensors: corrupted, truncated and oversized-header files are refused b
   const huge = Buffer.from(goodBytes)
   huge.writeBigUInt64LE(200_000_000n, 0)
   writeFileSync(join(dir, 'huge.safetensors'), huge)
-  const overlap = Buffer.from(handMade().toString('latin1').replace('"data_offsets":[8,10]', '"data_offsets":[6, 8]'), 'latin1')
+  const overlap = Buffer.from(handMadeSafetensors().toString('latin1').replace('"data_offsets":[8,10]', '"data_offsets":[6, 8]'), 'latin1')
   writeFileSync(join(dir, 'overlap.safetensors'), overlap)
   const before = new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]))
   assert.throws(() => loadCheckpoint(join(dir, 'flipped.safetensors')), /loadCheckpoint: .*flipped\.safetensors: data is corrupted: sha256/)

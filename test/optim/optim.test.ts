@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import * as optim from '../../src/optim/index.ts'
+import type * as optim from '../../src/optim/index.ts'
 import { adam, schedules, sgd } from '../../src/optim/index.ts'
 import { grad, type HostTensor, mul, refBackend, runSync, square, sub, sum, type Tensor, tensor, tensor64 } from '../../src/index.ts'
 

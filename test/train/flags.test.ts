@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { parseQuickstart, presets } from '../../examples/quickstart-config.ts'
+import { bestOf, parseQuickstart, presets, toExperimentConfig } from '../../examples/quickstart-config.ts'
 import { flag, parseFlags } from '../../src/train/flags.ts'
 
 test('parseFlags: values decoded by io-ts codecs, both --name value and --name=value', () => {
@@ -45,4 +45,19 @@ test('quickstart config: preset then flags; cross-field checks', () => {
     ])
   const big = parseQuickstart(['--batch', '1000', '--train', '100'])
   assert.ok(!big.ok && big.errors[0] === '--batch: expected at most --train (100), got 1000')
+})
+
+test('quickstart validation: a split by default, best by val_err (or a chosen metric), the training loss without one', () => {
+  const def = parseQuickstart([])
+  assert.ok(def.ok && def.config.val === 256 && toExperimentConfig(def.config).val === 256)
+  if (def.ok) assert.deepEqual(bestOf(def.config), { metric: 'val_err', mode: 'min' })
+  const acc = parseQuickstart(['--best-metric', 'val_acc'])
+  if (acc.ok) assert.deepEqual(bestOf(acc.config), { metric: 'val_acc', mode: 'max' })
+  const none = parseQuickstart(['--val', '0'])
+  if (none.ok) assert.deepEqual(bestOf(none.config), { metric: 'loss', mode: 'min' })
+  assert.ok(acc.ok && none.ok)
+  const bad = parseQuickstart(['--val', '0', '--best-metric', 'val_nme'])
+  assert.deepEqual(bad.ok ? [] : bad.errors, ['--best-metric: val_nme needs a validation split (--val > 0), got --val 0'])
+  const typo = parseQuickstart(['--best-metric', 'acc'])
+  assert.deepEqual(typo.ok ? [] : typo.errors, ['--best-metric: expected one of val_err, val_acc, val_nme, loss, got "acc"'])
 })

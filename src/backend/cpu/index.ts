@@ -6,6 +6,7 @@
  * cross-origin isolated).
  */
 import { matmulDims } from '../geometry.ts'
+import type { HostTensor } from '../../tensor/host.ts'
 import { type Shape, sizeOf } from '../../tensor/shape.ts'
 import type { Backend, HostKernel, KernelCall } from '../backend.ts'
 import { type ArrayCtor, hostBackend } from '../host/backend.ts'
@@ -20,8 +21,12 @@ import { cpuPoolKernels } from './pool.ts'
 import { type Alloc, bufferPool, freshAlloc } from './pool-alloc.ts'
 import { wasmAvailable, wasmRuntime } from './wasm/runtime.ts'
 import { wasmKernels } from './wasm/kernels.ts'
+import { gramWasmKernel } from './wasm/gram.ts'
+import { residency } from './resident.ts'
 
 type F = Float32Array
+/** Host inputs at least this long are copied into a resident block once, not once per WASM kernel that reads them. */
+const UPLOAD_BLOCK_MIN = 1024
 
 /** broadcastTo: memcpy tiling for the repeated-block pattern, the generic kernel otherwise. */
 const broadcastToFast =
@@ -190,6 +195,7 @@ export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
     ? {
         maxPool: (ins, call) => maxPoolWasm(rt, ins[0], call) ?? cpuPoolKernels.maxPool(ins, call, alloc),
         maxPoolBack: (ins, call) => maxPoolBackWasm(rt, ins[0], ins[1], call) ?? cpuPoolKernels.maxPoolBack(ins, call, alloc),
+        gram: gramWasmKernel(rt),
       }
     : {}
   // resident outputs for the sums too, so the next kernel reads them in place
@@ -204,16 +210,31 @@ export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
     ...wasmPool,
     ...(opts.kernels ?? {}),
   })
+  // results read back stay resident until touched (see resident.ts); large host inputs are copied in once per run
+  const res = rt && residency((b) => rt.free(b))
   return {
     ...be,
+    upload: (t: HostTensor) => {
+      const r = res?.upload(t)
+      if (r) return r
+      if (!rt || t.data.length < UPLOAD_BLOCK_MIN) return be.upload(t)
+      const b = rt.block(t.data.length)
+      if (!b) return be.upload(t)
+      b.set(t.data)
+      return b
+    },
     read: (b: F, shape: Shape) => {
-      if (rt?.resident(b) !== undefined) return be.read(b.slice(), shape)
+      if (rt?.resident(b) !== undefined) return res?.read(b, shape) ?? be.read(b.slice(), shape)
       pool.exported(b)
       return be.read(b, shape)
     },
     release: (b: F) => {
       be.release(b)
+      if (res?.release(b)) return
       if (!rt?.free(b)) pool.release(b)
+    },
+    donate: (h: HostTensor) => {
+      res?.donate(h)
     },
   }
 }

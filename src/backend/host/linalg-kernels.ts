@@ -14,10 +14,13 @@ export interface PrecisionFloors {
 }
 
 /**
- * Floors of float32 backends, measured on two nearly shared tasks (test/linalg/edges.test.ts). matmul: a
- * float32-accumulated Gram resolves λ to ~1e-6·λ₁, so σ to 1e-3·σ₁. gram: the float64 Gram kept as hi + lo
- * resolves λ to ~1e-14·λ₁, but U and λ come back rounded to float32, so a kept σᵢ costs U Vᵀ a relative error of
- * about 3e-8·σ₁/σᵢ (measured 5e-4 at σ₂/σ₁ = 1e-4, 3e-3 at 1e-5): the floor is 1e-5.
+ * Floors of float32 backends. matmul (one float32 matrix: the randomized route's l × l core): a float32-accumulated
+ * Gram resolves λ to ~1e-6·λ₁, so σ to 1e-3·σ₁. gram: the float64 Gram kept as hi + lo resolves λ to ~1e-14·λ₁,
+ * but the input, U and λ come back rounded to float32, so a kept σᵢ costs U Vᵀ a relative error of about
+ * 3e-8·σ₁/σᵢ for two columns (measured 5e-4 at σ₂/σ₁ = 1e-4, 3e-3 at 1e-5; test/linalg/edges.test.ts) and about
+ * 6e-9·σ₁/σ_min over k = 256 or 1024 columns (5.2e-4 at σ_min/σ₁ = 1.25e-5 for k = 256, 1.5e-4 at 1e-4 and 2.3e-5
+ * at 1e-3 for k = 1024; test/linalg/exact-route.test.ts): the floor is 1e-5 at every k. The gpu backend runs this
+ * kernel on the host too (a device float32 Gram would need the matmul floor).
  */
 export const float32Floors: PrecisionFloors = { matmul: 1e-3, gram: 1e-5 }
 /**

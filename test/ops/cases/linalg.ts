@@ -86,7 +86,7 @@ export const linalgCases: PrimCase[] = [
       inputs: [
         g,
         ops.fromData(
-          Float64Array.from(g.data, (v, i) => e * Math.cos(i) * (i % (g.shape[0] + 1) === 0 ? 1 : 0)),
+          Float64Array.from(g.data, (_v, i) => e * Math.cos(i) * (i % (g.shape[0] + 1) === 0 ? 1 : 0)),
           g.shape,
         ),
       ],

@@ -43,6 +43,9 @@ export interface KernelExports {
   sumPartsF64(parts: number, n: number, inner: number, out: number, e0: number, e1: number): void
   maxPoolRows(...args: number[]): void
   maxPoolBackImages(...args: number[]): void
+  gramPack(...args: number[]): void
+  gramPack4(...args: number[]): void
+  gramSyrk(...args: number[]): void
 }
 
 /** Kernel op codes shared with the worker source. */
@@ -59,6 +62,9 @@ export const OP = {
   sumPartsF64: 10,
   maxPoolRows: 11,
   maxPoolBackImages: 12,
+  gramPack: 13,
+  gramPack4: 14,
+  gramSyrk: 15,
 } as const
 /** One kernel invocation: op code and its integer arguments (gemm/convRows: without scratch, the thread adds its own). */
 export type Job = readonly [op: number, ...args: number[]]
@@ -145,6 +151,9 @@ const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number,
   else if (op === OP.sumPartsF64) e.sumPartsF64(a[0], a[1], a[2], a[3], a[4], a[5])
   else if (op === OP.maxPoolRows) e.maxPoolRows(...a.slice(0, 15))
   else if (op === OP.maxPoolBackImages) e.maxPoolBackImages(...a.slice(0, 16))
+  else if (op === OP.gramPack) e.gramPack(...a.slice(0, 8))
+  else if (op === OP.gramPack4) e.gramPack4(...a.slice(0, 8))
+  else if (op === OP.gramSyrk) e.gramSyrk(...a.slice(0, 6))
   else throw new Error(`wasm runtime: unknown op ${op}`)
 }
 

@@ -24,6 +24,9 @@ const run = (b) => {
   else if (op === 10) e.sumPartsF64(a[0], a[1], a[2], a[3], a[4], a[5])
   else if (op === 11) e.maxPoolRows(...a.slice(0, 15))
   else if (op === 12) e.maxPoolBackImages(...a.slice(0, 16))
+  else if (op === 13) e.gramPack(...a.slice(0, 8))
+  else if (op === 14) e.gramPack4(...a.slice(0, 8))
+  else if (op === 15) e.gramSyrk(...a.slice(0, 6))
   else throw new Error('unknown op ' + op)
 }
 let seen = Atomics.load(ctrl, SEQ)

@@ -153,6 +153,51 @@ function packB(kc: i32, nc: i32, b: usize, rsB: i32, csB: i32, pb: usize): void 
         v128.store(dst, v128.load(src, 16), 16)
         dst += 32
       }
+    } else if (nr == NR && rsB == 1) {
+      // B column-major (a transposed operand, e.g. the weights of the input gradient): four p of each of the
+      // eight columns per step, as two 4×4 transposes in registers, instead of 32 strided scalar loads
+      const cs = <usize>csB * 4
+      const q0 = col
+      const q1 = col + cs
+      const q2 = col + 2 * cs
+      const q3 = col + 3 * cs
+      const q4 = col + 4 * cs
+      const q5 = col + 5 * cs
+      const q6 = col + 6 * cs
+      const q7 = col + 7 * cs
+      let p = 0
+      for (; p + 4 <= kc; p += 4) {
+        const o = <usize>p * 4
+        let r0 = v128.load(q0 + o)
+        let r1 = v128.load(q1 + o)
+        let r2 = v128.load(q2 + o)
+        let r3 = v128.load(q3 + o)
+        let t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5)
+        let t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5)
+        let t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
+        let t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32)
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64)
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96)
+        r0 = v128.load(q4 + o)
+        r1 = v128.load(q5 + o)
+        r2 = v128.load(q6 + o)
+        r3 = v128.load(q7 + o)
+        t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5)
+        t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5)
+        t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
+        t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), 16)
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 48)
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 80)
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 112)
+        dst += 128
+      }
+      for (; p < kc; p++) {
+        for (let j = 0; j < NR; j++) store<f32>(dst + <usize>j * 4, load<f32>(col + <usize>(p + j * csB) * 4))
+        dst += 32
+      }
     } else {
       for (let p = 0; p < kc; p++) {
         for (let j = 0; j < NR; j++) {
