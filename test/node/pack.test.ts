@@ -8,8 +8,14 @@ import { handMadeSafetensors } from './fixtures.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 
-/** The environment without the `npm_*` variables of an enclosing `npm test`, which a nested npm would read as its own config. */
-const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)))
+/**
+ * The environment without the `npm_*` variables of an enclosing `npm test` (a nested npm reads them as its own
+ * config, e.g. this checkout as its prefix), except where the cache and config files are.
+ */
+const cleanEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|userconfig|globalconfig)$/i.test(k)),
+  )
 
 /**
  * A user's project whose lockfile pins softshare's dependencies to this repository's (its non-dev entries, versions

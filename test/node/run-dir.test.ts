@@ -156,6 +156,11 @@ test('experiment runs: per-epoch validation is logged and picks best, resumes bi
     tensorsOf(join(refDir, 'checkpoints', 'step-00000012.safetensors')),
   )
   assert.equal(tensorsOf(join(dir, 'best.safetensors')), tensorsOf(join(refDir, 'best.safetensors')))
+  const events = readEvents(join(refDir, readdirSync(refDir).find((f) => f.startsWith('events.out.tfevents.')) ?? ''))
+  assert.deepEqual(
+    events.slice(1).map((e) => [e.step, e.scalars['test/val_err']]),
+    recs.map((r) => [r.step, Math.fround(r.test.val_err)]),
+  )
   // best is the epoch of the lowest validation error
   const bestRec = recs.reduce((x, y) => (y.test.val_err < x.test.val_err ? y : x))
   const saved = (loadCheckpoint(join(refDir, 'best.safetensors')) as { tree: any }).tree
