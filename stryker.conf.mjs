@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url'
  */
 export const suites = {
   'src/optim': ['test/optim/optim.test.ts'],
-  'src/nn': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts', 'test/nn/resnet.test.ts'],
-  'src/nn/resnet.ts': ['test/nn/resnet.test.ts'],
+  'src/nn': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts', 'test/nn/resnet.test.ts', 'test/nn/resnet-config.test.ts'],
+  'src/nn/resnet.ts': ['test/nn/resnet.test.ts', 'test/nn/resnet-config.test.ts'],
   'src/nn/batchnorm.ts': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts'],
   'src/nn/dense.ts': ['test/nn/dense.test.ts', 'test/nn/layers.test.ts'],
   'src/nn/conv.ts': ['test/nn/layers.test.ts', 'test/nn/resnet.test.ts'],
@@ -28,6 +28,7 @@ export const suites = {
   'src/backend/cpu/pool-alloc.ts': ['test/backend/cpu-kernels.test.ts', 'test/backend/cpu-fusion.test.ts'],
   'src/backend/cpu/conv.ts': ['test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/backend/cpu/pool.ts': ['test/ops/pool.test.ts'],
+  'src/backend/cpu/gemm.ts': ['test/ops/cpu-matmul.test.ts', 'test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/mtl': [
     'test/mtl/tracenorm.test.ts',
     'test/mtl/multitask.test.ts',
@@ -43,7 +44,7 @@ export const suites = {
     'test/mtl/tracenorm.test.ts',
     'test/ops/linalg.test.ts',
   ],
-  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts', 'test/train/finetune.test.ts'],
+  'src/train': ['test/train/train.test.ts', 'test/train/flags.test.ts', 'test/train/finetune.test.ts', 'test/train/format.test.ts'],
   'src/ops': [
     'test/ops/elementwise.test.ts',
     'test/ops/reduce-shape.test.ts',
@@ -76,16 +77,20 @@ const target = (process.env.SOFTSHARE_MUTATE ?? '').replace(/\/+$/, '')
 const tests = suites[suiteKey(target)] ?? []
 const slug = target.replace(/[^a-z0-9]+/gi, '-')
 // The runner: 'node-test' (in-process, per-test coverage) by default; 'tap' (a process per test file, per-file
-// coverage) for src/backend/cpu, whose module-level caches of compiled loops would carry one mutant's code into the
-// next mutant's run in a shared process; 'command' (every file for every mutant) as the slow baseline.
-const runnerName = process.env.SOFTSHARE_MUTATION_RUNNER ?? (target.startsWith('src/backend') ? 'tap' : 'node-test')
+// coverage) for the parts of src/backend/cpu that keep state across runs in one process (the module-level cache of
+// compiled elementwise loops, the buffer pool, the WASM runtime and its worker pool), which would carry one mutant's
+// effects into the next mutant's run; 'command' (every file for every mutant) as the slow baseline.
+const stateful = ['src/backend/cpu/elementwise.ts', 'src/backend/cpu/pool-alloc.ts', 'src/backend/cpu/wasm']
+const runnerName =
+  process.env.SOFTSHARE_MUTATION_RUNNER ??
+  (target === 'src/backend/cpu' || stateful.some((s) => target === s || target.startsWith(`${s}/`)) ? 'tap' : 'node-test')
 const command = runnerName === 'command'
 // Stryker's incremental mode sees each test (and its file) but not the helpers tests import: key the incremental file
 // by a hash of the helpers (and, for the command runner, which reports no tests, of the test files too). Same key:
 // only mutants in changed source or covered by a changed test re-run.
 const helpers = [
   'test/harness.ts',
-  ...['test/ops/cases', 'test/linalg', 'test/backend', 'test/mutation'].flatMap((d) =>
+  ...['test/ops/cases', 'test/linalg', 'test/backend'].flatMap((d) =>
     readdirSync(d)
       .filter((f) => /\.m?[jt]s$/.test(f) && !f.endsWith('.test.ts'))
       .map((f) => `${d}/${f}`),
@@ -117,6 +122,9 @@ export default {
   ...runners[runnerName],
   mutate: target.endsWith('.ts') ? [target] : [`${target}/**/*.ts`, `!${target}/**/*.wasm.ts`, `!${target}/**/asm/**`],
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),
+  // SOFTSHARE_MUTATION_IGNORE_STATIC=1: skip mutants reached only while modules load (each needs a fresh process
+  // and the whole suite); they are reported as ignored, outside the score
+  ignoreStatic: process.env.SOFTSHARE_MUTATION_IGNORE_STATIC === '1',
   incremental: true,
   incrementalFile: `reports/mutation/${slug}.${runnerName}.${hash.digest('hex').slice(0, 12)}.incremental.json`,
   reporters: ['clear-text', 'progress', 'json'],

@@ -11,7 +11,7 @@
  *
  * `donate` (jax.jit's donate_argnums): the arguments the caller will not read again, typically the old training
  * state. After the call the backend lets go of what it kept for them (cpu: their resident WASM blocks, so a
- * step's parameters never leave WASM memory); reading their data afterwards throws.
+ * step's parameters never leave WASM memory); reading a donated resident tensor's data afterwards throws.
  */
 import { isHost, type HostTensor } from '../tensor/host.ts'
 import { fmt } from '../tensor/shape.ts'

@@ -60,6 +60,22 @@ test('wasm matmul matches the reference (odd sizes, k = 0, transposes, batches)'
   )
 })
 
+test('wasm matmul: a transposed B gives the same bits as the same B laid out row-major (packing moves values only)', () => {
+  for (const [m, n, k] of [
+    [9, 24, 7],
+    [5, 16, 300],
+    [33, 40, 4],
+  ]) {
+    const a = rand(m * k, 1)
+    const bt = rand(n * k, 2) // [n, k]: B column-major
+    const b = new Float32Array(k * n)
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) b[p * n + j] = bt[j * k + p]
+    const x = matmulWasm(a, bt, [1, m, k], false, true, [1, m, n])
+    const y = matmulWasm(a, b, [1, m, k], false, false, [1, m, n])
+    assert.deepEqual(new Uint32Array(x.buffer, x.byteOffset, x.length), new Uint32Array(y.buffer, y.byteOffset, y.length), `${m}×${n}×${k}`)
+  }
+})
+
 const convArb = fc
   .record({
     N: fc.integer({ min: 1, max: 2 }),
@@ -197,6 +213,13 @@ test('large kernels split over threads give bitwise the results of one thread, a
       close(r1, ref(), kk, `${name} strides ${sh},${sw}`)
     }
   }
+  // a deep layer at batch 1: too few output rows to split, so the output channels are split (co 76: ragged last part)
+  const gd = geom({ N: 1, H: 3, W: 3, C: 420, kh: 3, kw: 3, co: 76, sh: 1, sw: 1, same: true })
+  const xd = rand(9 * 420, 8)
+  const wd = rand(9 * 420 * 76, 9)
+  const deep = conv2dWasm(xd, wd, gd, one)
+  assert.deepEqual(deep, conv2dWasm(xd, wd, gd, three), 'channel-split conv2d: 1 vs 3 threads')
+  close(deep, convRef(xd, wd, gd), 9 * 420, 'channel-split conv2d')
 })
 
 test('wasm elementwise programs: every op bitwise equal to the float64-then-round JS formula, any split over threads, tails and periods', async () => {

@@ -1,5 +1,5 @@
-// Input checks, routes and small formulas of src/mtl that the value tests do not reach (each test names the survivors
-// of the mutation run it kills; see test/MUTATION.md).
+// Input checks, routes and small formulas of src/mtl that the value tests do not reach (written for the survivors of
+// the src/mtl mutation run; see test/MUTATION.md).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { adaLoss, initDomainClassifier } from '../../src/mtl/ada.ts'
@@ -7,6 +7,7 @@ import { crossStitch, initCrossStitch } from '../../src/mtl/crossstitch.ts'
 import {
   applyMultiTask,
   initMultiTask,
+  lafPenalty,
   layerTraceNorms,
   type MultiTaskConfig,
   shareFirstLayers,
@@ -284,4 +285,46 @@ test('applyMultiTask: trace norm only when training with γ > 0; ADA uses its λ
     close(value(n), value(tucker(stackTasks(convs.map((w) => w[l])), 1, { ...o, key: keys[l] })), `layer ${l}`)
   })
   close(value(traceNormPenalty(params.tasks, 'laf', 2)), 2 * value(layerTraceNorms(params.tasks).reduce((a, b) => add(a, b))), 'penalty')
+})
+
+/** The shapes of every tensor in a state tree (same structure, tensors replaced by their shapes). */
+const shapes = (v: unknown): unknown =>
+  v && typeof v === 'object'
+    ? 'shape' in v && Array.isArray((v as { shape: unknown }).shape)
+      ? (v as { shape: number[] }).shape
+      : Array.isArray(v)
+        ? v.map(shapes)
+        : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shapes(x)]))
+    : v
+
+test('applyMultiTask: hard sharing of every layer gives one feature map for one input; cross-stitch returns the full state of every task', () => {
+  const tasks = [arch(2), arch(3)]
+  const { params, state } = initMultiTask(key(7), { tasks, sharing: { kind: 'single' } })
+  const layers = resnet.convWeights(params.tasks[0]).length
+  const x = normal(key(8), [2, 8, 8, 1])
+  const hard = applyMultiTask({ tasks, sharing: { kind: 'hard', layers } }, params, [x, x], state, { training: false })
+  const [fa, fb] = runSync(hard.features, { backend: ref })
+  assert.deepEqual([...fb.data], [...fa.data])
+  const own = applyMultiTask({ tasks, sharing: { kind: 'single' } }, params, [x, x], state, { training: false })
+  const [ga, gb] = runSync(own.features, { backend: ref })
+  assert.notDeepEqual([...gb.data], [...ga.data])
+  const cs: MultiTaskConfig = { tasks, sharing: { kind: 'cross-stitch' } }
+  const init = initMultiTask(key(9), cs)
+  const f = applyMultiTask(cs, init.params, [x, x], init.state, { training: true })
+  const single = resnet.apply(init.params.tasks[1], x, init.state.tasks[1], { training: true, config: tasks[1] }).state
+  assert.deepEqual(shapes(f.state.tasks[1]), shapes(single))
+  assert.equal(f.state.tasks[1].stages.length, tasks[1].widths.length)
+  close(value(lafPenalty(params.tasks, 0.5)), value(traceNormPenalty(params.tasks, 'laf', 0.5)), 'lafPenalty')
+})
+
+test('cross-stitch and stackTasks edge shapes: one channel; activations of another rank; α of rank 4; weights that differ in one axis', () => {
+  assert.deepEqual([...initCrossStitch({ tasks: 2, channels: 1 }).data], [0.9, 0.1, 0.1, 0.9].map(Math.fround))
+  const x = normal(key(1), [1, 2, 3])
+  assert.throws(() => crossStitch(initCrossStitch({ tasks: 2, channels: 3 }), [x, normal(key(2), [1, 2])]), {
+    message: 'crossStitch: activations differ in shape: [1,2,3] vs [1,2]',
+  })
+  assert.throws(() => crossStitch(normal(key(3), [2, 2, 3, 1]), [x, x]), {
+    message: 'crossStitch: alpha must be [2, 2, 3] for 2 activations of shape [1,2,3], got [2,2,3,1]',
+  })
+  assert.throws(() => stackTasks([normal(key(4), [2, 3]), normal(key(5), [2, 4])]), { message: /differ in shape: \[2,3\] vs \[2,4\]/ })
 })

@@ -10,7 +10,7 @@ import { resolve as resolvePath } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { commonTokens, declareClassPlugin, PluginKind, tokens } from '@stryker-mutator/api/plugin'
-import { DryRunStatus, determineHitLimitReached, TestStatus, toMutantRunResult } from '@stryker-mutator/api/test-runner'
+import { DryRunStatus, determineHitLimitReached, MutantRunStatus, TestStatus, toMutantRunResult } from '@stryker-mutator/api/test-runner'
 
 const shimUrl = new URL('./node-test-shim.mjs', import.meta.url).href
 const hook = `export async function resolve(specifier, context, next) {
@@ -50,6 +50,7 @@ class NodeTestRunner {
   async load() {
     const ids = new Set()
     for (const file of this.testFiles) {
+      this.loading = file
       const befores = []
       globalThis.__softshareMutationTests = {
         add: (name, fn) => {
@@ -110,8 +111,19 @@ class NodeTestRunner {
     const s = ns()
     s.activeMutant = options.activeMutant.id
     try {
-      // a static mutant arrives in a fresh process and must be active while the files load
-      if (!this.loaded) await this.load()
+      // a static mutant arrives in a fresh process and must be active while the files load; a file that then fails
+      // to load fails the run, as it would under node --test
+      if (!this.loaded) {
+        try {
+          await this.load()
+        } catch (e) {
+          return {
+            status: MutantRunStatus.Killed,
+            killedBy: [this.loading],
+            failureMessage: `loading ${this.loading}: ${e instanceof Error ? e.message : String(e)}`,
+          }
+        }
+      }
       s.hitLimit = options.hitLimit
       s.hitCount = options.hitLimit === undefined ? undefined : 0
       const filter = options.testFilter ? new Set(options.testFilter) : undefined

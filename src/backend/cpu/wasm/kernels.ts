@@ -168,8 +168,14 @@ const convFwd = (rt: WasmRuntime, px: number, pw: number, d: ReturnType<typeof d
   }
   const parts0 = split(d.P, t * OVERSPLIT, MR, 32)
   if (d.C <= 4096) {
-    // implicit GEMM: A panels packed straight from x (C ≤ 4096: the kernel's zero run for padding taps)
-    rt.parallel(parts0.map(([r0, r1]) => [OP.convImplicit, px, ...d.geo, pw, d.co, py, r0, r1]))
+    // implicit GEMM: A panels packed straight from x (C ≤ 4096: the kernel's zero run for padding taps);
+    // too few rows to split (deep layers at small batch): split the output channels, in multiples of 8
+    const cols = parts0.length === 1 && t > 1 ? split(d.co, t * OVERSPLIT, 8, 32) : [[0, d.co]]
+    rt.parallel(
+      cols.flatMap(([j0, j1]) =>
+        parts0.map(([r0, r1]): Job => [OP.convImplicit, px, ...d.geo, pw + 4 * j0, j1 - j0, py + 4 * j0, r0, r1, d.co]),
+      ),
+    )
     return
   }
   // rows per im2col chunk: ~1 MiB of columns (L2-resident), at least 64 rows so B packing stays amortised

@@ -145,7 +145,7 @@ const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number,
   else if (op === OP.convRows) e.convRows(...a.slice(0, 19), scratch)
   else if (op === OP.dwPart) e.dwPart(...a.slice(0, 17), local, scratch)
   else if (op === OP.sumParts) e.sumParts(...a.slice(0, 6))
-  else if (op === OP.convImplicit) e.convImplicit(...a.slice(0, 17), scratch)
+  else if (op === OP.convImplicit) e.convImplicit(...a.slice(0, 18), scratch)
   else if (op === OP.ew) e.ew(a[0], a[1], a[2], a[3], a[4])
   else if (op === OP.sumRows) e.sumRows(a[0], a[1], a[2], a[3], a[4])
   else if (op === OP.sumPartsF64) e.sumPartsF64(a[0], a[1], a[2], a[3], a[4], a[5])

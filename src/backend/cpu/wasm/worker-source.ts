@@ -18,7 +18,7 @@ const run = (b) => {
   else if (op === 4) e.convRows(...a.slice(0, 19), scratch)
   else if (op === 5) e.dwPart(...a.slice(0, 17), ctrl[LOCAL_BASE] + (id + 1) * ctrl[LOCAL_BYTES], scratch)
   else if (op === 6) e.sumParts(...a.slice(0, 6))
-  else if (op === 7) e.convImplicit(...a.slice(0, 17), scratch)
+  else if (op === 7) e.convImplicit(...a.slice(0, 18), scratch)
   else if (op === 8) e.ew(a[0], a[1], a[2], a[3], a[4])
   else if (op === 9) e.sumRows(a[0], a[1], a[2], a[3], a[4])
   else if (op === 10) e.sumPartsF64(a[0], a[1], a[2], a[3], a[4], a[5])

@@ -325,10 +325,10 @@ function gemmImpl(m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize
 }
 
 /**
- * C[m×n] = im2col(x) rows [row0, row0 + m) · B, im2col never materialised: A panels are packed straight
+ * C[m×n] (row stride ld, as B's) = im2col(x) rows [row0, row0 + m) · B, im2col never materialised: A panels are packed straight
  * from x [N, H, W, C] (C ≤ 4096: out-of-image taps read a run of zeros kept in `scratch`).
  */
-export function gemmConv(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, n: i32, b: usize, c: usize, row0: i32, row1: i32, scratch: usize): void {
+export function gemmConv(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, n: i32, b: usize, c: usize, row0: i32, row1: i32, ld: i32, scratch: usize): void {
   const base = (scratch + 15) & ~15
   gZero = base + <usize>(MC * KC + KC * NC + MR * NR) * 4
   memory.fill(gZero, 0, <usize>C * 4)
@@ -343,5 +343,5 @@ export function gemmConv(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh:
   gPl = pl
   gOH = OH
   gOW = OW
-  gemmImpl(row1 - row0, n, kh * kw * C, 0, 0, 0, b, n, 1, c, n, scratch, true, row0, row1)
+  gemmImpl(row1 - row0, n, kh * kw * C, 0, 0, 0, b, ld, 1, c, ld, scratch, true, row0, row1)
 }

@@ -139,11 +139,12 @@ export function sumParts(parts: usize, n: i32, stride: i32, out: usize, e0: i32,
 }
 
 /**
- * conv2d forward rows [r0, r1) of y [N·OH·OW, co] as an implicit GEMM: A panels are packed straight from
- * x (no im2col buffer). Needs C ≤ 4096 (the zero run for out-of-image taps). Same values as convRows.
+ * conv2d forward rows [r0, r1) and `co` output channels of y [N·OH·OW, ld] as an implicit GEMM (w and y point
+ * at the first of those channels; ld is the full channel count): A panels are packed straight from x (no
+ * im2col buffer). Needs C ≤ 4096 (the zero run for out-of-image taps). Same values as convRows.
  */
-export function convImplicit(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, w: usize, co: i32, y: usize, r0: i32, r1: i32, scratch: usize): void {
-  gemmConv(x, H, W, C, kh, kw, sh, sw, pt, pl, OH, OW, co, w, y + <usize>r0 * <usize>co * 4, r0, r1, scratch)
+export function convImplicit(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, OH: i32, OW: i32, w: usize, co: i32, y: usize, r0: i32, r1: i32, ld: i32, scratch: usize): void {
+  gemmConv(x, H, W, C, kh, kw, sh, sw, pt, pl, OH, OW, co, w, y + <usize>r0 * <usize>ld * 4, r0, r1, ld, scratch)
 }
 
 export { ew, ewRegBytes, sumRows, sumPartsF64 } from './elementwise'
