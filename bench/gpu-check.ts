@@ -17,7 +17,7 @@ import { applyMultiTask, initMultiTask, type MultiTaskConfig } from '../src/mtl/
 import { crossEntropy, l1 } from '../src/nn/losses.ts'
 import { resnet, resnetLayouts } from '../src/nn/resnet.ts'
 import { adam } from '../src/optim/index.ts'
-import { trainStep } from '../src/train/index.ts'
+import { releaseState, trainStep } from '../src/train/index.ts'
 import { checkParity, fc } from '../src/testing/index.ts'
 import { allCases } from '../test/ops/cases/index.ts'
 import { type TorchRow, torchReference } from './gpu-check-torch.ts'
@@ -310,7 +310,17 @@ const batchOf = (n: number): Batch => {
   }
 }
 const stepRows: string[][] = [
-  ['run', 'batch/task', 'ms/step', 'images/s', 'vs PyTorch', 'read-backs/step', 'host ops/step', 'tiled/gpu.js ops'],
+  [
+    'run',
+    'batch/task',
+    'ms/step',
+    'images/s',
+    'vs PyTorch',
+    'read-backs/step',
+    'host ops/step',
+    'tiled/gpu.js ops',
+    'recompiles, live-buffer growth',
+  ],
 ]
 const stepMs: Record<string, number> = {}
 for (const ada of [false, true]) {
@@ -324,45 +334,61 @@ for (const ada of [false, true]) {
   }
   const init = initMultiTask(ops.key(0), mc)
   const adamOpt = adam({ lr: 1e-3 })
-  const step = trainStep<Batch, any, any>({
-    optimizer: adamOpt,
-    backend: be,
-    loss: (p, batch, s) => {
-      const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, progress: 0.5 })
-      let loss = ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!)
-      if (f.ada) loss = ops.add(loss, ops.mul(f.ada.loss, 0.1))
-      return { loss, modelState: f.state }
-    },
-  })
+  const stepOf = (resident: boolean) =>
+    trainStep<Batch, any, any>({
+      optimizer: adamOpt,
+      backend: be,
+      // resident (the default on WebGPU): parameters, Adam and batch-norm state stay on the device between steps
+      resident,
+      loss: (p, batch, s) => {
+        const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, progress: 0.5 })
+        let loss = ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!)
+        if (f.ada) loss = ops.add(loss, ops.mul(f.ada.loss, 0.1))
+        return { loss, modelState: f.state }
+      },
+    })
   const state0 = { params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 }
   for (const n of ada && !small ? [paperBatch] : stepBatches) {
     const batch = batchOf(n)
-    await step(state0, batch) // compiles this batch size's kernels
-    const s0 = be.deviceStats()
-    const ts: number[] = []
-    const reps = small ? 2 : 5
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now()
-      await step(state0, batch)
-      ts.push(performance.now() - t0)
+    // at the smallest batch, also the step that reads its whole state back (for the read-backs it saves)
+    for (const resident of !ada && n === Math.min(...stepBatches) ? [true, false] : [true]) {
+      const step = stepOf(resident)
+      let st: any = await step(state0, batch) // compiles this batch size's kernels
+      const s0 = be.deviceStats()
+      const k0 = be.stats()
+      const ts: number[] = []
+      const reps = small ? 2 : 5
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now()
+        const next = await step(st, batch)
+        ts.push(performance.now() - t0)
+        releaseState(st, next)
+        st = next
+      }
+      const s1 = be.deviceStats()
+      const k1 = be.stats()
+      releaseState(st)
+      const ms = median(ts)
+      const name = `${ada ? 'LAF+ADA' : 'LAF'}${resident ? '' : ' (state read back)'}`
+      if (resident) {
+        stepMs[`${name} ${n}`] = ms
+        stepMs[`${name} ${n} host ops`] = (s1.ran.host - s0.ran.host) / reps
+        stepMs[`${name} ${n} read-backs`] = (s1.readbacks - s0.readbacks) / reps
+      }
+      const ref = torch.rows?.find((r: TorchRow) => r.ada === ada && r.batch === n)
+      stepRows.push([
+        name,
+        String(n),
+        fmtMs(ms),
+        ((2 * n * 1000) / ms).toFixed(0),
+        ref ? `${((100 * ref.ms) / ms).toFixed(1)}% of its throughput` : '-',
+        ((s1.readbacks - s0.readbacks) / reps).toFixed(0),
+        ((s1.ran.host - s0.ran.host) / reps).toFixed(0),
+        `${(s1.ran.tiled - s0.ran.tiled) / reps}/${(s1.ran.gpujs - s0.ran.gpujs) / reps}`,
+        `${k1.compiledKernels - k0.compiledKernels}, ${k1.liveBuffers - k0.liveBuffers}`,
+      ])
+      console.error(`step ${name} batch ${n}: ${fmtMs(ms)} ms`)
     }
-    const s1 = be.deviceStats()
-    const ms = median(ts)
-    const name = ada ? 'LAF+ADA' : 'LAF'
-    stepMs[`${name} ${n}`] = ms
-    stepMs[`${name} ${n} host ops`] = (s1.ran.host - s0.ran.host) / reps
-    const ref = torch.rows?.find((r: TorchRow) => r.ada === ada && r.batch === n)
-    stepRows.push([
-      name,
-      String(n),
-      fmtMs(ms),
-      ((2 * n * 1000) / ms).toFixed(0),
-      ref ? `${((100 * ref.ms) / ms).toFixed(1)}% of its throughput` : '-',
-      ((s1.readbacks - s0.readbacks) / reps).toFixed(0),
-      ((s1.ran.host - s0.ran.host) / reps).toFixed(0),
-      `${(s1.ran.tiled - s0.ran.tiled) / reps}/${(s1.ran.gpujs - s0.ran.gpujs) / reps}`,
-    ])
-    console.error(`step ${name} batch ${n}: ${fmtMs(ms)} ms`)
   }
   // the LAF term alone (value + subgradient over the 36 stacked conv pairs): its share of the step
   if (!ada) {
@@ -370,8 +396,10 @@ for (const ada of [false, true]) {
     const { value, grad } = ops.valueAndGrad((ws: ops.Tensor[][]) =>
       ws[0].map((_, l) => ops.laf(ops.stackTasks(ws.map((t) => t[l])), 1e-2)).reduce((a, b) => ops.add(a, b)),
     )(convs)
+    // as inside a step: the subgradients stay on the device, only the value is read back
+    const keep = new Set(ops.leaves(grad as ops.Tree<ops.Tensor>))
     const s0 = be.deviceStats()
-    const ms = await timeIt(() => ops.run({ value, grad }, { backend: be }), small ? 2 : 5)
+    const ms = await timeIt(async () => releaseState(await ops.run({ value, grad }, { backend: be, keep })), small ? 2 : 5)
     const s1 = be.deviceStats()
     const last = paperBatch
     stepMs.lafTerm = ms
@@ -384,6 +412,7 @@ for (const ada of [false, true]) {
       `${((s1.readbacks - s0.readbacks) / ((small ? 2 : 5) + 1)).toFixed(0)}`,
       `${((s1.ran.host - s0.ran.host) / ((small ? 2 : 5) + 1)).toFixed(0)}`,
       '',
+      '',
     ])
   }
 }
@@ -392,7 +421,7 @@ console.log(
 )
 console.log(table(stepRows))
 console.log(
-  '\nread-backs/step: trainStep asks run() for the new parameters, optimiser and batch-norm state as host tensors, so every state leaf is read back each step (the requested outputs); host ops: qr, gram (float64 Gram of the exact trace-norm route) and its hi + lo eigh run on the host.',
+  '\nread-backs/step: device→host copies per step; with resident state only the requested outputs (here the loss) come back, "state read back" rows return every parameter, Adam moment and batch-norm statistic as well. host ops/step: ops computed on the host between device kernels (LAF\'s T = 2 Gram and its eigh run as double-float WGSL; a randomized SVD\'s l × l Cholesky factors are host ops). recompiles and live-buffer growth over the timed steps should both be 0.',
 )
 report.steps = stepRows
 report.stepMs = stepMs
@@ -426,10 +455,12 @@ goalRows.push([
   verdict(stepMs.lafTerm / stepMs[`LAF ${last}`] <= 0.05),
 ])
 const hostOps = stepMs[`LAF ${last} host ops`]
+const readbacks = stepMs[`LAF ${last} read-backs`]
 goalRows.push([
   'no host round-trip in a step beyond the requested outputs',
-  `${hostOps} host ops (read back, compute, upload) per LAF step; read-backs/step above are trainStep's requested state`,
-  verdict(hostOps === 0),
+  `${hostOps} host ops (read back, compute, upload) and ${readbacks} read-backs per LAF step (1 requested: the loss)`,
+  // a software adapter checks the path, so this one is judged there too
+  hostOps === 0 && readbacks === 1 ? 'yes' : 'no',
 ])
 console.log('\n## goals\n')
 console.log(table(goalRows))

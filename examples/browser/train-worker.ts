@@ -5,6 +5,7 @@
  */
 import { type Backend, cpuBackend, gpuBackend, probeWebGPU } from '../../src/index.ts'
 import { wasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
+import { releaseState } from '../../src/train/step.ts'
 import type { BackendChoice, FromWorker, ToWorker } from './protocol.ts'
 import type { DemoConfig } from './config.ts'
 import { evaluate, initRun, makeData, roundBatch, type Run } from './trainer.ts'
@@ -66,6 +67,8 @@ const train = async (c: DemoConfig, choice: BackendChoice): Promise<void> => {
     const next: Run[] = []
     for (const r of runs) {
       const s = await r.step(r.state, batch)
+      // on WebGPU the state stays on the device: the old one is freed once the new one exists
+      releaseState(r.state, s)
       next.push({ ...r, state: s })
       post({ type: 'step', run: r.kind, step: s.step, metrics: s.metrics })
     }

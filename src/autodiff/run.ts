@@ -1,4 +1,4 @@
-import type { Backend, KernelCall } from '../backend/backend.ts'
+import { type Backend, isResident, type KernelCall, type ResidentTensor, residentTensor } from '../backend/backend.ts'
 import { type HostTensor, isHost } from '../tensor/host.ts'
 import { fmt, type Shape } from '../tensor/shape.ts'
 import { leaves, type Tree, treeMap, unflatten } from '../tensor/tree.ts'
@@ -13,6 +13,8 @@ export interface RunOptions {
   readonly checkNumerics?: boolean
   /** Fuse elementwise chains into one kernel where the backend has a `fused` kernel (default true; off under checkNumerics). */
   readonly fuse?: boolean
+  /** Outputs returned as resident tensors (their buffers stay on the backend, owned by the caller) instead of read back. */
+  readonly keep?: ReadonlySet<Tensor>
 }
 
 /** Thrown by `checkNumerics` runs: names the op, its shapes and attributes. */
@@ -45,7 +47,7 @@ export interface Plan {
   /** Per node: consumers plus one when it is an output (its buffer lives until then). */
   readonly uses: readonly number[]
   /** Per output leaf: a node index, or a host leaf passed through. */
-  readonly outs: readonly ({ readonly node: number; readonly shape: Shape } | { readonly leaf: PlanLeaf })[]
+  readonly outs: readonly ({ readonly node: number; readonly shape: Shape; readonly keep?: boolean } | { readonly leaf: PlanLeaf })[]
   /** Output nodes, each once. */
   readonly held: readonly number[]
   /** The outputs' tree with placeholder leaves. */
@@ -91,7 +93,9 @@ export const plan = (outputs: unknown, opts: RunOptions, argOf?: ReadonlyMap<Hos
   })
   const held = [...new Set(requested.map((t) => index.get(remap.get(t) ?? t)!))]
   for (const h of held) uses[h]++
-  const outs = outLeaves.map((o) => (isHost(o) ? { leaf: leafOf(o) } : { node: index.get(remap.get(o) ?? o)!, shape: o.shape }))
+  const outs = outLeaves.map((o) =>
+    isHost(o) ? { leaf: leafOf(o) } : { node: index.get(remap.get(o) ?? o)!, shape: o.shape, ...(opts.keep?.has(o) ? { keep: true } : {}) },
+  )
   return { nodes, uses, outs, held, skeleton: treeMap(outputs as Tree<Tensor | HostTensor>, () => SLOT) }
 }
 
@@ -106,6 +110,8 @@ export function* execute(p: Plan, opts: RunOptions, args: readonly HostTensor[] 
   const value: unknown[] = new Array(p.nodes.length)
   const bufUses = new Map<unknown, number>()
   const uploaded = new Map<HostTensor, unknown>()
+  // buffers of resident inputs belong to the caller: never released here, returned as the same tensor when kept
+  const external = new Map<unknown, ResidentTensor>()
   const bind = (i: number, buf: unknown): void => {
     value[i] = buf
     bufUses.set(buf, (bufUses.get(buf) ?? 0) + p.uses[i])
@@ -113,7 +119,7 @@ export function* execute(p: Plan, opts: RunOptions, args: readonly HostTensor[] 
   const consume = (buf: unknown): void => {
     const n = (bufUses.get(buf) ?? 0) - 1
     bufUses.set(buf, n)
-    if (n <= 0) {
+    if (n <= 0 && !external.has(buf)) {
       bufUses.delete(buf)
       for (const [h, b] of uploaded) if (b === buf) uploaded.delete(h)
       be.release(buf)
@@ -123,6 +129,16 @@ export function* execute(p: Plan, opts: RunOptions, args: readonly HostTensor[] 
     const node = p.nodes[i]
     if ('leaf' in node) {
       const h = host(node.leaf)
+      if (isResident(h)) {
+        const r = h.resident
+        if (r.backend !== be || r.released)
+          throw new Error(
+            `run: input resident tensor ${fmt(h.shape)} ${r.released ? 'was released' : `lives on another '${r.backend.name}' backend instance, not on '${be.name}'`}`,
+          )
+        external.set(r.buffer, h)
+        bind(i, r.buffer)
+        continue
+      }
       let buf = uploaded.get(h)
       if (buf === undefined) {
         buf = be.upload(h)
@@ -154,16 +170,27 @@ export function* execute(p: Plan, opts: RunOptions, args: readonly HostTensor[] 
     for (const j of node.ins) consume(value[j])
   }
   const results: HostTensor[] = []
+  const kept = new Map<unknown, ResidentTensor>(external)
   for (const o of p.outs) {
     if ('leaf' in o) {
       results.push(host(o.leaf))
+      continue
+    }
+    if (o.keep) {
+      const buf = value[o.node]
+      let r = kept.get(buf)
+      if (!r) {
+        r = residentTensor(be, buf, o.shape)
+        kept.set(buf, r)
+      }
+      results.push(r)
       continue
     }
     let h = be.read(value[o.node], o.shape)
     if (h instanceof Promise) h = (yield h) as HostTensor
     results.push(h as HostTensor)
   }
-  for (const o of p.held) consume(value[o])
+  for (const o of p.held) if (!kept.has(value[o])) consume(value[o])
   return unflatten(p.skeleton, results)
 }
 

@@ -124,8 +124,9 @@ export const createSyncBackend = (name: BackendName): Backend<any> => {
 
 /** Which kernels the gpu backend runs on WebGPU, by family. */
 const GPU_KERNELS =
-  `tiled WGSL for ${[...TILED_OPS].join(', ')}; gpu.js WGSL for elementwise/fused chains, reductions, pooling, shape ops, losses; ` +
-  'host (read back, compute, upload) for qr, eigh'
+  `tiled WGSL for ${[...TILED_OPS].join(', ')}; WGSL for eigh up to 16×16, the LAF Gram (double-float) and its 2×2 eigh, ` +
+  'qr of tall panels (Cholesky-QR2, l×l factors on the host); gpu.js WGSL for elementwise/fused chains, reductions, pooling, shape ops, ' +
+  'losses; host (read back, compute, upload) for small qr and larger eigh'
 
 export interface DoctorLine {
   readonly backend: string

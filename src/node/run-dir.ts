@@ -21,6 +21,7 @@ import { hostname } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { EpochLog, FitConfig, FitCursor } from '../train/loop.ts'
 import { fit } from '../train/loop.ts'
+import { readbackState } from '../train/step.ts'
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts'
 import { alive, atomicWrite, fsyncDir } from './safetensors.ts'
 import { type EventWriter, eventWriter } from './tfevents.ts'
@@ -354,7 +355,7 @@ export const fitRun = async <St, B>(
         userLog?.(r)
       },
       afterStep: async (s, cursor) => {
-        if (every > 0 && stepOf(s) % every === 0) run.checkpoint(s, cursor)
+        if (every > 0 && stepOf(s) % every === 0) run.checkpoint(await readbackState(s), cursor)
         await c.afterStep?.(s, cursor)
       },
       afterEpoch: async (s, record, cursor) => {

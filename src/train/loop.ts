@@ -5,6 +5,7 @@
  * so a resumed run takes exactly the batches and sums an uninterrupted one would. Browser-safe: the Node sinks
  * (run directories, JSONL, TensorBoard, terminal progress) are in `softshare/node`.
  */
+import { readbackState, releaseState } from './step.ts'
 
 /** Where a run stands: the epoch in progress (0-based), batches of it already taken, and its running sums. */
 export interface FitCursor {
@@ -57,7 +58,7 @@ export interface FitConfig<St, B> {
   readonly lr?: (step: number) => number
   /** Continue from a checkpointed cursor instead of epoch 0, batch 0. */
   readonly resume?: FitCursor
-  /** Called after every step with the cursor pointing at the next batch (checkpoint here). */
+  /** Called after every step with the cursor pointing at the next batch (checkpoint here; a resident state needs `readbackState`). */
   readonly afterStep?: (state: St, cursor: FitCursor) => void | Promise<void>
   /** Called after each epoch's record is logged, with the cursor at the next epoch's start. */
   readonly afterEpoch?: (state: St, record: EpochLog, cursor: FitCursor) => void | Promise<void>
@@ -167,6 +168,8 @@ export const fit = async <St, B>(initial: St, c: FitConfig<St, B>): Promise<{ st
         )
       }
       state = rest as unknown as St
+      // a resident step's old state is dead once the new one exists (kept until here for diagnose)
+      releaseState(before, state)
       n++
       taken++
       sessionSteps++
@@ -192,7 +195,7 @@ export const fit = async <St, B>(initial: St, c: FitConfig<St, B>): Promise<{ st
     }
     c.progress?.('')
     const means = mapValues(sums, (v) => v / Math.max(1, n))
-    const extra = c.onEpochEnd ? await c.onEpochEnd(state, e) : {}
+    const extra = c.onEpochEnd ? await c.onEpochEnd(await readbackState(state), e) : {}
     const seconds = (performance.now() - t0) / 1000
     wallBefore += seconds
     const step = stepOf(state, taken)
@@ -210,9 +213,20 @@ export const fit = async <St, B>(initial: St, c: FitConfig<St, B>): Promise<{ st
     history.push({ epoch: rec.epoch, seconds: rec.seconds, metrics: rec.metrics })
     print?.(formatEpoch(e + 1, c.epochs, seconds, rec.metrics, c.label))
     c.log?.(rec)
-    await c.afterEpoch?.(state, rec, { epoch: e + 1, batch: 0, sums: {}, count: 0, wall: wallBefore, history: [...history] })
+    if (c.afterEpoch)
+      await c.afterEpoch(await readbackState(state), rec, {
+        epoch: e + 1,
+        batch: 0,
+        sums: {},
+        count: 0,
+        wall: wallBefore,
+        history: [...history],
+      })
   }
-  return { state, history }
+  // the caller gets host tensors; the resident buffers die here
+  const host = await readbackState(state)
+  releaseState(state)
+  return { state: host, history }
 }
 
 const mapValues = (o: Record<string, number>, f: (v: number) => number): Record<string, number> =>

@@ -2,15 +2,15 @@
  * A training step as a pure async function `(state, batch) → state & metrics`: trace the loss, differentiate,
  * emit the optimiser update as graph ops, and evaluate everything in one `run` on the backend.
  */
-import type { Tensor } from '../graph/graph.ts'
+import { isTensor, type Tensor } from '../graph/graph.ts'
 import { run } from '../autodiff/run.ts'
 import { vjp } from '../autodiff/vjp.ts'
-import type { Backend } from '../backend/backend.ts'
+import { type Backend, isResident, readResident, releaseResident } from '../backend/backend.ts'
 import { onesLike } from '../ops/elementwise.ts'
 import type { Optimizer } from '../optim/index.ts'
 import type { HostTensor } from '../tensor/host.ts'
 import { foldIn, type Key } from '../tensor/prng.ts'
-import type { Tree } from '../tensor/tree.ts'
+import { leaves, type Tree, unflatten } from '../tensor/tree.ts'
 
 /** Everything a step carries from one batch to the next (host tensors between steps). */
 export interface TrainState<P = unknown, S = unknown, O = unknown> {
@@ -45,12 +45,19 @@ export interface StepConfig<B, S> {
   readonly backend: Backend<any>
   /** Learning rate at a step (default: the optimiser's own). */
   readonly lr?: (step: number) => number
+  /**
+   * Keep parameters, optimiser and model state on the backend between steps as resident tensors (only the metrics are
+   * read back). Default: where reading back is a device round-trip (`backend.deviceMemory`, gpu on WebGPU). The caller
+   * frees an old state with `releaseState(old, next)` and gets host tensors with `readbackState` (`fit` does both).
+   */
+  readonly resident?: boolean
 }
 
 export type StepResult<P, S> = TrainState<P, S> & { readonly metrics: Readonly<Record<string, number>> }
 
 /** Builds the step function; metrics always include `loss`. Its `diagnose` reruns a step under `checkNumerics`. */
 export const trainStep = <B, P, S>(c: StepConfig<B, S>) => {
+  const resident = c.resident ?? !!c.backend.deviceMemory
   const trace = (state: TrainState<P, S>, batch: B) => {
     let aux: LossOutput<unknown> | undefined
     const { out, vjp: back } = vjp((p: any) => {
@@ -74,7 +81,8 @@ export const trainStep = <B, P, S>(c: StepConfig<B, S>) => {
   }
   const step = async (state: TrainState<P, S>, batch: B): Promise<StepResult<P, S>> => {
     const { outputs, names } = trace(state, batch)
-    const r = (await run(outputs, { backend: c.backend })) as any
+    const keep = resident ? new Set(leaves([outputs.params, outputs.opt, outputs.modelState] as Tree<unknown>).filter(isTensor)) : undefined
+    const r = (await run(outputs, { backend: c.backend, ...(keep ? { keep } : {}) })) as any
     const values = (r.metrics as HostTensor[]).map((m) => m.data[0])
     const metrics: Record<string, number> = { loss: values[0] }
     names.forEach((n, i) => {
@@ -92,4 +100,21 @@ export const trainStep = <B, P, S>(c: StepConfig<B, S>) => {
     }
   }
   return Object.assign(step, { diagnose })
+}
+
+/** Whether any leaf of a state tree is a resident tensor. */
+export const hasResident = (state: unknown): boolean => leaves(state as Tree<unknown>).some(isResident)
+
+/** The same tree with every resident tensor read back to the host (one read-back each); a host-only tree is returned as is. */
+export const readbackState = async <T>(state: T): Promise<T> => {
+  if (!hasResident(state)) return state
+  const ls = leaves(state as Tree<unknown>)
+  const host = await Promise.all(ls.map((l) => (isResident(l) ? readResident(l) : l)))
+  return unflatten(state as Tree<unknown>, host) as T
+}
+
+/** Frees the resident tensors of `state` that `next` does not carry on (a step's old state once the new one exists). */
+export const releaseState = (state: unknown, next?: unknown): void => {
+  const carried = new Set(next === undefined ? [] : leaves(next as Tree<unknown>))
+  for (const l of leaves(state as Tree<unknown>)) if (isResident(l) && !carried.has(l)) releaseResident(l)
 }

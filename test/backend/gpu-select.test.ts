@@ -33,7 +33,8 @@ test('auto picks the gpu on a hardware adapter and cpu on a software one; gpu ta
     assert.match(gpu.detail, /NVIDIA H200/)
     assert.match(gpu.detail, /tiled WGSL for matmul, conv2d, conv2dBackInput, conv2dBackFilter/)
     assert.match(gpu.detail, /gpu\.js WGSL for elementwise/)
-    assert.match(gpu.detail, /host .* for qr/)
+    assert.match(gpu.detail, /the LAF Gram \(double-float\) and its 2×2 eigh, qr of tall panels \(Cholesky-QR2/)
+    assert.match(gpu.detail, /host \(read back, compute, upload\) for small qr/)
     assert.equal(lines.find((l) => l.backend === 'auto')!.detail, 'picks gpu (webgpu)')
   })
   await withAdapter({ vendor: '', architecture: '', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'Mesa' }, async () => {

@@ -12,6 +12,13 @@ import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import * as ops from '../../src/index.ts'
 import { checkParity } from '../../src/testing/index.ts'
+import { linalgKernels } from '../../src/backend/host/linalg-kernels.ts'
+import { gramHost } from '../../src/tensor/dense.ts'
+import { applyMultiTask, initMultiTask, type MultiTaskConfig } from '../../src/mtl/multitask.ts'
+import { crossEntropy, l1 } from '../../src/nn/losses.ts'
+import { resnetLayouts } from '../../src/nn/resnet.ts'
+import { sgd } from '../../src/optim/index.ts'
+import { hasResident, readbackState, releaseState, trainStep } from '../../src/train/index.ts'
 
 const hasDevice = !!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu
 const tol = { rtol: 1e-3, atol: 1e-3 }
@@ -198,12 +205,115 @@ if (!hasDevice) {
     }
   })
 
-  test('an eigh of a hi + lo (float64) Gram runs on the host, as do qr and gram', async () => {
-    const a = ops.normal(k2, [12, 3])
-    const s0 = be.deviceStats()
-    const r = await checkParity((x) => ops.laf(x), [a], be, tol)
-    assert.ok(r.ok, r.message)
-    assert.ok(be.deviceStats().ran.host - s0.ran.host >= 2, 'gram and its eigh ran on the host')
+  test('LAF thin path on the device: double-float gram ≈ a float64 Gram, eigh of hi + lo as the host, laf parity, no host op', async () => {
+    for (const d of [1, 7, 300, 20000]) {
+      const [ka, kb] = ops.split(ops.key(40 + d), 2)
+      const x = ops.normal(ka, [d, 1])
+      const e = ops.normal(kb, [d, 1])
+      // two nearly shared tasks: σ₂/σ₁ ≈ 5e-5, above the 1e-5 floor of a float64 Gram, far below float32's 1e-3
+      const y = ops.fromData(
+        Float32Array.from(x.data, (v, i) => v + 1e-4 * e.data[i]),
+        [d, 1],
+      )
+      const s0 = be.deviceStats()
+      const g = (await ops.run(ops.gram([ops.constant(x), ops.constant(y)]), { backend: be })).data
+      const lo = ops.fromData(g.slice(4, 8), [2, 2])
+      const dev = (
+        await ops.run(ops.bind(ops.eighPrim, [ops.constant(ops.fromData(g.slice(0, 4), [2, 2])), ops.constant(lo)]), { backend: be })
+      ).data
+      assert.equal(be.deviceStats().ran.host - s0.ran.host, 0, 'gram and eigh of hi + lo ran on the device')
+      const want = gramHost([x.data, y.data], d, 1, (v) => v, 127) // float64 sums of the same float32 inputs
+      assert.equal(g[8], want[8], 'scale')
+      for (const i of [0, 1, 3])
+        assert.ok(Math.abs(g[i] + g[4 + i] - want[i]) <= 1e-12 * want[0], `gram d=${d} entry ${i}: ${g[i] + g[4 + i]} vs ${want[i]}`)
+      const host = ops.runSync(
+        ops.bind(ops.eighPrim, [ops.constant(ops.fromData(Float64Array.from(g.slice(0, 4)), [2, 2])), ops.constant(lo)]),
+        { backend: ops.cpuBackend() },
+      ).data
+      assert.ok(
+        Math.abs(dev[0] - host[0]) <= 1e-6 * host[0] && Math.abs(dev[1] - host[1]) <= 1e-3 * host[1] + 1e-12 * host[0],
+        `eigh d=${d}`,
+      )
+      assert.ok(d === 1 || host[1] > 0, 'the small eigenvalue is above the floor (rank 2 from two rows on)')
+      for (let i = 2; i < 6; i++) assert.ok(Math.abs(dev[i] - host[i]) <= 1e-5, `eigenvector entry ${i}`)
+      const r = await checkParity((a, b) => ops.nuclearNormOfColumns([a, b]), [x, y], be, tol)
+      assert.ok(r.ok, `nuclear norm d=${d}: ${r.message}`)
+    }
+    // LAF over stacked [3,3,2,4] kernels of two tasks, and of three (a 3 × 3 hi + lo eigh still runs on the host)
+    for (const tasks of [2, 3]) {
+      const ws = ops.split(ops.key(60 + tasks), tasks).map((k) => ops.normal(k, [3, 3, 2, 4]))
+      const s0 = be.deviceStats()
+      const r = await checkParity((...w) => ops.laf(ops.stackTasks(w), 0.5), ws, be, tol)
+      assert.ok(r.ok, `laf of ${tasks} tasks: ${r.message}`)
+      const host = be.deviceStats().ran.host - s0.ran.host
+      assert.ok(tasks === 2 ? host === 0 : host > 0, `laf of ${tasks} tasks: ${host} host ops`)
+    }
+  })
+
+  test('qr of tall panels is Cholesky-QR2 on the device (l × l factorisations on the host): orthonormal, spans the panel; Tucker randomized matches ref', async () => {
+    // [m, l, κ]: square-ish well conditioned, the randomized SVD's l = 26, and ill conditioned (shifted first pass)
+    for (const [m, l, cond] of [
+      [64, 4, 1],
+      [300, 26, 1],
+      [500, 20, 1e4],
+    ] as const) {
+      const [ka, kb] = ops.split(ops.key(m + l), 2)
+      const a = ops.normal(ka, [m, l]).data
+      const b = ops.normal(kb, [l, l]).data
+      const y = new Float64Array(m * l) // A diag(κ^(−t/(l−1))) B
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < l; j++) for (let t = 0; t < l; t++) y[i * l + j] += a[i * l + t] * cond ** (-t / (l - 1)) * b[t * l + j]
+      const s0 = be.deviceStats()
+      const q = (await ops.run(ops.qr(ops.constant(ops.fromData(Float32Array.from(y), [m, l]))), { backend: be })).data
+      const s1 = be.deviceStats()
+      assert.equal(
+        s1.ran.host - s0.ran.host,
+        cond > 1 ? 3 : 2,
+        `${m}×${l}: l × l factorisations on the host (a third for the shifted pass)`,
+      )
+      assert.equal(s1.readbacks - s0.readbacks, s1.ran.host - s0.ran.host + 1, 'one l × l read-back per factorisation, plus Q itself')
+      const qRef = ops.runSync(ops.qr(ops.constant(ops.fromData(y, [m, l]))), { backend: ops.refBackend() }).data
+      let orth = 0
+      let span = 0
+      for (let i = 0; i < l; i++)
+        for (let j = 0; j < l; j++) {
+          let qq = 0
+          let qh = 0
+          for (let r = 0; r < m; r++) {
+            qq += q[r * l + i] * q[r * l + j]
+            qh += q[r * l + i] * qRef[r * l + j]
+          }
+          orth = Math.max(orth, Math.abs(qq - (i === j ? 1 : 0)))
+          // the same columns as Householder's, up to sign
+          span = Math.max(span, Math.abs(Math.abs(qh) - (i === j ? 1 : 0)))
+        }
+      assert.ok(orth < 1e-5, `${m}×${l} κ ${cond}: ‖QᵀQ − I‖max = ${orth}`)
+      assert.ok(span < (cond > 1 ? 1e-3 : 1e-5), `${m}×${l} κ ${cond}: |QᵀQ_ref| − I = ${span}`)
+    }
+    const w = ops.normal(ops.key(3), [3, 3, 8, 16])
+    const r = await checkParity((x) => ops.tucker(x, 0.5, { method: 'randomized', rank: 4, key: ops.key(9) }), [w], be, tol)
+    assert.ok(r.ok, `tucker, randomized rank 4: ${r.message}`)
+  })
+
+  test('host ops per LAF training step: the float64 gram and its eigh as host kernels before, on the device now', async () => {
+    const { batch, stepOn, state0 } = twoTask({ kind: 'laf', gamma: 1e-2 })
+    const k32 = linalgKernels<Float32Array>(Float32Array, 1e-3)
+    const before = ops.gpuBackend({ mode: 'webgpu', hostKernels: { gram: k32.gram, eigh: k32.eigh } })
+    const counts: number[] = []
+    const states: any[] = []
+    for (const b of [before, be]) {
+      const step = stepOn(b)
+      const s0 = b.deviceStats()
+      const st = await step(state0, batch)
+      counts.push(b.deviceStats().ran.host - s0.ran.host)
+      states.push(await readbackState(st))
+      releaseState(st)
+    }
+    before.dispose()
+    // the small ResNets have 9 convs: one gram and one eigh (shared by value and polar factor) each
+    assert.deepEqual(counts, [18, 0], `host ops per LAF step before/after: ${counts}`)
+    const [pa, pb] = states.map((s) => ops.leaves(s.params) as ops.HostTensor[])
+    for (const [j, t] of pa.entries()) assert.ok(relErr(pb[j].data, Float64Array.from(t.data)) < 1e-4, `parameter ${j}`)
   })
 
   test('the same graphs on per-cell gpu.js kernels (tiled: false) agree with the tiled kernels', async () => {
@@ -217,5 +327,90 @@ if (!hasDevice) {
     assert.ok(Math.abs(a.data[0] - c.data[0]) <= 1e-4 * Math.abs(c.data[0]))
     assert.ok(relErr(ga.data, Float64Array.from(gc.data)) < 1e-4)
     cell.dispose()
+  })
+
+  /** A small two-task step (narrow ResNets on 8×8 images, batch 2 per task, SGD) with the given sharing. */
+  const twoTask = (sharing: MultiTaskConfig['sharing']) => {
+    const mc: MultiTaskConfig = { tasks: [resnetLayouts.small(3, 3, 4), resnetLayouts.small(3, 2, 4)], sharing }
+    const init = initMultiTask(ops.key(5), mc)
+    // SGD with momentum: its update is linear in the gradient, so float32 rounding differences stay small (Adam turns
+    // the sign of a ~0 gradient into a full ±lr step)
+    const opt = sgd({ lr: 0.01, momentum: 0.9 })
+    const [ka, kb, kc] = ops.split(ops.key(6), 3)
+    const batch = {
+      xa: ops.normal(ka, [2, 8, 8, 3]),
+      ya: ops.tensor([1, 0, 0, 0, 0, 1], [2, 3]),
+      xb: ops.normal(kb, [2, 8, 8, 3]),
+      yb: ops.normal(kc, [2, 2]),
+    }
+    const stepOn = (backend: ops.Backend<any>, resident?: boolean) =>
+      trainStep<typeof batch, any, any>({
+        optimizer: opt,
+        backend,
+        ...(resident === undefined ? {} : { resident }),
+        loss: (p, b, s) => {
+          const f = applyMultiTask(mc, p, [b.xa, b.xb], s, { training: true })
+          const ce = crossEntropy(f.outs[0], b.ya)
+          const loss = ops.add(ops.add(ce, l1(f.outs[1], b.yb)), f.traceNorm ?? 0)
+          return { loss, metrics: { ce }, modelState: f.state }
+        },
+      })
+    return { batch, stepOn, state0: { params: init.params, modelState: init.state, opt: opt.init(init.params), step: 0 } }
+  }
+
+  test('a resident training step: state stays on the device, read-backs per step = requested outputs, flat buffers, no recompiles, cpu parity after 3 steps', async () => {
+    const { batch, stepOn, state0 } = twoTask({ kind: 'single' })
+    const step = stepOn(be)
+    const live0 = be.stats().liveBuffers
+    let st: any = state0
+    const perStep: { readbacks: number; host: number; live: number; kernels: number }[] = []
+    for (let i = 0; i < 5; i++) {
+      const s0 = be.deviceStats()
+      const next = await step(st, batch)
+      releaseState(st, next)
+      st = next
+      const s1 = be.deviceStats()
+      perStep.push({
+        readbacks: s1.readbacks - s0.readbacks,
+        host: s1.ran.host - s0.ran.host,
+        live: be.stats().liveBuffers,
+        kernels: be.stats().compiledKernels,
+      })
+      if (i === 2) {
+        // the same three steps on the cpu backend and on this backend with host state between steps (as before)
+        const host = await readbackState(st)
+        assert.ok(hasResident(st.params) && !hasResident(host.params))
+        for (const [other, exact] of [
+          [ops.cpuBackend(), false],
+          [be, true],
+        ] as const) {
+          const otherStep = stepOn(other, false)
+          let c: any = state0
+          for (let j = 0; j < 3; j++) c = await otherStep(c, batch)
+          for (const part of ['params', 'modelState', 'opt'] as const) {
+            const [gl, cl] = [host[part], c[part]].map((t) => ops.leaves(t).filter(ops.isHost) as ops.HostTensor[])
+            assert.equal(gl.length, cl.length)
+            gl.forEach((g, j) => {
+              const bad = exact
+                ? g.data.findIndex((v, k) => v !== cl[j].data[k])
+                : g.data.findIndex((v, k) => !(Math.abs(v - cl[j].data[k]) <= tol.atol + tol.rtol * Math.abs(cl[j].data[k])))
+              assert.equal(
+                bad,
+                -1,
+                `${part} leaf ${j} vs ${other.name}${exact ? ' (host state)' : ''}: ${g.data[bad]} vs ${cl[j].data[bad]}`,
+              )
+            })
+          }
+        }
+      }
+    }
+    // requested outputs: the loss and one metric; the state never comes back
+    for (const p of perStep) assert.deepEqual([p.readbacks, p.host], [2, 0], JSON.stringify(perStep))
+    assert.ok(
+      perStep.every((p) => p.live === perStep[0].live && p.kernels === perStep[0].kernels),
+      JSON.stringify(perStep),
+    )
+    releaseState(st)
+    assert.equal(be.stats().liveBuffers, live0, 'every resident buffer released')
   })
 }

@@ -295,3 +295,66 @@ test('trace-norm regularisers (LAF exact, Tucker randomized) and their gradients
   for (let i = 0; i < rg.data.length; i++) assert.ok(Math.abs(g.data[i] - rg.data[i]) <= 1e-3 * (1 + Math.abs(rg.data[i])), `grad[${i}]`)
   assert.equal(be.stats().liveBuffers, 0)
 })
+
+test('resident tensors: run keeps requested outputs on the backend and takes them back as inputs; misuse is named', async () => {
+  const be = testGpu()
+  const x = ops.tensor([1, 2, 3, 4, 5, 6], [2, 3])
+  const y = ops.mul(ops.constant(x), 2)
+  const [r] = await ops.run([y], { backend: be, keep: new Set([y]) })
+  assert.ok(ops.isResident(r))
+  assert.throws(() => r.data, /resident tensor \[2,3\] is on the 'gpu' backend/)
+  assert.equal(be.stats().liveBuffers, 1)
+  assert.deepEqual(Array.from((await ops.readResident(r)).data), [2, 4, 6, 8, 10, 12])
+  // as an input: no upload, still alive afterwards; kept again unchanged, it comes back as the same tensor
+  const c = ops.constant(r)
+  const [z, same] = await ops.run([ops.add(c, 1), c], { backend: be, keep: new Set([c]) })
+  assert.deepEqual(Array.from(z.data), [3, 5, 7, 9, 11, 13])
+  assert.equal(same, r)
+  assert.equal(be.stats().liveBuffers, 1)
+  await assert.rejects(
+    ops.run(ops.add(ops.constant(r), 1), { backend: ops.cpuBackend() }),
+    /lives on another 'gpu' backend instance, not on 'cpu'/,
+  )
+  ops.releaseResident(r)
+  ops.releaseResident(r) // idempotent
+  assert.equal(be.stats().liveBuffers, 0)
+  await assert.rejects(ops.run(ops.add(ops.constant(r), 1), { backend: be }), /was released/)
+  await assert.rejects(ops.readResident(r), /was released/)
+})
+
+test('fit with a resident trainStep: same numbers as host state, host tensors in hooks and result, every old state freed', async () => {
+  const [k1, k2, k3] = ops.split(ops.key(8), 3)
+  const x = ops.normal(k1, [8, 3])
+  const t = ops.normal(k2, [8, 2])
+  const params = { w: ops.normal(k3, [3, 2]), b: ops.zeros([2]) }
+  const opt = ops.optim.adam({ lr: 0.05 })
+  const results: number[][] = []
+  for (const resident of [true, false]) {
+    const be = testGpu()
+    const step = ops.train.trainStep<null, any, null>({
+      optimizer: opt,
+      backend: be,
+      resident,
+      loss: (p) => ({ loss: ops.mean(ops.square(ops.sub(ops.add(ops.matmul(ops.constant(x), p.w), p.b), t))) }),
+    })
+    const seen: boolean[] = []
+    const { state } = await ops.train.fit<any, null>(
+      { params, modelState: null, opt: opt.init(params), step: 0 },
+      {
+        epochs: 2,
+        batches: () => [null, null, null],
+        step,
+        print: null,
+        afterStep: (s) => {
+          seen.push(ops.isResident(s.params.w))
+        },
+        onEpochEnd: (s) => ({ w0: s.params.w.data[0] }), // a host tensor here
+      },
+    )
+    assert.deepEqual(seen, new Array(6).fill(resident))
+    assert.ok(!ops.train.hasResident(state))
+    assert.equal(be.stats().liveBuffers, 0, 'the last resident state is freed once read back')
+    results.push([...state.params.w.data, ...state.params.b.data, ...state.opt.m.w.data])
+  }
+  assert.deepEqual(results[0], results[1])
+})

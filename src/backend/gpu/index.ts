@@ -10,12 +10,14 @@ import { fromData, type HostTensor } from '../../tensor/host.ts'
 import { fmt, type Shape, sizeOf } from '../../tensor/shape.ts'
 import { type Backend, type HostKernel, type KernelCall, missingKernel } from '../backend.ts'
 import type { ArrayCtor } from '../host/backend.ts'
-import { linalgKernels } from '../host/linalg-kernels.ts'
+import { float32Floors, linalgKernels } from '../host/linalg-kernels.ts'
 import { type GenCtx, type KernelSource, MAX_ELEMENTS } from './codegen.ts'
+import { cholQr2, deviceQr } from './cholqr.ts'
 import { conv2dBackInputSource, conv2dSource } from './conv.ts'
 import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } from './kernels.ts'
 import { type DeviceCounters, type DeviceHandle, wgslDevice } from './wgsl/device.ts'
 import { DEVICE_EIGH_MAX, eighPlan } from './wgsl/eigh.ts'
+import { deviceGram, eigh2Plan, gramPlan } from './wgsl/gram.ts'
 import { gemmSpec, TILED_OPS } from './wgsl/ops.ts'
 
 /** Kernels with a 4-outputs-per-thread variant (undefined when the shapes do not allow it). */
@@ -252,6 +254,30 @@ export const gpuBackend = (
         .then((hs) => dev.kernel(eighPlan(call.inShapes[0][0], EIGH_FLOOR), hs, n))
         .then((h) => track({ size: n, dev: h }))
     }
+    // the trace norms' thin path: LAF's T × T float64 Gram and the eigh of its hi + lo, in double-float WGSL
+    if (tiled && call.op === 'gram' && !opts.hostKernels?.gram && deviceGram(call.inShapes.length, call.inShapes[0][1])) {
+      ran.tiled++
+      const [d, c] = call.inShapes[0]
+      const plan = gramPlan(call.inShapes.length, d, c)
+      return handles(inputs)
+        .then((hs) => dev.reduce(plan.partial, plan.finish, hs, plan.partials, n))
+        .then((h) => track({ size: n, dev: h }))
+    }
+    if (tiled && call.op === 'eigh' && call.inShapes.length === 2 && !opts.hostKernels?.eigh && call.inShapes[0][0] <= 2) {
+      ran.tiled++
+      return handles(inputs)
+        .then((hs) => dev.kernel(eigh2Plan(call.inShapes[0][0] as 1 | 2, float32Floors.gram), hs, n))
+        .then((h) => track({ size: n, dev: h }))
+    }
+    // the randomized SVD's panels: Cholesky-QR2, only the l × l factorisations on the host (cholqr.ts)
+    if (tiled && call.op === 'qr' && !opts.hostKernels?.qr && deviceQr(call.inShapes[0][0], call.inShapes[0][1])) {
+      ran.tiled++
+      const [m, l] = call.inShapes[0]
+      const hooks = { dev, free: freeHandle, hostOp: () => ran.host++ }
+      return handles(inputs)
+        .then(([y]) => cholQr2(hooks, y, m, l))
+        .then((h) => track({ size: n, dev: h }))
+    }
     const hk = hostKernels[call.op]
     if (hk && !OPS.has(call.op)) {
       ran.host++
@@ -340,6 +366,7 @@ export const gpuBackend = (
     sync: mode === 'webasm',
     has: (op) => op.elementwise !== undefined || OPS.has(op.name) || op.name in hostKernels,
     maxKernelInputs: MAX_INPUTS,
+    deviceMemory: mode === 'webgpu',
     upload,
     exec,
     read,

@@ -8,7 +8,7 @@ import { matmul } from '../../ops/matmul.ts'
 import { sum } from '../../ops/reduce.ts'
 import { crossEntropy } from '../../nn/losses.ts'
 import { adam } from '../../optim/index.ts'
-import { trainStep } from '../../train/step.ts'
+import { releaseState, trainStep } from '../../train/step.ts'
 import { oneHot } from '../../data/batch.ts'
 import { fromData, type HostTensor } from '../../tensor/host.ts'
 import { run } from '../../autodiff/run.ts'
@@ -98,8 +98,14 @@ export const logisticRegression = async (
     loss: (p) => ({ loss: add(crossEntropy(add(matmul(xs, p.w), p.b), ys), mul(sum(square(p.w)), l2)) }),
   })
   let st: any = { params, modelState: null, opt: opt.init(params), step: 0 }
-  for (let i = 0; i < steps; i++) st = await step(st, null)
+  for (let i = 0; i < steps; i++) {
+    // on WebGPU the state stays on the device: free each old one
+    const next = await step(st, null)
+    releaseState(st, next)
+    st = next
+  }
   const [logits] = await run([add(matmul(z(test.x), st.params.w), st.params.b)], { backend })
+  releaseState(st)
   let correct = 0
   const m = test.x.shape[0]
   for (let i = 0; i < m; i++) {

@@ -4,6 +4,7 @@
  * exist) and `report` (a pure function of the finished runs' results).
  */
 import type { ExperimentConfig } from '../config.ts'
+import type { ExperimentData } from '../data.ts'
 import type { RecordOptions, RunResult } from '../run.ts'
 import { type ExperimentName, type PaperContext, type Report, runner } from './common.ts'
 
@@ -14,8 +15,11 @@ export interface RunRequest {
   readonly tag: string
 }
 
-/** What the halves read from a context: sizes and the sweep, never the backend or the sinks. */
-export type PlanContext = Pick<PaperContext, 'preset' | 'seeds' | 'sweep'>
+/**
+ * What the halves read from a context: sizes and the sweep, never the backend or the sinks; `data` shares the
+ * runs' data sets with a report that needs a property of the data (made from the config when absent).
+ */
+export type PlanContext = Pick<PaperContext, 'preset' | 'seeds' | 'sweep'> & { readonly data?: (c: ExperimentConfig) => ExperimentData }
 
 /** The result of a request, or undefined when it has not finished (yet). */
 export type RunLookup = (r: RunRequest) => RunResult | undefined
@@ -75,7 +79,7 @@ export const runPlanned = async (exp: PlannedExperiment, ctx: PaperContext): Pro
       const res = await go(r.config, { tag: r.tag, ...(r.record ? { record: r.record } : {}) })
       done.set(k, res.runs[0])
     }
-  return exp.report(ctx, have, (performance.now() - t0) / 1000)
+  return exp.report({ ...ctx, data: go.data }, have, (performance.now() - t0) / 1000)
 }
 
 /**

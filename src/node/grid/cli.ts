@@ -10,8 +10,8 @@ import { runLocal, runPlannedLocal, startWorker, writeReportFiles } from './work
 
 export const GRID_USAGE = `usage:
   softshare grid submit <experiment> --redis URL [--preset P] [--seeds N|0,1,2] [--sweep name=v1,v2 …] [--attempts 3]
-      (table4: the runs of \`npm run paper -- table4\`; --sweep domain-shift adds its shift runs; later stages are
-      submitted by the workers as the runs they depend on finish)
+      (table4, table6, fig3: the runs of \`npm run paper -- <experiment>\`; table4 --sweep domain-shift adds its shift
+      runs; the runs at table4's chosen γ are submitted by the workers as the γ sweep finishes)
   softshare grid worker --redis URL --out DIR [--concurrency 1] [--backend cpu|gpu|auto|ref]
   softshare grid status --redis URL [--json]
   softshare grid report <experiment> --redis URL --out DIR

@@ -1,6 +1,6 @@
 /**
  * softshare's experiments as a grid library: one job = one run (a sharing scheme, ±ADA) of a validated
- * `ExperimentConfig` at one seed, trained by `runExperiment`. The paper experiments (`table4`, `fig3`) are planned:
+ * `ExperimentConfig` at one seed, trained by `runExperiment`. The paper experiments (`table4`, `table6`, `fig3`) are planned:
  * their runs and report are the two halves `npm run paper` uses, so `grid report` writes the files that command writes.
  * `quickstart` is a plain grid whose report is a table of means over seeds with 95% intervals.
  */
@@ -13,6 +13,7 @@ import { type PaperPresetName, paperPresets } from '../../experiments/paper/comm
 import { decodeResult, encodeResult, type PlanContext, type PlannedExperiment, type RunRequest } from '../../experiments/paper/plan.ts'
 import { fig3Plan } from '../../experiments/paper/fig3.ts'
 import { table4Plan } from '../../experiments/paper/table4.ts'
+import { table6Plan } from '../../experiments/paper/table6.ts'
 import { type RecordOptions, type RunResult, runExperiment } from '../../experiments/run.ts'
 import { backendFor } from '../experiments.ts'
 import { reportFiles } from '../report.ts'
@@ -26,7 +27,7 @@ export const gridExperiments: Readonly<Record<string, readonly RunKind[]>> = {
 }
 
 /** The paper experiments the grid runs stage by stage with `npm run paper`'s own two halves. */
-export const plannedExperiments: Readonly<Record<string, PlannedExperiment>> = { table4: table4Plan, fig3: fig3Plan }
+export const plannedExperiments: Readonly<Record<string, PlannedExperiment>> = { table4: table4Plan, table6: table6Plan, fig3: fig3Plan }
 
 /** `--preset`, `--seeds` (a count: seeds 0…N−1; default the preset's) and `--sweep domain-shift` as `npm run paper` takes them. */
 const planContext = (params: GridParams): PlanContext => {

@@ -56,6 +56,8 @@ export interface WgslDevice {
   gemm(spec: GemmSpec, a: DeviceHandle, b: DeviceHandle, n: number): Promise<DeviceHandle>
   /** One hand-written kernel: binds `inputs` then a fresh output of `n` floats. */
   kernel(plan: FlatPlan, inputs: readonly DeviceHandle[], n: number): Promise<DeviceHandle>
+  /** A reduction in two passes of one submission: `first` binds `inputs` then `tmp` floats, `second` binds those then `n` floats. */
+  reduce(first: FlatPlan, second: FlatPlan, inputs: readonly DeviceHandle[], tmp: number, n: number): Promise<DeviceHandle>
   readonly counters: DeviceCounters
   /** Compiled WGSL pipelines. */
   pipelines(): number
@@ -176,6 +178,18 @@ export const wgslDevice = (): WgslDevice => {
       const enc = c.device.createCommandEncoder()
       dispatch(c.device, pipe, enc, [...inputs.map((h) => h.buffer), out], plan.groups)
       c.device.queue.submit([enc.finish()])
+      return wrap(c, out, n)
+    },
+    reduce: async (first, second, inputs, tmp, n) => {
+      const c = await context()
+      const [p1, p2] = await Promise.all([pipeline(c.device, first.source), pipeline(c.device, second.source)])
+      const part = newBuffer(c.device, tmp)
+      const out = newBuffer(c.device, n)
+      const enc = c.device.createCommandEncoder()
+      dispatch(c.device, p1, enc, [...inputs.map((h) => h.buffer), part], first.groups)
+      dispatch(c.device, p2, enc, [part, out], second.groups)
+      c.device.queue.submit([enc.finish()])
+      part.destroy()
       return wrap(c, out, n)
     },
   }
