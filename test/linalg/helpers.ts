@@ -77,8 +77,9 @@ export const arbSpectral = (opts: { maxM?: number; maxN?: number; minN?: number;
         .map(([rank, raw]) => {
           const hi = opts.hi ?? 3
           const s = [...raw].sort((a, b) => b - a).slice(0, rank)
-          // enforce a gap: shift each value down to stay ≥ 2% of hi below the previous one
-          for (let i = 1; i < s.length; i++) s[i] = Math.min(s[i], s[i - 1] - 0.02 * hi)
+          // enforce a gap of 2% of hi by shifting values up from the smallest (shifting down could push the small
+          // ones to zero and silently make a full-rank draw rank-deficient)
+          for (let i = s.length - 2; i >= 0; i--) s[i] = Math.max(s[i], s[i + 1] + 0.02 * hi)
           const spectrum = s.filter((x) => x > 0.02 * hi)
           return { m, n, seed, spectrum, a: withSpectrum(seed, m, n, spectrum) }
         })
