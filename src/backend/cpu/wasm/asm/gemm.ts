@@ -74,18 +74,7 @@ function packAConv(mc: i32, kc: i32, row0: i32, rows: i32, p0: i32, pa: usize): 
       // 4 channels of the 4 rows at a time: four loads, a 4×4 transpose, four stores
       for (; cc + 4 <= cend; cc += 4) {
         const o = <usize>cc * 4
-        const r0 = v128.load(q0 + o)
-        const r1 = v128.load(q1 + o)
-        const r2 = v128.load(q2 + o)
-        const r3 = v128.load(q3 + o)
-        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5)
-        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5)
-        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
-        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
-        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
-        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16)
-        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32)
-        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48)
+        storeTransposed4(dst, v128.load(q0 + o), v128.load(q1 + o), v128.load(q2 + o), v128.load(q3 + o), 16)
         dst += 64
       }
       for (; cc < cend; cc++) {
@@ -168,30 +157,9 @@ function packB(kc: i32, nc: i32, b: usize, rsB: i32, csB: i32, pb: usize): void 
       let p = 0
       for (; p + 4 <= kc; p += 4) {
         const o = <usize>p * 4
-        let r0 = v128.load(q0 + o)
-        let r1 = v128.load(q1 + o)
-        let r2 = v128.load(q2 + o)
-        let r3 = v128.load(q3 + o)
-        let t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5)
-        let t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5)
-        let t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
-        let t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
-        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
-        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32)
-        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64)
-        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96)
-        r0 = v128.load(q4 + o)
-        r1 = v128.load(q5 + o)
-        r2 = v128.load(q6 + o)
-        r3 = v128.load(q7 + o)
-        t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5)
-        t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5)
-        t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
-        t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
-        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), 16)
-        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 48)
-        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 80)
-        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 112)
+        // columns 0–3 of each packed row, then columns 4–7 (rows of NR = 8 floats: 32 bytes apart)
+        storeTransposed4(dst, v128.load(q0 + o), v128.load(q1 + o), v128.load(q2 + o), v128.load(q3 + o), 32)
+        storeTransposed4(dst + 16, v128.load(q4 + o), v128.load(q5 + o), v128.load(q6 + o), v128.load(q7 + o), 32)
         dst += 128
       }
       for (; p < kc; p++) {
@@ -208,6 +176,19 @@ function packB(kc: i32, nc: i32, b: usize, rsB: i32, csB: i32, pb: usize): void 
       }
     }
   }
+}
+
+// The 4×4 transpose of rows r0..r3 (four floats each), stored as four vectors `stride` bytes apart from dst.
+@inline
+function storeTransposed4(dst: usize, r0: v128, r1: v128, r2: v128, r3: v128, stride: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5)
+  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5)
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
+  v128.store(dst + stride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7))
+  v128.store(dst + 2 * stride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5))
+  v128.store(dst + 3 * stride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7))
 }
 
 // c + a · b per lane: one fused multiply-add in the relaxed-SIMD build (where the host has FMA; rounding
