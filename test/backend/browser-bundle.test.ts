@@ -1,8 +1,8 @@
 /**
  * Smoke test of the browser bundle (esbuild, platform browser, as in esbuild.config.mjs). No browser is
  * downloaded: the bundle is loaded in Node and computes the gradient of examples/browser/index.html with
- * the gpu backend in webasm mode. Debian's chromium, when installed, is not driven here (it has no
- * WebGPU adapter headless either); the page itself is the manual check on a machine with a GPU.
+ * the gpu backend in webasm mode. The real browser (Debian's chromium, headless) is driven by
+ * test/browser/demo.test.ts; WebGPU on a hardware adapter is not yet run on a GPU.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
