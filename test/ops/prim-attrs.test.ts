@@ -159,3 +159,83 @@ test('pooling primitives: rank, pads against the window, and dy / g / inShape sh
     msg('avgPoolBack: window 5x1 larger than padded input 4x3: [1,4,3,2]'),
   )
 })
+
+test('conv2dPrim: input or filter of the wrong rank, named with both shapes; conv2d names them before resolving pads', () => {
+  assert.throws(() => node('conv2d', [[4, 3, 2], W], ok), msg('conv2d: input must be rank 4 [N,H,W,Cin], got rank 3: [4,3,2] × [2,2,2,3]'))
+  assert.throws(
+    () => node('conv2d', [X, [2, 2, 2]], ok),
+    msg('conv2d: filter must be rank 4 [KH,KW,Cin,Cout], got rank 3: [1,4,3,2] × [2,2,2]'),
+  )
+  assert.throws(
+    () => ss.conv2d(ss.zeros([4, 3, 2]), ss.zeros(W)),
+    msg('conv2d: input [N,H,W,Cin] and filter [KH,KW,Cin,Cout] must be rank 4: [4,3,2] × [2,2,2,3]'),
+  )
+  assert.throws(
+    () => ss.conv2d(ss.zeros(X), ss.zeros([2, 2, 2])),
+    msg('conv2d: input [N,H,W,Cin] and filter [KH,KW,Cin,Cout] must be rank 4: [1,4,3,2] × [2,2,2]'),
+  )
+})
+
+test('window beyond the padded input: the padded size in the message adds the pads of both sides (conv2d, pooling)', () => {
+  const pads = [1, 2, 2, 1] // padded input 7x6
+  assert.throws(
+    () => node('conv2d', [X, [8, 2, 2, 3]], { strides: [1, 1], pads }),
+    msg('conv2d: filter 8x2 larger than padded input 7x6: [1,4,3,2] × [8,2,2,3]'),
+  )
+  for (const name of ['maxPool', 'avgPool'])
+    assert.throws(
+      () => node(name, [X], { size: [3, 7], strides: [1, 1], pads }),
+      msg(`${name}: window 3x7 larger than padded input 7x6: [1,4,3,2]`),
+    )
+})
+
+test('conv2d / maxPool / avgPool options: strides and explicit padding of the wrong form are named with the value given', () => {
+  const x = ss.zeros(X)
+  const w = ss.zeros(W)
+  const ops: [string, (o: { strides?: unknown; padding?: unknown }) => unknown][] = [
+    ['conv2d', (o) => ss.conv2d(x, w, o as ss.Conv2dOptions)],
+    ['maxPool', (o) => ss.maxPool(x, { size: 2, ...o } as ss.PoolOptions)],
+    ['avgPool', (o) => ss.avgPool(x, { size: 2, ...o } as ss.PoolOptions)],
+  ]
+  for (const [name, f] of ops) {
+    for (const strides of [[1, 1, 1], [1], [1, 0], [0, 1], 'x', 0, 1.5])
+      assert.throws(
+        () => f({ strides }),
+        msg(`${name}: strides must be a positive integer or a pair of them, got ${J(strides)}`),
+        `${name} ${J(strides)}`,
+      )
+    const badPadding = [
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      [[0, 0]],
+      [
+        [0, 0, 0],
+        [0, 0],
+      ],
+      [[0], [0]],
+      [
+        [0, 0],
+        [0, -1],
+      ],
+      [
+        [-1, 0],
+        [0, 0],
+      ],
+      [
+        [0, 0.5],
+        [0, 0],
+      ],
+      'full',
+      3,
+    ]
+    for (const padding of badPadding)
+      assert.throws(
+        () => f({ padding }),
+        msg(`${name}: padding must be 'same', 'valid' or [[top, bottom], [left, right]] of non-negative integers, got ${J(padding)}`),
+        `${name} ${J(padding)}`,
+      )
+  }
+})
