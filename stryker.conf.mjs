@@ -35,7 +35,12 @@ export const suites = {
     'test/backend/cpu-kernels.test.ts',
     'test/ops/elementwise.test.ts',
   ],
-  'src/backend/cpu/wasm': ['test/backend/cpu-options.test.ts', 'test/backend/cpu-resident.test.ts', 'test/backend/wasm.test.ts'],
+  'src/backend/cpu/wasm': [
+    'test/backend/cpu-options.test.ts',
+    'test/backend/cpu-resident.test.ts',
+    'test/linalg/gram-wasm.test.ts',
+    'test/backend/wasm.test.ts',
+  ],
   'src/backend/cpu/gemm.ts': ['test/ops/cpu-matmul.test.ts', 'test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/mtl': [
     'test/mtl/tracenorm.test.ts',
@@ -79,6 +84,7 @@ export const suites = {
     'test/backend/cpu-resident.test.ts',
     'test/backend/cpu-kernels.test.ts',
     'test/backend/cpu-fusion.test.ts',
+    'test/linalg/gram-wasm.test.ts',
     'test/backend/wasm.test.ts',
     'test/ops/cpu-matmul.test.ts',
     'test/ops/conv.test.ts',
