@@ -229,6 +229,7 @@ test('conv2d / maxPool / avgPool options: strides and explicit padding of the wr
         [0, 0],
       ],
       'full',
+      'ab',
       3,
     ]
     for (const padding of badPadding)
