@@ -18,6 +18,7 @@ import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } fro
 import { type DeviceCounters, type DeviceHandle, wgslDevice } from './wgsl/device.ts'
 import { DEVICE_EIGH_MAX, eighPlan } from './wgsl/eigh.ts'
 import { deviceGram, eigh2Plan, gramPlan } from './wgsl/gram.ts'
+import { deviceSyrk, syrkPlan } from './wgsl/syrk.ts'
 import { gemmSpec, TILED_OPS } from './wgsl/ops.ts'
 
 /** Kernels with a 4-outputs-per-thread variant (undefined when the shapes do not allow it). */
@@ -48,6 +49,10 @@ const BIG_OPS = new Set([
 ])
 
 export type GpuMode = 'webgpu' | 'webasm'
+
+/** The device plan of a `gram` of n inputs [d, c]: registers for K ≤ 4, tiles beyond, undefined when it runs on the host. */
+const gramRoute = (n: number, [d, c]: readonly number[]) =>
+  deviceGram(n, c) ? () => gramPlan(n, d, c) : deviceSyrk(n, c) ? () => syrkPlan(n, d, c) : undefined
 
 export interface GpuBackendOptions {
   /**
@@ -254,11 +259,12 @@ export const gpuBackend = (
         .then((hs) => dev.kernel(eighPlan(call.inShapes[0][0], EIGH_FLOOR), hs, n))
         .then((h) => track({ size: n, dev: h }))
     }
-    // the trace norms' thin path: LAF's T × T float64 Gram and the eigh of its hi + lo, in double-float WGSL
-    if (tiled && call.op === 'gram' && !opts.hostKernels?.gram && deviceGram(call.inShapes.length, call.inShapes[0][1])) {
+    // the trace norms' float64 Gram in double-float WGSL: LAF's T × T in registers (gram.ts), Tucker/TT unfoldings of
+    // any K as tiles (syrk.ts); only the K × K result is read back, by the host eigh of hi + lo when K > 2
+    const gramOn = tiled && call.op === 'gram' && !opts.hostKernels?.gram ? gramRoute(call.inShapes.length, call.inShapes[0]) : undefined
+    if (gramOn) {
       ran.tiled++
-      const [d, c] = call.inShapes[0]
-      const plan = gramPlan(call.inShapes.length, d, c)
+      const plan = gramOn()
       return handles(inputs)
         .then((hs) => dev.reduce(plan.partial, plan.finish, hs, plan.partials, n))
         .then((h) => track({ size: n, dev: h }))
