@@ -3,8 +3,8 @@
  * partial tiles, every transpose, strides, 'same' and asymmetric padding, batch 1, split K, and tensors over
  * 2^24 elements. Without `navigator.gpu` this file re-runs itself under the software adapter
  * (bench/webgpu-cpu/run.sh: Dawn over Mesa llvmpipe), so `npm test` runs the WGSL wherever that path works.
- * The tensors over 2^24 elements take minutes on a software adapter: they run where SOFTSHARE_BIG_TENSORS=1
- * (the WebGPU step of .ci/run).
+ * An elementwise chain and two reductions over 2^24 + 7 elements always run; the GEMM-class tensors over 2^24 elements
+ * take minutes on a software adapter: they run where SOFTSHARE_BIG_TENSORS=1 (the WebGPU step of .ci/run).
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -115,6 +115,33 @@ else {
     assert.ok(relErr(fy.data, wy) < 1e-4, `conv2d rel err ${relErr(fy.data, wy)}`)
     assert.ok(relErr(dx.data, wdx) < 1e-4, `conv2dBackInput rel err ${relErr(dx.data, wdx)}`)
     assert.ok(relErr(dw.data, wdw) < 1e-4, `conv2dBackFilter rel err ${relErr(dw.data, wdw)}`)
+  })
+
+  test('2^24 + 7 elements ([113, 148471]): a fused elementwise chain, a sum and a max index every element exactly; long loops split', async () => {
+    // integers (i mod 8) − 4, the 7 past 2^24 raised by 1000: every partial sum is an exact f32 integer, so a skipped
+    // or doubled element (f32 index arithmetic rounds 2^24 + 1 to 2^24) changes the result
+    // [113, 148471] = 2^24 + 7 (a 1-D tensor that long has no exact 3-D view and is refused, naming the reshape)
+    const n = 2 ** 24 + 7
+    const x = ops.fromData(
+      Float32Array.from({ length: n }, (_, i) => (i % 8) - 4 + (i >= 2 ** 24 ? 1000 : 0)),
+      [113, 148471],
+    )
+    const c = ops.constant(x)
+    const [y, s, m] = await ops.run([ops.add(ops.mul(c, 2), 1), ops.sum(c), ops.max(c)], { backend: be })
+    let want = 0
+    for (let i = 0; i < n; i++) want += x.data[i]
+    assert.equal(s.data[0], want, 'sum')
+    assert.equal(m.data[0], 1002, 'max (the last element)')
+    const bad = y.data.findIndex((v, i) => v !== 2 * x.data[i] + 1)
+    assert.equal(bad, -1, `elementwise at ${bad}: ${y.data[bad]}`)
+    // a reduction over scattered axes with one longer than 65536 (nested loops that long stop early on llvmpipe)
+    const z = ops.fromData(x.data.subarray(0, 6 * 70001), [2, 3, 70001])
+    const [zs] = await ops.run([ops.sum(ops.constant(z), [0, 2])], { backend: be })
+    const zw = [0, 0, 0]
+    z.data.forEach((v, i) => {
+      zw[Math.floor(i / 70001) % 3] += v
+    })
+    assert.deepEqual(Array.from(zs.data), zw, 'sum over axes 0 and 2 of [2, 3, 70001]')
   })
 
   test('a training step mixing gpu.js and tiled kernels stays on the device: one read-back per requested output', async () => {
