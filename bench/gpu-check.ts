@@ -325,6 +325,19 @@ const stepRows: string[][] = [
   ],
 ]
 const stepMs: Record<string, number> = {}
+/** `reps` timed steps from `st` (each old state released, `each` called after every step): times and the last state. */
+const timeSteps = async <S>(step: (st: S, b: Batch) => Promise<S>, st: S, batch: Batch, reps: number, each = () => {}) => {
+  const ts: number[] = []
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now()
+    const next = await step(st, batch)
+    ts.push(performance.now() - t0)
+    releaseState(st, next)
+    st = next
+    each()
+  }
+  return { ts, st }
+}
 for (const ada of [false, true]) {
   const mc: MultiTaskConfig = {
     // --small: the quickstart's narrow ResNet (7 convs), so a software adapter finishes; the device runs ResNet-34
@@ -358,15 +371,10 @@ for (const ada of [false, true]) {
       let st: any = await step(state0, batch) // compiles this batch size's kernels
       const s0 = be.deviceStats()
       const k0 = be.stats()
-      const ts: number[] = []
       const reps = small ? 2 : 5
-      for (let r = 0; r < reps; r++) {
-        const t0 = performance.now()
-        const next = await step(st, batch)
-        ts.push(performance.now() - t0)
-        releaseState(st, next)
-        st = next
-      }
+      const timed = await timeSteps(step, st, batch, reps)
+      const ts = timed.ts
+      st = timed.st
       const s1 = be.deviceStats()
       const k1 = be.stats()
       releaseState(st)
@@ -470,18 +478,15 @@ for (const kind of ['laf', 'tucker', 'tt'] as const) {
   let st: any = await step({ params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 }, batch)
   const reps = small ? 2 : 5
   const s0 = be.deviceStats()
-  const ts: number[] = []
   let largest = 0
-  for (let r = 0; r < reps; r++) {
-    const before = be.deviceStats()
-    const t0 = performance.now()
-    const next = await step(st, batch)
-    ts.push(performance.now() - t0)
-    releaseState(st, next)
-    st = next
-    const after = be.deviceStats()
-    if (after.largestRead > before.largestRead) largest = after.largestRead
-  }
+  let prev = s0.largestRead
+  const timed = await timeSteps(step, st, batch, reps, () => {
+    const now = be.deviceStats().largestRead
+    if (now > prev) largest = now
+    prev = now
+  })
+  const ts = timed.ts
+  st = timed.st
   const s1 = be.deviceStats()
   releaseState(st)
   const ms = median(ts)
