@@ -15,6 +15,7 @@
  */
 import os from 'node:os'
 import * as ops from '../src/index.ts'
+import { largestReadBetween } from '../src/backend/gpu/index.ts'
 import { applyMultiTask, initMultiTask, type MultiTaskConfig, traceNormsByKind } from '../src/mtl/multitask.ts'
 import { crossEntropy, l1 } from '../src/nn/losses.ts'
 import { resnet, resnetLayouts } from '../src/nn/resnet.ts'
@@ -325,8 +326,8 @@ const stepRows: string[][] = [
   ],
 ]
 const stepMs: Record<string, number> = {}
-/** `reps` timed steps from `st` (each old state released, `each` called after every step): times and the last state. */
-const timeSteps = async <S>(step: (st: S, b: Batch) => Promise<S>, st: S, batch: Batch, reps: number, each = () => {}) => {
+/** `reps` timed steps from `st` (each old state released): times and the last state. */
+const timeSteps = async <S>(step: (st: S, b: Batch) => Promise<S>, st: S, batch: Batch, reps: number) => {
   const ts: number[] = []
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now()
@@ -334,7 +335,6 @@ const timeSteps = async <S>(step: (st: S, b: Batch) => Promise<S>, st: S, batch:
     ts.push(performance.now() - t0)
     releaseState(st, next)
     st = next
-    each()
   }
   return { ts, st }
 }
@@ -478,13 +478,7 @@ for (const kind of ['laf', 'tucker', 'tt'] as const) {
   let st: any = await step({ params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 }, batch)
   const reps = small ? 2 : 5
   const s0 = be.deviceStats()
-  let largest = 0
-  let prev = s0.largestRead
-  const timed = await timeSteps(step, st, batch, reps, () => {
-    const now = be.deviceStats().largestRead
-    if (now > prev) largest = now
-    prev = now
-  })
+  const timed = await timeSteps(step, st, batch, reps)
   const ts = timed.ts
   st = timed.st
   const s1 = be.deviceStats()
@@ -508,8 +502,7 @@ for (const kind of ['laf', 'tucker', 'tt'] as const) {
     fmtMs(ms),
     ((s1.readbacks - s0.readbacks) / reps).toFixed(0),
     ((s1.readBytes - s0.readBytes) / reps).toFixed(0),
-    // a step's largest read only shows when it beats every earlier one; else it is at most the previous maximum
-    largest ? `${largest} B` : `≤ ${s1.largestRead} B`,
+    `${largestReadBetween(s0, s1)} B`,
     ((s1.ran.host - s0.ran.host) / reps).toFixed(0),
     fmtMs(termMs),
     `${((100 * termMs) / ms).toFixed(1)}%`,

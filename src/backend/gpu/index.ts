@@ -80,6 +80,15 @@ export interface GpuDeviceStats extends DeviceCounters {
   readonly ran: { readonly tiled: number; readonly gpujs: number; readonly host: number }
 }
 
+/** Bytes of the largest read-back between two `deviceStats()` snapshots (0 when none). */
+export const largestReadBetween = (a: GpuDeviceStats, b: GpuDeviceStats): number =>
+  Math.max(
+    0,
+    ...Object.keys(b.readSizes)
+      .map(Number)
+      .filter((n) => b.readSizes[n] > (a.readSizes[n] ?? 0)),
+  )
+
 /**
  * Frees a WebGPU result. gpu.js's kernel also keeps a reference to its latest output buffer until its
  * next call; dropping that too makes device memory track `liveBuffers` exactly (the next call of the
@@ -379,7 +388,7 @@ export const gpuBackend = (
     release,
     tiled,
     stats: () => ({ liveBuffers: live.size, compiledKernels: kernels.size + dev.pipelines() }),
-    deviceStats: () => ({ ...dev.counters, ran: { ...ran } }),
+    deviceStats: () => ({ ...dev.counters, readSizes: { ...dev.counters.readSizes }, ran: { ...ran } }),
     dispose: () => {
       for (const k of kernels.values()) k.destroy()
       kernels.clear()
