@@ -26,6 +26,7 @@ import { trainStep } from '../train/step.ts'
 import { batches, oneHot } from '../data/batch.ts'
 import { checkExperiment, type ExperimentConfig, type RunKind } from './config.ts'
 import { dataKey, type ExperimentData, makeExperimentData, type TaskData } from './data.ts'
+import { tsne2 } from './embed.ts'
 import { evaluate, landmarkError, type Metrics } from './evaluate.ts'
 
 /** Where a run is, for progress lines (run i of n, epoch, step, ETA of this experiment). */
@@ -49,6 +50,8 @@ export interface RecordOptions {
   readonly perImage?: boolean
   /** Pooled test features of both tasks (at most this many rows per task), for Fig. 3c. */
   readonly features?: number
+  /** A t-SNE embedding of those features (both tasks, expression rows first) on the run's backend, for Fig. 3c. */
+  readonly tsne?: boolean
   /** LAF trace norm of every conv layer after every epoch (Fig. 3a). */
   readonly traceNormsPerEpoch?: boolean
   /** The trained parameters and batch-norm state (e.g. to fine-tune from). */
@@ -96,6 +99,8 @@ export interface RunResult {
   readonly secondsPerEpoch: number
   readonly seconds: number
   readonly features?: { readonly expr: readonly (readonly number[])[]; readonly lm: readonly (readonly number[])[] }
+  /** `tsne2` of the features, expression rows first (when recorded). */
+  readonly tsne?: readonly (readonly [number, number])[]
   readonly params?: { readonly params: MultiTaskParams<HostTensor>; readonly state: unknown }
 }
 
@@ -291,6 +296,7 @@ const trainRun = async (
   const tnEnd = await norms(state.params.tasks)
   const secondsPerEpoch = history.reduce((s, h) => s + h.seconds, 0) / Math.max(1, history.length)
   const { features, ...testMetrics } = test
+  const embedding = opts.record?.tsne && features ? await tsne2([...features.expr, ...features.lm], be) : undefined
   return {
     run: kind,
     seed: c.seed,
@@ -304,6 +310,7 @@ const trainRun = async (
     secondsPerEpoch,
     seconds: (performance.now() - t0) / 1000,
     ...(features ? { features } : {}),
+    ...(embedding ? { tsne: embedding } : {}),
     ...(opts.record?.params ? { params: { params: state.params as MultiTaskParams<HostTensor>, state: state.modelState } } : {}),
   }
 }

@@ -75,7 +75,7 @@ test('grid: table4 (and fig3) smoke over 2 workers write the reports of `npm run
 
     for (const [experiment, n, nFigures] of [
       ['table4', 33, 10],
-      ['fig3', 4, 8],
+      ['fig3', 4, 12],
     ] as const) {
       const rep = await grid('report', experiment, '--redis', redis.url, '--out', out)
       assert.match(rep.out, new RegExp(`${n} of ${n} runs finished`), rep.err)

@@ -13,19 +13,19 @@ import {
   summarise,
 } from './common.ts'
 import { missingSection, type PlanContext, type PlannedExperiment, type RunLookup, type RunRequest, runPlanned } from './plan.ts'
-import { pca2, separation } from './embed.ts'
+import { pca2, separation } from '../embed.ts'
 import { judge, paired } from './stats.ts'
 import { barChart, lineChart, scatterPlot } from './svg.ts'
 
 /** Conv layers nearest to the paper's 1st, 10th, 20th and 30th of ResNet-34's 36, on a network with L conv layers (0-based). */
 export const fig3Layers = (l: number): number[] => [...new Set([1, 10, 20, 30].map((k) => Math.round(((k - 1) / 35) * (l - 1))))]
 
-/** Per seed, LAF and LAF+ADA, each recording the per-epoch layer TNDRs and pooled test features. */
+/** Per seed, LAF and LAF+ADA, each recording the per-epoch layer TNDRs and pooled test features (seed 0: their t-SNE too). */
 const fig3Runs = (ctx: PlanContext): RunRequest[] =>
   seedList(ctx.seeds).flatMap((seed) =>
     (['laf', 'laf+ada'] as const).map((kind) => ({
       config: { ...ctx.preset.base, seed, runs: [kind] },
-      record: { traceNormsPerEpoch: true, features: ctx.preset.featurePoints },
+      record: { traceNormsPerEpoch: true, features: ctx.preset.featurePoints, ...(seed === 0 ? { tsne: true } : {}) },
       tag: `seed ${seed}`,
     })),
   )
@@ -72,14 +72,15 @@ const fig3Report = (ctx: PlanContext, have: RunLookup, seconds: number, why?: (r
     judge(`early layers share more (LAF+ADA)`, earlyLate(1), 'TNDR', 1),
     judge("ADA aligns the two tasks' pooled test features (domain separation d′ lower with ADA)", paired(sep(0), sep(1)), 'd′', 1),
   ]
-  const scatter = (run: number, title: string) => {
-    const f = results[0][run].features
-    const pts = pca2([...(f?.expr ?? []), ...(f?.lm ?? [])])
+  const scatter = (run: number, title: string, method: 'pca' | 'tsne') => {
+    const r = results[0][run]
+    const f = r.features
+    const pts = method === 'pca' ? pca2([...(f?.expr ?? []), ...(f?.lm ?? [])]) : [...(r.tsne ?? [])]
     const ne = f?.expr.length ?? 0
     return scatterPlot({
       title,
-      xLabel: 'PC 1',
-      yLabel: 'PC 2',
+      xLabel: method === 'pca' ? 'PC 1' : 't-SNE 1',
+      yLabel: method === 'pca' ? 'PC 2' : 't-SNE 2',
       groups: [
         { name: 'expression set (A)', points: pts.slice(0, ne) },
         { name: 'landmark set (B)', points: pts.slice(ne) },
@@ -107,11 +108,15 @@ const fig3Report = (ctx: PlanContext, have: RunLookup, seconds: number, why?: (r
     '',
     figureLink('tndr-layers', 'TNDR per conv layer'),
     '',
-    `(c) Pooled test features of both tasks (${ctx.preset.featurePoints} per task, seed 0), PCA to 2-D, without and with ADA. Domain separation d′ (distance of the two sets' means over the pooled spread): LAF ${fmtSummary(summarise(sep(0)), 1, 2)}, LAF+ADA ${fmtSummary(summarise(sep(1)), 1, 2)}.`,
+    `(c) Pooled test features of both tasks (${ctx.preset.featurePoints} per task, seed 0) in 2-D, without and with ADA: PCA, and t-SNE (perplexity min(30, (N − 1)/3), 750 steps, gradients from softshare's autodiff; \`tsne2\`). Domain separation d′ (distance of the two sets' means over the pooled spread, on the features themselves): LAF ${fmtSummary(summarise(sep(0)), 1, 2)}, LAF+ADA ${fmtSummary(summarise(sep(1)), 1, 2)}.`,
     '',
-    figureLink('features-laf', 'features without ADA'),
+    figureLink('features-laf', 'features without ADA (PCA)'),
     '',
-    figureLink('features-laf-ada', 'features with ADA'),
+    figureLink('features-laf-ada', 'features with ADA (PCA)'),
+    '',
+    figureLink('tsne-laf', 'features without ADA (t-SNE)'),
+    '',
+    figureLink('tsne-laf-ada', 'features with ADA (t-SNE)'),
     '',
     ...claimsSection(claims),
     ...missingSection(missing, why),
@@ -146,8 +151,10 @@ const fig3Report = (ctx: PlanContext, have: RunLookup, seconds: number, why?: (r
         ],
         yLabel: 'TNDR',
       }),
-      'features-laf': scatter(0, 'Fig. 3c: pooled test features, LAF (no ADA)'),
-      'features-laf-ada': scatter(1, 'Fig. 3c: pooled test features, LAF+ADA'),
+      'features-laf': scatter(0, 'Fig. 3c: pooled test features, LAF (no ADA), PCA', 'pca'),
+      'features-laf-ada': scatter(1, 'Fig. 3c: pooled test features, LAF+ADA, PCA', 'pca'),
+      'tsne-laf': scatter(0, 'Fig. 3c: pooled test features, LAF (no ADA), t-SNE', 'tsne'),
+      'tsne-laf-ada': scatter(1, 'Fig. 3c: pooled test features, LAF+ADA, t-SNE', 'tsne'),
     },
     seconds,
   }

@@ -7,7 +7,6 @@ import { table7 } from './table7.ts'
 import { table4, table4Plan } from './table4.ts'
 
 export * from './common.ts'
-export * from './embed.ts'
 export * from './lbp.ts'
 export * from './plan.ts'
 export * from './stats.ts'

@@ -42,7 +42,12 @@ const planContext = (params: GridParams): PlanContext => {
 }
 const seedsOf = (p: PaperPresetName): number[] => Array.from({ length: paperPresets[p].seeds }, (_, i) => i)
 
-const recordKeys: Readonly<Record<string, 'boolean' | 'count'>> = { perImage: 'boolean', features: 'count', traceNormsPerEpoch: 'boolean' }
+const recordKeys: Readonly<Record<string, 'boolean' | 'count'>> = {
+  perImage: 'boolean',
+  features: 'count',
+  tsne: 'boolean',
+  traceNormsPerEpoch: 'boolean',
+}
 
 /** A planned run's job config `{ run: ExperimentConfig with one run kind, record?: RecordOptions }`, checked. */
 const validatePlanned = (raw: unknown): { ok: true; config: Json } | { ok: false; error: string } => {
