@@ -1,7 +1,7 @@
 /**
  * The gpu.js backend. One `GPU` instance per backend; kernels are generated per (op, shapes, attrs)
- * from `kernels.ts`, compiled on first use and cached here. On WebGPU, matmul, the convs and small `eigh`
- * run instead as hand-written WGSL (`wgsl/`, which says why) on gpu.js's device and buffers. Intermediates
+ * from `kernels.ts`, compiled on first use and cached here. On WebGPU, matmul, the convs, `gram`, small `eigh`
+ * and panel `qr` run instead as hand-written WGSL (`wgsl/`, `cholqr.ts`, which say why) on gpu.js's device and buffers. Intermediates
  * stay where gpu.js keeps pipeline results: GPU storage buffers on WebGPU (released with `delete()` after
  * their last use), typed arrays in wasm memory on `webasm`. Only `read` copies data back to the host.
  */
