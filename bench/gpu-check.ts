@@ -15,14 +15,14 @@
  */
 import os from 'node:os'
 import * as ops from '../src/index.ts'
-import { largestReadBetween } from '../src/backend/gpu/index.ts'
-import { applyMultiTask, initMultiTask, type MultiTaskConfig, traceNormsByKind } from '../src/mtl/multitask.ts'
+import { applyMultiTask, initMultiTask, type MultiTaskConfig } from '../src/mtl/multitask.ts'
 import { crossEntropy, l1 } from '../src/nn/losses.ts'
-import { resnet, resnetLayouts } from '../src/nn/resnet.ts'
+import { resnet } from '../src/nn/resnet.ts'
 import { adam } from '../src/optim/index.ts'
 import { releaseState, trainStep } from '../src/train/index.ts'
 import { checkParity, fc } from '../src/testing/index.ts'
 import { allCases } from '../test/ops/cases/index.ts'
+import { type Batch, makeBatch, median, taskLayouts, timeSteps, traceNormSteps } from './gpu-check-steps.ts'
 import { type TorchRow, torchReference } from './gpu-check-torch.ts'
 import { args, fmtMs, table, timeIt } from './lib/timing.ts'
 
@@ -163,7 +163,6 @@ const corner = (y: ops.Tensor) =>
     y.shape.map(() => 0),
     y.shape.map(() => 1),
   )
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 /**
  * Device ms per op from chains (median of a K-op chain minus median of a 1-op chain, over K − 1; upload, compile
  * and read-back cancel) for each backend, the backends interleaved round by round (A B A B …) so a shared machine's
@@ -298,20 +297,7 @@ await save()
 
 // ---- 4. the paper's training step on the gpu backend ----
 const size = small ? 32 : 96
-const CLASSES = 13
-const LANDMARKS = 136
-type Batch = { a: { x: ops.HostTensor; y: ops.HostTensor }; b: { x: ops.HostTensor; y: ops.HostTensor } }
-const batchOf = (n: number): Batch => {
-  const ks = ops.split(ops.key(100 + n), 4)
-  const onehot = new Float32Array(n * CLASSES)
-  ops.uniform(ks[1], [n]).data.forEach((u, i) => {
-    onehot[i * CLASSES + Math.floor(u * CLASSES)] = 1
-  })
-  return {
-    a: { x: ops.normal(ks[0], [n, size, size, 3]), y: ops.tensor(onehot, [n, CLASSES]) },
-    b: { x: ops.normal(ks[2], [n, size, size, 3]), y: ops.normal(ks[3], [n, LANDMARKS]) },
-  }
-}
+const batchOf = (n: number): Batch => makeBatch(n, size)
 const stepRows: string[][] = [
   [
     'run',
@@ -326,24 +312,10 @@ const stepRows: string[][] = [
   ],
 ]
 const stepMs: Record<string, number> = {}
-/** `reps` timed steps from `st` (each old state released): times and the last state. */
-const timeSteps = async <S>(step: (st: S, b: Batch) => Promise<S>, st: S, batch: Batch, reps: number) => {
-  const ts: number[] = []
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now()
-    const next = await step(st, batch)
-    ts.push(performance.now() - t0)
-    releaseState(st, next)
-    st = next
-  }
-  return { ts, st }
-}
 for (const ada of [false, true]) {
   const mc: MultiTaskConfig = {
     // --small: the quickstart's narrow ResNet (7 convs), so a software adapter finishes; the device runs ResNet-34
-    tasks: small
-      ? [resnetLayouts.small(3, CLASSES, 16), resnetLayouts.small(3, LANDMARKS, 16)]
-      : [resnetLayouts.resnet34(3, CLASSES), resnetLayouts.resnet34(3, LANDMARKS)],
+    tasks: taskLayouts(small),
     sharing: { kind: 'laf', gamma: 1e-2 },
     ...(ada ? { ada: { weight: 0.1, lambda: 'schedule' as const } } : {}),
   }
@@ -477,78 +449,9 @@ console.log(table(goalRows))
 report.goals = goalRows
 console.log(`\nkernels compiled: ${be.stats().compiledKernels}, live buffers now: ${be.stats().liveBuffers}`)
 await save()
-// ---- 6. the three trace norms' steps: host traffic and the term's share (Tucker/TT: rank-16 randomized SVD for
-// unfoldings whose short side exceeds 26, the exact double-float Gram route below); after the goals, so a watchdog
-// stop here still leaves them printed ----
-const tnRows: string[][] = [
-  [
-    'trace norm',
-    'batch/task',
-    'ms/step',
-    'read-backs/step',
-    'bytes read back/step',
-    'largest read-back',
-    'host ops/step',
-    'term alone ms (value + subgradient)',
-    'share of the step',
-  ],
-]
-const tnBatch = small ? 2 : paperBatch
-for (const kind of ['laf', 'tucker', 'tt'] as const) {
-  const svd = kind === 'laf' ? {} : { rank: 16 }
-  const key = ops.key(7)
-  const mc: MultiTaskConfig = {
-    tasks: small
-      ? [resnetLayouts.small(3, CLASSES, 16), resnetLayouts.small(3, LANDMARKS, 16)]
-      : [resnetLayouts.resnet34(3, CLASSES), resnetLayouts.resnet34(3, LANDMARKS)],
-    sharing: { kind, gamma: 1e-2, svd },
-  }
-  const init = initMultiTask(ops.key(0), mc)
-  const adamOpt = adam({ lr: 1e-3 })
-  const step = trainStep<Batch, any, any>({
-    optimizer: adamOpt,
-    backend: be,
-    resident: true,
-    loss: (p, batch, s) => {
-      const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, key })
-      return { loss: ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!), modelState: f.state }
-    },
-  })
-  const batch = batchOf(tnBatch)
-  let st: any = await step({ params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 }, batch)
-  const reps = small ? 2 : 5
-  const s0 = be.deviceStats()
-  const timed = await timeSteps(step, st, batch, reps)
-  const ts = timed.ts
-  st = timed.st
-  const s1 = be.deviceStats()
-  releaseState(st)
-  const ms = median(ts)
-  // the term alone over the stacked conv pairs, its subgradients kept on the device as inside a step
-  const convs = init.params.tasks.map((p) => resnet.convWeights(p))
-  const keys = ops.split(key, convs[0].length)
-  const { value, grad } = ops.valueAndGrad((ws: ops.Tensor[][]) =>
-    ws[0]
-      .map((_, l) => traceNormsByKind[kind](ops.stackTasks(ws.map((t) => t[l])), 1e-2, kind === 'laf' ? {} : { ...svd, key: keys[l] }))
-      .reduce((a, b) => ops.add(a, b)),
-  )(convs)
-  const keep = new Set(ops.leaves(grad as ops.Tree<ops.Tensor>))
-  const termMs = await timeIt(async () => releaseState(await ops.run({ value, grad }, { backend: be, keep })), reps)
-  stepMs[`${kind} step ${tnBatch}`] = ms
-  stepMs[`${kind} term`] = termMs
-  tnRows.push([
-    kind === 'laf' ? 'LAF' : `${kind === 'tt' ? 'TT' : 'Tucker'} (rank 16)`,
-    String(tnBatch),
-    fmtMs(ms),
-    ((s1.readbacks - s0.readbacks) / reps).toFixed(0),
-    ((s1.readBytes - s0.readBytes) / reps).toFixed(0),
-    `${largestReadBetween(s0, s1)} B`,
-    ((s1.ran.host - s0.ran.host) / reps).toFixed(0),
-    fmtMs(termMs),
-    `${((100 * termMs) / ms).toFixed(1)}%`,
-  ])
-  console.error(`trace norm ${kind} batch ${tnBatch}: ${fmtMs(ms)} ms/step, term ${fmtMs(termMs)} ms`)
-}
+// ---- 6. the three trace norms' steps (bench/gpu-check-steps.ts); after the goals, so a watchdog stop there still
+// leaves them printed ----
+const tnRows = await traceNormSteps({ backend: be, small, batch: small ? 2 : paperBatch, reps: small ? 2 : 5, batchOf })
 console.log(`\n## trace-norm steps (same network, Adam, γ 1e-2; gpu ${mode}${be.tiled ? ', tiled WGSL' : ''})\n`)
 console.log(table(tnRows))
 console.log(
