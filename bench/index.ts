@@ -45,7 +45,10 @@ console.log(kernelTable(rows))
 console.log()
 if (!process.env.BENCH_ONLY) console.log(resnetTable(await benchResNet(tf, torch, log)))
 console.log()
-console.log(await benchOneCore(tf, log))
+// PyTorch on one thread for the per-thread column (a second server: its thread count is fixed at start)
+const torch1 = torch ? await loadTorch(1) : undefined
+console.log(await benchOneCore(tf, typeof torch1 === 'string' ? undefined : torch1, log))
+if (typeof torch1 !== 'string') torch1?.close()
 log(
   `done (load average ${loadavg()
     .map((l) => l.toFixed(1))

@@ -1,8 +1,11 @@
 /**
  * LAF value + subgradient over all 36 convs of the two-task ResNet-34 (the `[kh, kw, cin, cout, 2]` stacks of
- * bench/tracenorm-step.ts) on the cpu backend, trace + run, as one training step pays it. With `--before DIR`
- * the same weights also go through another checkout's library (DIR/src/index.ts), interleaved round by round
- * (A B A B …), so a before/after pair shares one machine state. Prints the median and the fastest round.
+ * bench/tracenorm-step.ts) on the cpu backend, as one training step pays it: the weights are resident (a training
+ * step's parameters are the previous step's results, never copied in), the gradients are let go of after the
+ * round (a step consumes them). Two ways per library: `compiled` (`compile`, the cached plan a compiled training
+ * step reuses) and `traced` (trace + differentiate + `run` every round). With `--before DIR` the same weights also
+ * go through another checkout's library (DIR/src/index.ts); all contenders run interleaved round by round
+ * (A B A B …), so they share one machine state. Prints the median and the fastest round.
  *
  * Run: npx tsx bench/laf-step.ts [--reps N] [--before ../other-checkout]
  */
@@ -35,20 +38,46 @@ interface Contender {
   /** Process CPU time (user + system) per round: less sensitive than wall time to other jobs on a shared machine. */
   readonly cpuMs: number[]
 }
-const contender = (label: string, lib: Lib): Contender => {
+/** Σ over the convs of LAF on the two tasks' stacked weights. */
+const lafSum = (lib: Lib) => (ws: ss.HostTensor[][]) =>
+  lib.valueAndGrad((w: ss.Tensor[][]) =>
+    w[0].map((_, l) => lib.laf(lib.stackTasks(w.map((t) => t[l])), 1)).reduce((a, b) => lib.add(a, b)),
+  )(ws)
+
+/** The two ways one library runs a round, on weights already resident on its backend. */
+const contenders = async (label: string, lib: Lib): Promise<Contender[]> => {
   const cpu = lib.cpuBackend()
-  return {
-    label,
-    ms: [],
-    cpuMs: [],
-    f: async () => {
-      const { value, grad } = lib.valueAndGrad((ws: ss.Tensor[][]) =>
-        ws[0].map((_, l) => lib.laf(lib.stackTasks(ws.map((t) => t[l])), 1)).reduce((a, b) => lib.add(a, b)),
-      )(convs)
-      const out = await lib.run({ value, grad }, { backend: cpu })
-      return out.value.data[0]
-    },
+  // a training step's parameters are the previous step's results: resident, never copied in
+  const weights = (await lib.run(
+    convs.map((ws) => ws.map((w) => lib.mul(w, 1))),
+    { backend: cpu },
+  )) as unknown as ss.HostTensor[][]
+  const consume = (grad: ss.HostTensor[][]) => {
+    for (const g of grad.flat()) cpu.donate?.(g)
   }
+  const compiled = lib.compile(lafSum(lib), { backend: cpu })
+  return [
+    {
+      label: `${label}, compiled`,
+      ms: [],
+      cpuMs: [],
+      f: async () => {
+        const out = await compiled(weights)
+        consume(out.grad as ss.HostTensor[][])
+        return out.value.data[0]
+      },
+    },
+    {
+      label: `${label}, traced`,
+      ms: [],
+      cpuMs: [],
+      f: async () => {
+        const out = await lib.run(lafSum(lib)(weights), { backend: cpu })
+        consume(out.grad as ss.HostTensor[][])
+        return out.value.data[0]
+      },
+    },
+  ]
 }
 
 /** The 1, 5 and 15 minute load averages. */
@@ -59,10 +88,10 @@ const load = (): string =>
     .join(' ')
 
 const main = async (): Promise<void> => {
-  const items = [contender('this checkout', ss)]
+  const items = await contenders('this checkout', ss)
   if (before) {
     const other = (await import(pathToFileURL(path.resolve(before, 'src/index.ts')).href)) as Lib
-    items.push(contender(`before (${before})`, other))
+    items.push(...(await contenders(`before (${before})`, other)))
   }
   const elems = convs[0].reduce((acc, w) => acc + w.data.length, 0)
   console.log(`# LAF value+grad, 36 convs of two ResNet-34s (2 × ${(elems / 1e6).toFixed(1)} M weights), cpu backend`)

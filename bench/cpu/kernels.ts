@@ -136,16 +136,31 @@ export const kernelTable = (rows: readonly Row[]): string => {
   return [head, sep, ...body].join('\n')
 }
 
+/** Median seconds of `reps` calls of a one-thread PyTorch request after one warm-up (its own timer: one thread's time). */
+const torchMedian = async (torch: Torch, req: Record<string, unknown>, reps = 5): Promise<number> => {
+  await torch.call(req)
+  const xs: number[] = []
+  for (let i = 0; i < reps; i++) xs.push(await torch.call(req))
+  return xs.sort((a, b) => a - b)[reps >> 1]
+}
+
 /**
- * Per core, by process CPU time: softshare's kernels on one thread vs tfjs-wasm (single-threaded in Node).
- * Much less sensitive than wall time to other processes on a shared machine.
+ * Per core: softshare's kernels on one thread and tfjs-wasm (single-threaded in Node) by process CPU time, and
+ * PyTorch on one thread (`torch1`, its own timer, NaN when absent). Much less sensitive than wall time to other
+ * processes on a shared machine; `of PyTorch` is softshare's per-thread speed as a share of PyTorch's.
  */
-export const benchOneCore = async (tf: TF, log: (s: string) => void): Promise<string> => {
+export const benchOneCore = async (tf: TF, torch1: Torch | undefined, log: (s: string) => void): Promise<string> => {
   const rt = createWasmRuntime(1)
   const only = process.env.BENCH_ONLY
-  const lines = ['| one core, CPU time | pass | softshare GFLOP/s | tfjs-wasm GFLOP/s | ratio |', '|---|---|---|---|---|']
-  const row = (name: string, pass: string, flops: number, ours: number, theirs: number) =>
-    lines.push(`| ${name} | ${pass} | ${gf(flops, ours)} | ${gf(flops, theirs)} | ${ratio(ours, theirs)} |`)
+  const lines = [
+    '| one core | pass | softshare GFLOP/s (CPU time) | tfjs-wasm GFLOP/s (CPU time) | vs tfjs-wasm | PyTorch 1 thread GFLOP/s | softshare / PyTorch |',
+    '|---|---|---|---|---|---|---|',
+  ]
+  const row = async (name: string, pass: string, flops: number, ours: number, theirs: number, req: Record<string, unknown>) => {
+    const pt = torch1 ? await torchMedian(torch1, req) : Number.NaN
+    const share = Number.isFinite(pt) ? `${((100 * pt) / ours).toFixed(0)}%` : '–'
+    lines.push(`| ${name} | ${pass} | ${gf(flops, ours)} | ${gf(flops, theirs)} | ${ratio(ours, theirs)} | ${gf(flops, pt)} | ${share} |`)
+  }
   const tfRun = (f: () => any) => () => {
     const t = f()
     t.dataSync()
@@ -158,7 +173,7 @@ export const benchOneCore = async (tf: TF, log: (s: string) => void): Promise<st
     const [ta, tb] = [tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])]
     const ours = await measureBoth(() => matmulWasm(a, b, [n, n], false, false, [n, n], rt))
     const theirs = await measureBoth(tfRun(() => tf.matMul(ta, tb)))
-    row(`matmul ${n}`, 'fwd', 2 * n ** 3, ours.cpu, theirs.cpu)
+    await row(`matmul ${n}`, 'fwd', 2 * n ** 3, ours.cpu, theirs.cpu, { op: 'matmul', n })
     tf.dispose([ta, tb])
   }
   for (const sh of convShapes) {
@@ -170,7 +185,11 @@ export const benchOneCore = async (tf: TF, log: (s: string) => void): Promise<st
       ['dw', () => conv2dBackFilterWasm(x, dy, g, rt), tfRun(() => tfConvDw(tf, tx, tdy, g.w, sh.s, g.pads))],
     ] as const
     for (const [pass, ours, theirs] of passes)
-      row(`conv ${sh.name}`, pass, g.flops, (await measureBoth(ours)).cpu, (await measureBoth(theirs)).cpu)
+      await row(`conv ${sh.name}`, pass, g.flops, (await measureBoth(ours)).cpu, (await measureBoth(theirs)).cpu, {
+        op: 'conv',
+        pass,
+        ...sh,
+      })
     tf.dispose([tx, tw, tdy])
   }
   log('one-core table done')

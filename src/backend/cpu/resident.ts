@@ -5,7 +5,7 @@
  * (no copy out, no copy in). Touching `data` copies it out (the caller may then do anything with it, the block
  * is let go); `donate` lets go of the block of a tensor the caller will not read again (a compiled step's old
  * state), which then refuses `data`. Blocks of untouched tensors are kept until more than `capBytes` are held:
- * then the oldest are copied out (or just let go when their tensor was garbage collected), so memory stays
+ * those whose tensor was garbage collected are let go, then the oldest are copied out, so memory stays
  * bounded whether or not the caller donates.
  */
 import { fmt, type Shape } from '../../tensor/shape.ts'
@@ -36,8 +36,11 @@ interface Entry {
   data?: F
 }
 
-/** Residency over the blocks of one backend; `free` returns a block to the runtime. */
-export const residency = (free: (b: F) => void, capBytes = 256 * 2 ** 20): Residency => {
+/**
+ * Residency over the blocks of one backend; `free` returns a block to the runtime. The default cap, half of the
+ * runtime's 2 GiB, holds a two-task ResNet-34's parameters and Adam state (3 × 170 MB) with room for a step.
+ */
+export const residency = (free: (b: F) => void, capBytes = 2 ** 30): Residency => {
   // references per block: the executor's (until `release`) plus one per untouched resident tensor
   const refs = new Map<F, number>()
   const entries = new WeakMap<HostTensor, Entry>()
@@ -60,6 +63,9 @@ export const residency = (free: (b: F) => void, capBytes = 256 * 2 ** 20): Resid
     unref(e.b)
   }
   const trim = (): void => {
+    if (held <= capBytes) return
+    // blocks of collected tensors first (free, no copy), then copies of the oldest live ones
+    for (const e of order) if (e.state === 'lazy' && !e.ref.deref()) letGo(e, 'donated')
     while (held > capBytes && order.length) {
       const e = order.shift()!
       if (e.state !== 'lazy') continue

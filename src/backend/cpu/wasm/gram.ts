@@ -1,8 +1,10 @@
 /**
  * The cpu backend's `gram` kernel on the WASM runtime: the float64 Gram matrix of float32 columns as a packed
  * f64x2 SYRK (asm/syrk.ts) on the worker pool, then the host's scale and hi + lo split (tensor/dense.ts). The
- * sums equal the host loop's bit for bit (exact float64 products, rows added in order), so small problems stay
- * on the host loop without changing any result.
+ * SYRK's sums equal the host loop's bit for bit (exact float64 products, rows added in order), so small problems
+ * stay on the host loop without changing any result. A thin Gram (K < 8, LAF's few tasks) over many rows reads
+ * the columns once, in place, as float64 partials over fixed row slices on the pool (gramThinWasm): the same
+ * products summed in another order (equal to the host loop to float64 rounding, whatever the thread count).
  */
 import { gramHost, packGram } from '../../../tensor/dense.ts'
 import type { HostKernel } from '../../backend.ts'
@@ -11,9 +13,16 @@ import { OP, type Job, type WasmRuntime } from './runtime.ts'
 
 type F = Float32Array
 
-/** Below this many multiply-adds (D·K²), or below K = 8 (LAF's few tasks: three running sums for two), the host loop is as fast. */
+/** Below this many multiply-adds (D·K²) the host loop is as fast; below K = 8 (LAF's few tasks) the thin kernel runs instead of the SYRK. */
 const WASM_WORK = 1 << 18
 const WASM_MIN_K = 8
+/** Rows per partial of the thin Gram: fixed (the shape alone decides the sums' order, not the thread count). */
+const THIN_PART_ROWS = 1 << 14
+/**
+ * Fewer rows stay on the host loop (under a millisecond there), so small thin Grams (the quickstart's convs,
+ * at most 3·3·64·64 rows) keep the host loop's bits.
+ */
+const THIN_MIN_ROWS = 1 << 17
 /** Bytes of float64 panels per chunk of rows (packed, then multiplied, before the next chunk is packed). */
 const CHUNK_BYTES = 16 << 20
 /** Jobs per thread: spare jobs go to whichever thread is free. */
@@ -69,12 +78,39 @@ export const gramF64Wasm = (rt: WasmRuntime, xs: readonly F[], d: number, c: num
   }
 }
 
+/**
+ * Unscaled float64 Gram matrix (upper triangle, row-major K × K) of the K = n·c < 8 columns of float32 [d, c]
+ * matrices, read in place: float64 partials over fixed slices of THIN_PART_ROWS rows on the pool, added in order.
+ */
+export const gramThinWasm = (rt: WasmRuntime, xs: readonly F[], d: number, c: number): Float64Array => {
+  const k = xs.length * c
+  const nParts = Math.ceil(d / THIN_PART_ROWS)
+  rt.reset()
+  try {
+    const ptrs = rt.alloc(xs.length * 4)
+    new Int32Array(rt.f32(0, 0).buffer, ptrs, xs.length).set(xs.map((x) => upload(rt, x)))
+    const parts = rt.alloc(nParts * k * k * 8)
+    const per = Math.max(1, Math.ceil(nParts / (rt.threads() * OVERSPLIT)))
+    const jobs: Job[] = []
+    for (let p = 0; p < nParts; p += per)
+      jobs.push([OP.gramThin, ptrs, xs.length, c, d, THIN_PART_ROWS, p, Math.min(nParts, p + per), parts])
+    rt.parallel(jobs)
+    const ps = new Float64Array(rt.f32(0, 0).buffer, parts, nParts * k * k)
+    const g = new Float64Array(k * k)
+    for (let p = 0; p < nParts; p++) for (let e = 0; e < k * k; e++) g[e] += ps[p * k * k + e]
+    return g
+  } finally {
+    rt.reset()
+  }
+}
+
 /** The `gram` kernel: float32 [D, c]ⁿ → packed [2K + 1, K] (see gramPrim), on the runtime for large D·K². */
 export const gramWasmKernel =
   (rt: WasmRuntime): HostKernel<F> =>
   (xs, call) => {
     const [d, c] = call.inShapes[0]
     const k = xs.length * c
+    if (k < WASM_MIN_K && d >= THIN_MIN_ROWS) return Float32Array.from(packGram(gramThinWasm(rt, xs, d, c), k, 1, Math.fround, 127))
     if (k < WASM_MIN_K || d * k * k < WASM_WORK) return Float32Array.from(gramHost(xs, d, c, Math.fround, 127))
     const { g, ld } = gramF64Wasm(rt, xs, d, c)
     return Float32Array.from(packGram(g, k, 1, Math.fround, 127, ld))

@@ -46,6 +46,7 @@ export interface KernelExports {
   gramPack(...args: number[]): void
   gramPack4(...args: number[]): void
   gramSyrk(...args: number[]): void
+  gramThin(...args: number[]): void
 }
 
 /** Kernel op codes shared with the worker source. */
@@ -65,6 +66,7 @@ export const OP = {
   gramPack: 13,
   gramPack4: 14,
   gramSyrk: 15,
+  gramThin: 16,
 } as const
 /** One kernel invocation: op code and its integer arguments (gemm/convRows: without scratch, the thread adds its own). */
 export type Job = readonly [op: number, ...args: number[]]
@@ -154,6 +156,7 @@ const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number,
   else if (op === OP.gramPack) e.gramPack(...a.slice(0, 8))
   else if (op === OP.gramPack4) e.gramPack4(...a.slice(0, 8))
   else if (op === OP.gramSyrk) e.gramSyrk(...a.slice(0, 6))
+  else if (op === OP.gramThin) e.gramThin(...a.slice(0, 8))
   else throw new Error(`wasm runtime: unknown op ${op}`)
 }
 

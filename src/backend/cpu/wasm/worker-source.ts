@@ -27,6 +27,7 @@ const run = (b) => {
   else if (op === 13) e.gramPack(...a.slice(0, 8))
   else if (op === 14) e.gramPack4(...a.slice(0, 8))
   else if (op === 15) e.gramSyrk(...a.slice(0, 6))
+  else if (op === 16) e.gramThin(...a.slice(0, 8))
   else throw new Error('unknown op ' + op)
 }
 let seen = Atomics.load(ctrl, SEQ)

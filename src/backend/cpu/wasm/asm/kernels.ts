@@ -149,4 +149,4 @@ export function convImplicit(x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32,
 
 export { ew, ewRegBytes, sumRows, sumPartsF64 } from './elementwise'
 export { maxPoolRows, maxPoolBackImages } from './pool'
-export { gramPack, gramPack4, gramSyrk } from './syrk'
+export { gramPack, gramPack4, gramSyrk, gramThin } from './syrk'

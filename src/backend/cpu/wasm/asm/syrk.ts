@@ -95,3 +95,81 @@ export function gramSyrk(panels: usize, rows: i32, np: i32, g: usize, pa0: i32, 
     }
   }
 }
+
+/**
+ * Thin Gram partials (K = n·c < 8 columns, LAF's few tasks): for each part p in [p0, p1), the float64 sums
+ * over rows [p·R, min(d, (p + 1)·R)) of every product of two columns, into parts + p·K·K f64 (upper triangle of
+ * a row-major K × K). `ptrs` holds the n inputs' byte offsets (i32 each; input t is row-major [d, c] float32).
+ * Parts have fixed boundaries (R depends on the shape only) and callers add them in order, so results do not
+ * depend on the thread count. Every column is read once, in place.
+ */
+export function gramThin(ptrs: usize, n: i32, c: i32, d: i32, R: i32, p0: i32, p1: i32, parts: usize): void {
+  const k = n * c
+  for (let p = p0; p < p1; p++) {
+    const r0 = p * R
+    const r1 = min(d, r0 + R)
+    const dst = parts + <usize>p * <usize>(k * k) * 8
+    if (k == 2 && n == 2) gramPair(<usize>load<i32>(ptrs), <usize>load<i32>(ptrs + 4), r0, r1, dst)
+    else gramRows(ptrs, n, c, r0, r1, dst)
+  }
+}
+
+// lane sum of an f64x2
+@inline
+function hsum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1)
+}
+
+// [xx, xy; ·, yy] over rows [r0, r1) of two float32 columns: four rows a step in six f64x2 accumulators
+function gramPair(x: usize, y: usize, r0: i32, r1: i32, dst: usize): void {
+  let xx0 = f64x2.splat(0), xx1 = f64x2.splat(0)
+  let xy0 = f64x2.splat(0), xy1 = f64x2.splat(0)
+  let yy0 = f64x2.splat(0), yy1 = f64x2.splat(0)
+  let r = r0
+  for (; r + 4 <= r1; r += 4) {
+    const o = <usize>r * 4
+    const vx = v128.load(x + o)
+    const vy = v128.load(y + o)
+    const xl = f64x2.promote_low_f32x4(vx)
+    const xh = f64x2.promote_low_f32x4(i32x4.shuffle(vx, vx, 2, 3, 0, 1))
+    const yl = f64x2.promote_low_f32x4(vy)
+    const yh = f64x2.promote_low_f32x4(i32x4.shuffle(vy, vy, 2, 3, 0, 1))
+    xx0 = f64x2.add(xx0, f64x2.mul(xl, xl))
+    xx1 = f64x2.add(xx1, f64x2.mul(xh, xh))
+    xy0 = f64x2.add(xy0, f64x2.mul(xl, yl))
+    xy1 = f64x2.add(xy1, f64x2.mul(xh, yh))
+    yy0 = f64x2.add(yy0, f64x2.mul(yl, yl))
+    yy1 = f64x2.add(yy1, f64x2.mul(yh, yh))
+  }
+  let sxx = hsum(xx0) + hsum(xx1)
+  let sxy = hsum(xy0) + hsum(xy1)
+  let syy = hsum(yy0) + hsum(yy1)
+  for (; r < r1; r++) {
+    const a = <f64>load<f32>(x + <usize>r * 4)
+    const b = <f64>load<f32>(y + <usize>r * 4)
+    sxx += a * a
+    sxy += a * b
+    syy += b * b
+  }
+  store<f64>(dst, sxx)
+  store<f64>(dst + 8, sxy)
+  store<f64>(dst + 16, 0)
+  store<f64>(dst + 24, syy)
+}
+
+// any K < 8: one row of K values at a time, products summed into the upper triangle at dst
+function gramRows(ptrs: usize, n: i32, c: i32, r0: i32, r1: i32, dst: usize): void {
+  const k = n * c
+  memory.fill(dst, 0, <usize>(k * k) * 8)
+  for (let r = r0; r < r1; r++) {
+    for (let a = 0; a < k; a++) {
+      const va = <f64>load<f32>(<usize>load<i32>(ptrs + <usize>(a / c) * 4) + (<usize>r * <usize>c + <usize>(a % c)) * 4)
+      if (va == 0) continue
+      const row = dst + <usize>(a * k) * 8
+      for (let b = a; b < k; b++) {
+        const vb = <f64>load<f32>(<usize>load<i32>(ptrs + <usize>(b / c) * 4) + (<usize>r * <usize>c + <usize>(b % c)) * 4)
+        store<f64>(row + <usize>b * 8, load<f64>(row + <usize>b * 8) + va * vb)
+      }
+    }
+  }
+}
