@@ -110,7 +110,7 @@ test('wasm matmul: below 2^22 flops one job; many small products one job each, i
     calls.map((c) => c.length),
     [6],
   )
-  calls[0].forEach((j, i) => assert.equal(j[10] - calls[0][0][10], 4 * i * 5 * 7, `product ${i}'s output offset`))
+  for (const [i, j] of calls[0].entries()) assert.equal(j[10] - calls[0][0][10], 4 * i * 5 * 7, `product ${i}'s output offset`)
   // three small products (batch = threads): still one call
   calls.length = 0
   const three = product(5, 6, 7, 3)
