@@ -3,7 +3,9 @@
  * WebGPU) against ref, plus large shapes; (2) TFLOP/s of matmul 2048/4096 and the ResNet-34 convs (fwd/dx/dw),
  * tiled vs gpu.js per-cell kernels; (3) PyTorch fp32 on the same machine (if importable); (4) the paper's
  * two-task ResNet-34 LAF and LAF+ADA training step at batch 32/128/256 per task, with host round-trips per step
- * and the LAF term's share; (5) the issue's goals as ratios. Prints Markdown tables, writes $OUT/gpu-check.json.
+ * and the LAF term's share; (5) the issue's goals as ratios; (6) the LAF, Tucker and TT steps at the paper's batch:
+ * read-backs and bytes read back per step, the largest read-back, host ops, and the trace-norm term's share.
+ * Prints Markdown tables, writes $OUT/gpu-check.json.
  *
  *   bash bench/webgpu-cpu/run.sh node --import tsx bench/gpu-check.ts --small   # software WebGPU (llvmpipe): checks the path
  *   bash ../shared/device/prepare.sh bench/gpu-check.ts && bash .gpu/run.sh gpu-check      # the GPU machine
@@ -15,11 +17,12 @@ import os from 'node:os'
 import * as ops from '../src/index.ts'
 import { applyMultiTask, initMultiTask, type MultiTaskConfig } from '../src/mtl/multitask.ts'
 import { crossEntropy, l1 } from '../src/nn/losses.ts'
-import { resnet, resnetLayouts } from '../src/nn/resnet.ts'
+import { resnet } from '../src/nn/resnet.ts'
 import { adam } from '../src/optim/index.ts'
 import { releaseState, trainStep } from '../src/train/index.ts'
 import { checkParity, fc } from '../src/testing/index.ts'
 import { allCases } from '../test/ops/cases/index.ts'
+import { type Batch, makeBatch, median, taskLayouts, timeSteps, traceNormSteps } from './gpu-check-steps.ts'
 import { type TorchRow, torchReference } from './gpu-check-torch.ts'
 import { args, fmtMs, table, timeIt } from './lib/timing.ts'
 
@@ -160,7 +163,6 @@ const corner = (y: ops.Tensor) =>
     y.shape.map(() => 0),
     y.shape.map(() => 1),
   )
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 /**
  * Device ms per op from chains (median of a K-op chain minus median of a 1-op chain, over K − 1; upload, compile
  * and read-back cancel) for each backend, the backends interleaved round by round (A B A B …) so a shared machine's
@@ -295,20 +297,7 @@ await save()
 
 // ---- 4. the paper's training step on the gpu backend ----
 const size = small ? 32 : 96
-const CLASSES = 13
-const LANDMARKS = 136
-type Batch = { a: { x: ops.HostTensor; y: ops.HostTensor }; b: { x: ops.HostTensor; y: ops.HostTensor } }
-const batchOf = (n: number): Batch => {
-  const ks = ops.split(ops.key(100 + n), 4)
-  const onehot = new Float32Array(n * CLASSES)
-  ops.uniform(ks[1], [n]).data.forEach((u, i) => {
-    onehot[i * CLASSES + Math.floor(u * CLASSES)] = 1
-  })
-  return {
-    a: { x: ops.normal(ks[0], [n, size, size, 3]), y: ops.tensor(onehot, [n, CLASSES]) },
-    b: { x: ops.normal(ks[2], [n, size, size, 3]), y: ops.normal(ks[3], [n, LANDMARKS]) },
-  }
-}
+const batchOf = (n: number): Batch => makeBatch(n, size)
 const stepRows: string[][] = [
   [
     'run',
@@ -326,9 +315,7 @@ const stepMs: Record<string, number> = {}
 for (const ada of [false, true]) {
   const mc: MultiTaskConfig = {
     // --small: the quickstart's narrow ResNet (7 convs), so a software adapter finishes; the device runs ResNet-34
-    tasks: small
-      ? [resnetLayouts.small(3, CLASSES, 16), resnetLayouts.small(3, LANDMARKS, 16)]
-      : [resnetLayouts.resnet34(3, CLASSES), resnetLayouts.resnet34(3, LANDMARKS)],
+    tasks: taskLayouts(small),
     sharing: { kind: 'laf', gamma: 1e-2 },
     ...(ada ? { ada: { weight: 0.1, lambda: 'schedule' as const } } : {}),
   }
@@ -356,15 +343,10 @@ for (const ada of [false, true]) {
       let st: any = await step(state0, batch) // compiles this batch size's kernels
       const s0 = be.deviceStats()
       const k0 = be.stats()
-      const ts: number[] = []
       const reps = small ? 2 : 5
-      for (let r = 0; r < reps; r++) {
-        const t0 = performance.now()
-        const next = await step(st, batch)
-        ts.push(performance.now() - t0)
-        releaseState(st, next)
-        st = next
-      }
+      const timed = await timeSteps(step, st, batch, reps)
+      const ts = timed.ts
+      st = timed.st
       const s1 = be.deviceStats()
       const k1 = be.stats()
       releaseState(st)
@@ -467,5 +449,16 @@ console.log(table(goalRows))
 report.goals = goalRows
 console.log(`\nkernels compiled: ${be.stats().compiledKernels}, live buffers now: ${be.stats().liveBuffers}`)
 await save()
+// ---- 6. the three trace norms' steps (bench/gpu-check-steps.ts); after the goals, so a watchdog stop there still
+// leaves them printed ----
+const tnRows = await traceNormSteps({ backend: be, small, batch: small ? 2 : paperBatch, reps: small ? 2 : 5, batchOf })
+console.log(`\n## trace-norm steps (same network, Adam, γ 1e-2; gpu ${mode}${be.tiled ? ', tiled WGSL' : ''})\n`)
+console.log(table(tnRows))
+console.log(
+  "\nread-backs beyond the loss are the host's small factorisations: the K × K hi + lo of an exact-route Gram (K > 2) for its float64 eigh, a randomized SVD's l × l Cholesky factors (2–3 per panel QR, 5 panels per unfolding) and its l × l eigh when l > 16 (l = 26 here). No read-back is of a D-sized unfolding: the Gram of any K is a tiled double-float WGSL kernel, every panel QR Cholesky-QR on the device.",
+)
+report.traceNorms = tnRows
+await save()
+
 // exit explicitly: a live WebGPU device can keep the event loop running
 process.exit(failures > 0 ? 1 : 0)

@@ -195,7 +195,7 @@ export const psdPows = (g: TensorLike, powers: readonly number[], opts: PsdPowOp
  * float64 in one read of the inputs and scaled by s, a power of two near the largest column norm, so that it
  * neither overflows nor underflows: [D, c]ⁿ → [2K + 1, K], rows 0..K−1 hi and K..2K−1 lo with hi + lo = AᵀA/s²
  * to ~48 bits on float32 backends (lo = 0 on ref), row 2K = s. Any K: cpu runs it as a WASM f64x2 SYRK, ref and
- * gpu as a double-float WGSL reduction for a few columns (src/backend/gpu/wgsl/gram.ts) and the host loop beyond. VJP (s is
+ * gpu as double-float WGSL (src/backend/gpu/wgsl/gram.ts for K ≤ 4, tiled syrk.ts beyond; more than 3 inputs on the host). VJP (s is
  * piecewise constant, lo a rounding residual of zero derivative): x̄_u = Σ_t x_t·C_tu with C = (Ḡ_hi + Ḡ_hiᵀ)/s².
  */
 export const gramPrim: Primitive = {

@@ -12,11 +12,16 @@ import type { KernelCall } from '../backend.ts'
 import type { DeviceHandle, WgslDevice } from './wgsl/device.ts'
 import { gemmSpec } from './wgsl/ops.ts'
 
-/** Panels with at least this many rows (and m ≥ 4l) run as Cholesky-QR2 on the device; smaller ones on the host. */
-export const CHOLQR_MIN_ROWS = 64
+/**
+ * Panels of at least this many entries run as Cholesky-QR2 on the device; smaller ones keep the host's Householder
+ * (its read-back is a few floats). The randomized SVD's panels (long side × l and short side × l, l = rank +
+ * oversampling, 26 by default) are all above it, the short-side ones included (e.g. 32 × 26), so none of them is
+ * read back whole.
+ */
+export const CHOLQR_MIN_SIZE = 64
 
-/** Whether a qr of [m, l] runs as device Cholesky-QR2. */
-export const deviceQr = (m: number, l: number): boolean => m >= CHOLQR_MIN_ROWS && m >= 4 * l
+/** Whether a qr of [m, l] runs as device Cholesky-QR (any panel taller than square: the shifted pass handles κ up to ~1/u). */
+export const deviceQr = (m: number, l: number): boolean => m > l && m * l >= CHOLQR_MIN_SIZE
 
 /** f32 unit roundoff. */
 const U32 = 2 ** -24

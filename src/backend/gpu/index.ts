@@ -1,7 +1,7 @@
 /**
  * The gpu.js backend. One `GPU` instance per backend; kernels are generated per (op, shapes, attrs)
- * from `kernels.ts`, compiled on first use and cached here. On WebGPU, matmul, the convs and small `eigh`
- * run instead as hand-written WGSL (`wgsl/`, which says why) on gpu.js's device and buffers. Intermediates
+ * from `kernels.ts`, compiled on first use and cached here. On WebGPU, matmul, the convs, `gram`, small `eigh`
+ * and panel `qr` run instead as hand-written WGSL (`wgsl/`, `cholqr.ts`, which say why) on gpu.js's device and buffers. Intermediates
  * stay where gpu.js keeps pipeline results: GPU storage buffers on WebGPU (released with `delete()` after
  * their last use), typed arrays in wasm memory on `webasm`. Only `read` copies data back to the host.
  */
@@ -18,6 +18,7 @@ import { elementwiseSource, type FusedStep, matmulVec4, sourceFor, sources } fro
 import { type DeviceCounters, type DeviceHandle, wgslDevice } from './wgsl/device.ts'
 import { DEVICE_EIGH_MAX, eighPlan } from './wgsl/eigh.ts'
 import { deviceGram, eigh2Plan, gramPlan } from './wgsl/gram.ts'
+import { deviceSyrk, syrkPlan } from './wgsl/syrk.ts'
 import { gemmSpec, TILED_OPS } from './wgsl/ops.ts'
 
 /** Kernels with a 4-outputs-per-thread variant (undefined when the shapes do not allow it). */
@@ -49,6 +50,10 @@ const BIG_OPS = new Set([
 
 export type GpuMode = 'webgpu' | 'webasm'
 
+/** The device plan of a `gram` of n inputs [d, c]: registers for K ≤ 4, tiles beyond, undefined when it runs on the host. */
+const gramRoute = (n: number, [d, c]: readonly number[]) =>
+  deviceGram(n, c) ? () => gramPlan(n, d, c) : deviceSyrk(n, c) ? () => syrkPlan(n, d, c) : undefined
+
 export interface GpuBackendOptions {
   /**
    * Ops that run on the host (read back, compute, upload): small dense factorizations (k × k eigen-
@@ -74,6 +79,15 @@ export interface GpuDeviceStats extends DeviceCounters {
   /** Ops that ran as tiled WGSL, as gpu.js kernels, and on the host (read back, computed, uploaded). */
   readonly ran: { readonly tiled: number; readonly gpujs: number; readonly host: number }
 }
+
+/** Bytes of the largest read-back between two `deviceStats()` snapshots (0 when none). */
+export const largestReadBetween = (a: GpuDeviceStats, b: GpuDeviceStats): number =>
+  Math.max(
+    0,
+    ...Object.keys(b.readSizes)
+      .map(Number)
+      .filter((n) => b.readSizes[n] > (a.readSizes[n] ?? 0)),
+  )
 
 /**
  * Frees a WebGPU result. gpu.js's kernel also keeps a reference to its latest output buffer until its
@@ -254,11 +268,12 @@ export const gpuBackend = (
         .then((hs) => dev.kernel(eighPlan(call.inShapes[0][0], EIGH_FLOOR), hs, n))
         .then((h) => track({ size: n, dev: h }))
     }
-    // the trace norms' thin path: LAF's T × T float64 Gram and the eigh of its hi + lo, in double-float WGSL
-    if (tiled && call.op === 'gram' && !opts.hostKernels?.gram && deviceGram(call.inShapes.length, call.inShapes[0][1])) {
+    // the trace norms' float64 Gram in double-float WGSL: LAF's T × T in registers (gram.ts), Tucker/TT unfoldings of
+    // any K as tiles (syrk.ts); only the K × K result is read back, by the host eigh of hi + lo when K > 2
+    const gramOn = tiled && call.op === 'gram' && !opts.hostKernels?.gram ? gramRoute(call.inShapes.length, call.inShapes[0]) : undefined
+    if (gramOn) {
       ran.tiled++
-      const [d, c] = call.inShapes[0]
-      const plan = gramPlan(call.inShapes.length, d, c)
+      const plan = gramOn()
       return handles(inputs)
         .then((hs) => dev.reduce(plan.partial, plan.finish, hs, plan.partials, n))
         .then((h) => track({ size: n, dev: h }))
@@ -373,7 +388,7 @@ export const gpuBackend = (
     release,
     tiled,
     stats: () => ({ liveBuffers: live.size, compiledKernels: kernels.size + dev.pipelines() }),
-    deviceStats: () => ({ ...dev.counters, ran: { ...ran } }),
+    deviceStats: () => ({ ...dev.counters, readSizes: { ...dev.counters.readSizes }, ran: { ...ran } }),
     dispose: () => {
       for (const k of kernels.values()) k.destroy()
       kernels.clear()

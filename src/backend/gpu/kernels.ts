@@ -84,6 +84,8 @@ const elementwise: SourceGen = (call, ctx) =>
 
 /** Reduced elements one thread handles before a long reduction splits into partial results + a second pass. */
 const CHUNK = 1024
+/** Longest loop a kernel may run: longer ones stop early on some WebGPU implementations (see reduceBig). */
+const LOOP_LIMIT = 65536
 
 /** Accumulation of `v` into `acc`: Kahan-compensated for sums (f32, long reductions), plain for max. */
 const accumulate = (isMax: boolean, v: string): string[] =>
@@ -105,10 +107,11 @@ const reduce =
     const st = stridesOf(s)
     const red = axes.filter((a) => s[a] > 1)
     const out = sizeOf(call.outShape)
-    if (ctx.big(s) || ctx.big(call.outShape)) return reduceBig(isMax, call, ctx, red)
     const a0 = red[0]
     const a1 = red[red.length - 1]
     const block = red.length > 0 && s.every((d, a) => a <= a0 || a >= a1 || d === 1 || red.includes(a))
+    // scattered axes are nested loops, each as long as its axis: past LOOP_LIMIT they are split as for big tensors
+    if (ctx.big(s) || ctx.big(call.outShape) || (!block && red.some((a) => s[a] > LOOP_LIMIT))) return reduceBig(isMax, call, ctx, red)
     if (!block) {
       const kept = s.map((_, i) => i).filter((i) => !axes.includes(i))
       const { lines, coords } = unravel('i', call.outShape, 'o')
@@ -163,8 +166,11 @@ const reduce =
   }
 
 /**
- * sum / max of a big input, addressed by coordinates: nested loops over the reduced axes, the first of
- * them split into chunks (partial results + a combine kernel) when one thread would reduce too much.
+ * sum / max of a big input, addressed by coordinates: nested loops over the reduced axes, the longest of them split
+ * into chunks (partial results + a combine kernel) when one thread would reduce too much. Splitting the longest
+ * axis keeps every loop of a thread within the other axes' extents: a loop of more than 65536 iterations stops
+ * early on some WebGPU implementations (Dawn over Mesa llvmpipe: a sum over [113, 148471] came out short), and a
+ * thread per row of a wide matrix would leave a GPU idle. A long combine is itself a chunked reduction.
  */
 const reduceBig = (isMax: boolean, call: KernelCall, ctx: GenCtx, red: readonly number[]): KernelSource => {
   const s = call.inShapes[0]
@@ -172,10 +178,11 @@ const reduceBig = (isMax: boolean, call: KernelCall, ctx: GenCtx, red: readonly 
   const out = sizeOf(call.outShape)
   const bigOut = ctx.big(call.outShape)
   const r = red.reduce((acc, a) => acc * s[a], 1)
-  const a0 = red[0]
-  const per = red.length ? r / s[a0] : 1
+  const sp = red.reduce((best, a, k) => (s[a] > s[red[best]] ? k : best), 0)
+  const as = red[sp]
+  const per = red.length ? r / s[as] : 1
   const span = red.length ? Math.max(1, Math.floor(CHUNK / per)) : 1
-  const chunks = bigOut || !red.length || span >= s[a0] ? 1 : Math.ceil(s[a0] / span)
+  const chunks = bigOut || !red.length || span >= s[as] ? 1 : Math.ceil(s[as] / span)
   const split = chunks > 1 ? unravel('i', [out, chunks], 'c') : { lines: [], coords: ['i', '0.0'] }
   const t = chunks > 1 ? unravel('oq', call.outShape, 'o') : threads(call.outShape, bigOut)
   const coordsAt = (loop: (a: number, k: number) => string) =>
@@ -186,11 +193,12 @@ const reduceBig = (isMax: boolean, call: KernelCall, ctx: GenCtx, red: readonly 
       return j >= 0 ? t.coords[j] : '0.0'
     })
   const start = `${split.coords[1]} * ${lit(span)}`
-  const inCoords = coordsAt((_a, k) => (k === 0 && chunks > 1 ? `(${start} + r0)` : `r${k}`))
-  const first = coordsAt((_a, k) => (k === 0 && chunks > 1 ? start : '0.0'))
+  const chunked = (k: number) => k === sp && chunks > 1
+  const inCoords = coordsAt((_a, k) => (chunked(k) ? `(${start} + r${k})` : `r${k}`))
+  const first = coordsAt((_a, k) => (chunked(k) ? start : '0.0'))
   const loops = red.map((a, k) =>
-    k === 0 && chunks > 1
-      ? `for (let r0 = 0; r0 < ${span}; r0++) { if (${start} + r0 < ${lit(s[a])}) {`
+    chunked(k)
+      ? `for (let r${k} = 0; r${k} < ${span}; r${k}++) { if (${start} + r${k} < ${lit(s[a])}) {`
       : `for (let r${k} = 0; r${k} < ${s[a]}; r${k}++) {`,
   )
   const body = [
@@ -212,14 +220,8 @@ const reduceBig = (isMax: boolean, call: KernelCall, ctx: GenCtx, red: readonly 
     ...(dims ? { dims } : {}),
   }
   if (chunks === 1) return stage
-  const combine = [
-    ...accInit(isMax, `x0[i * ${chunks}]`),
-    `for (let c = 0; c < ${chunks}; c++) {`,
-    ...accumulate(isMax, `x0[i * ${chunks} + c]`),
-    '}',
-    'return acc;',
-  ]
-  return { ...stage, next: { source: kernelFn(['x0'], combine), size: out, loop: chunks } }
+  const combine = reduce(isMax)({ op: call.op, attrs: { axes: [1] }, inShapes: [[out, chunks]], outShape: [out] }, ctx)
+  return { ...stage, next: combine }
 }
 
 /** A gather: each output element reads input 0 at coordinates computed from its own (exact 3-D when big). */

@@ -20,7 +20,7 @@ export interface PrecisionFloors {
  * 3e-8·σ₁/σᵢ for two columns (measured 5e-4 at σ₂/σ₁ = 1e-4, 3e-3 at 1e-5; test/linalg/edges.test.ts) and about
  * 6e-9·σ₁/σ_min over k = 256 or 1024 columns (5.2e-4 at σ_min/σ₁ = 1.25e-5 for k = 256, 1.5e-4 at 1e-4 and 2.3e-5
  * at 1e-3 for k = 1024; test/linalg/exact-route.test.ts): the floor is 1e-5 at every k. The gpu backend runs this
- * kernel on the host beyond the few columns of its double-float device Gram (src/backend/gpu/wgsl/gram.ts).
+ * kernel on the host only for more than 3 inputs (its double-float device Grams: src/backend/gpu/wgsl/gram.ts, syrk.ts).
  */
 export const float32Floors: PrecisionFloors = { matmul: 1e-3, gram: 1e-5 }
 /**

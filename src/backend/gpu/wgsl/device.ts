@@ -43,6 +43,11 @@ const lib = gpujs as unknown as {
 export interface DeviceCounters {
   uploads: number
   readbacks: number
+  /** Bytes of all read-backs, and of the largest one (what a step's host round-trips cost, not just how many). */
+  readBytes: number
+  largestRead: number
+  /** Read-backs by size in bytes (so the largest of any span of work shows as the sizes whose counts grew). */
+  readSizes: Record<number, number>
   tiledDispatches: number
 }
 
@@ -74,7 +79,7 @@ export const wgslDevice = (): WgslDevice => {
     return ctx
   }
   const pipelines = new Map<string, Promise<GPUComputePipeline>>()
-  const counters: DeviceCounters = { uploads: 0, readbacks: 0, tiledDispatches: 0 }
+  const counters: DeviceCounters = { uploads: 0, readbacks: 0, readBytes: 0, largestRead: 0, readSizes: {}, tiledDispatches: 0 }
 
   /** Compiles once per source; a WGSL error rejects with the compiler's messages and the source. */
   const pipeline = (device: GPUDevice, source: string): Promise<GPUComputePipeline> => {
@@ -111,6 +116,9 @@ export const wgslDevice = (): WgslDevice => {
     if (bytes > 0) enc.copyBufferToBuffer(h.buffer, 0, staging, 0, bytes)
     device.queue.submit([enc.finish()])
     counters.readbacks++
+    counters.readBytes += bytes
+    counters.largestRead = Math.max(counters.largestRead, bytes)
+    counters.readSizes[bytes] = (counters.readSizes[bytes] ?? 0) + 1
     await staging.mapAsync(MAP_MODE_READ, 0, Math.max(4, bytes))
     const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0))
     staging.unmap()

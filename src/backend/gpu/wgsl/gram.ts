@@ -22,8 +22,8 @@ const WG = 128
 /** Workgroups of the first pass: enough to fill a large GPU; a second pass adds their partial sums. */
 const MAX_GROUPS = 256
 
-/** Double-float helpers (value = x + y, |y| ≤ ulp(x)/2). */
-const DF = `
+/** Double-float helpers (value = x + y, |y| ≤ ulp(x)/2); shared with the tiled Gram (syrk.ts). */
+export const DF = `
 var<private> never: bool;
 // a value the compiler cannot see through: shader compilers that treat f32 math as associative (Mesa's NIR does
 // for ops not marked exact, and WGSL cannot mark them) would otherwise fold (a + b) − a to b and lose the error terms
@@ -60,6 +60,17 @@ fn dfDiv(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   return norm(q, r.x / b.x);
 }
 `
+
+/**
+ * WGSL statements that turn `top` (the largest diagonal entry of the unscaled Gram) into the scale exponent `e` and
+ * `inv` = 2^−e: s = 2^e, e = round(log2 √top), e in [−126, 127] (frexp: √top = f·2^x, f in [0.5, 1)), as gramHost.
+ */
+export const SCALE = `  var e = 0i;
+  if (top > 0.0 && top <= 3.4e38) {
+    let fr = frexp(sqrt(top));
+    e = clamp(select(fr.exp - 1i, fr.exp, fr.fract >= 0.70710678), -126i, 127i);
+  }
+  let inv = ldexp(1.0, -e);`
 
 /** The K(K+1)/2 pairs (a ≤ b) of Gram entries, in row order. */
 const pairs = (k: number): [number, number][] => {
@@ -115,18 +126,12 @@ fn main(@builtin(num_workgroups) nwg: vec3<u32>) {
   for (var w = 0u; w < ${groups}u; w++) {
     for (var p = 0u; p < ${ps.length}u; p++) { g[p] = dfAdd(g[p], P[w * ${ps.length}u + p]); }
   }
-  // s = 2^e, e = round(log2 √top), e in [-126, 127] (frexp: √top = f·2^x, f in [0.5, 1))
   let top = max(${ps
     .map(([a, b], p) => [a, b, p])
     .filter(([a, b]) => a === b)
     .map(([, , p]) => `g[${p}].x`)
     .reduce((x, y) => `max(${x}, ${y})`)}, 0.0);
-  var e = 0i;
-  if (top > 0.0 && top <= 3.4e38) {
-    let fr = frexp(sqrt(top));
-    e = clamp(select(fr.exp - 1i, fr.exp, fr.fract >= 0.70710678), -126i, 127i);
-  }
-  let inv = ldexp(1.0, -e);
+${SCALE}
 ${ps
   .map(([a, b], p) => {
     const cells = a === b ? [a * k + b] : [a * k + b, b * k + a]
