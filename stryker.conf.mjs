@@ -28,6 +28,20 @@ export const suites = {
   'src/backend/cpu/pool-alloc.ts': ['test/backend/cpu-kernels.test.ts', 'test/backend/cpu-fusion.test.ts'],
   'src/backend/cpu/conv.ts': ['test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/backend/cpu/pool.ts': ['test/ops/pool.test.ts'],
+  'src/backend/cpu/resident.ts': ['test/backend/cpu-resident.test.ts', 'test/backend/cpu-options.test.ts'],
+  'src/backend/cpu/elementwise.ts': [
+    'test/backend/cpu-options.test.ts',
+    'test/backend/cpu-fusion.test.ts',
+    'test/backend/cpu-kernels.test.ts',
+    'test/ops/elementwise.test.ts',
+  ],
+  'src/backend/cpu/wasm': [
+    'test/backend/cpu-options.test.ts',
+    'test/backend/cpu-resident.test.ts',
+    'test/linalg/gram-wasm.test.ts',
+    'test/backend/wasm-jobs.test.ts',
+    'test/backend/wasm.test.ts',
+  ],
   'src/backend/cpu/gemm.ts': ['test/ops/cpu-matmul.test.ts', 'test/backend/cpu-kernels.test.ts', 'test/ops/conv.test.ts'],
   'src/mtl': [
     'test/mtl/tracenorm.test.ts',
@@ -54,6 +68,7 @@ export const suites = {
     'test/ops/linalg.test.ts',
     'test/ops/cpu-matmul.test.ts',
     'test/ops/window-errors.test.ts',
+    'test/ops/prim-attrs.test.ts',
     'test/core/errors.test.ts',
     'test/core/autodiff.test.ts',
     'test/core/tensor.test.ts',
@@ -66,8 +81,12 @@ export const suites = {
   ],
 
   'src/backend/cpu': [
+    'test/backend/cpu-options.test.ts',
+    'test/backend/cpu-resident.test.ts',
     'test/backend/cpu-kernels.test.ts',
     'test/backend/cpu-fusion.test.ts',
+    'test/linalg/gram-wasm.test.ts',
+    'test/backend/wasm-jobs.test.ts',
     'test/backend/wasm.test.ts',
     'test/ops/cpu-matmul.test.ts',
     'test/ops/conv.test.ts',
@@ -86,14 +105,16 @@ export const suiteKey = (target) =>
 const target = (process.env.SOFTSHARE_MUTATE ?? '').replace(/\/+$/, '')
 const tests = suites[suiteKey(target)] ?? []
 const slug = target.replace(/[^a-z0-9]+/gi, '-')
-// The runner: 'node-test' (in-process, per-test coverage) by default; 'tap' (a process per test file, per-file
-// coverage) for the parts of src/backend/cpu that keep state across runs in one process (the module-level cache of
-// compiled elementwise loops, the buffer pool, the WASM runtime and its worker pool), which would carry one mutant's
-// effects into the next mutant's run; 'command' (every file for every mutant) as the slow baseline.
-const stateful = ['src/backend/cpu/elementwise.ts', 'src/backend/cpu/pool-alloc.ts', 'src/backend/cpu/wasm']
+// The runner: 'node-test' (in-process, per-test coverage) by default; 'node-test-fresh' (the same, but a new process
+// for every mutant) for the parts of src/backend/cpu that keep state across runs in one process (the module-level cache
+// of compiled elementwise loops, the buffer pool, the residency of read-back blocks, the WASM runtime's heap and worker
+// pool), where one mutant's effects would outlive its run and decide the next mutant's; 'tap' (a process per test
+// file, per-file coverage: every test of a file for every mutant it reaches) and 'command' (every file for every
+// mutant) as the slower baselines.
+const stateful = ['src/backend/cpu/elementwise.ts', 'src/backend/cpu/pool-alloc.ts', 'src/backend/cpu/resident.ts', 'src/backend/cpu/wasm']
 const runnerName =
   process.env.SOFTSHARE_MUTATION_RUNNER ??
-  (target === 'src/backend/cpu' || stateful.some((s) => target === s || target.startsWith(`${s}/`)) ? 'tap' : 'node-test')
+  (target === 'src/backend/cpu' || stateful.some((s) => target === s || target.startsWith(`${s}/`)) ? 'node-test-fresh' : 'node-test')
 const command = runnerName === 'command'
 // Stryker's incremental mode sees each test (and its file) but not the helpers tests import: key the incremental file
 // by a hash of the helpers (and, for the command runner, which reports no tests, of the test files too). Same key:
@@ -125,6 +146,14 @@ const runners = {
     coverageAnalysis: 'perTest',
     plugins: ['./test/mutation/node-test-runner.mjs'],
     nodeTest: { testFiles: tests },
+  },
+  'node-test-fresh': {
+    testRunner: 'node-test',
+    coverageAnalysis: 'perTest',
+    plugins: ['./test/mutation/node-test-runner.mjs'],
+    nodeTest: { testFiles: tests },
+    // a worker process serves one mutant, then a new one loads the test files afresh
+    maxTestRunnerReuse: 1,
   },
 }
 
@@ -160,7 +189,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // the cpu-only parity backends (SOFTSHARE_PARITY=cpu): the gpu.js webasm backend shares no code with these folders
   const r = spawnSync('npx', ['stryker', 'run', 'stryker.conf.mjs', ...process.argv.slice(3)], {
     stdio: 'inherit',
-    env: { FC_NUM_RUNS: '5', ...process.env, SOFTSHARE_MUTATE: arg, SOFTSHARE_PARITY: 'cpu' },
+    // one fast-check seed for the whole run (FC_SEED overrides): the dry run's per-test coverage holds for the mutant runs only
+    // when every worker process draws the same inputs (test/harness.ts otherwise draws a fresh seed per process)
+    env: { FC_NUM_RUNS: '5', FC_SEED: '42', ...process.env, SOFTSHARE_MUTATE: arg, SOFTSHARE_PARITY: 'cpu' },
   })
   process.exit(r.status ?? 1)
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as ss from '../../src/index.ts'
+import { suffixPeriod, tile } from '../../src/backend/cpu/elementwise.ts'
 import { bufferPool } from '../../src/backend/cpu/pool-alloc.ts'
 import { arbDim, fc } from '../../src/testing/index.ts'
 import { propertyTest } from '../harness.ts'
@@ -149,4 +150,23 @@ test('cpu buffer pool: exact-length reuse, never a buffer handed out by read, ca
       be.name,
     )
   }
+})
+
+test('suffixPeriod: the period of a broadcast operand that repeats one trailing block, undefined otherwise; tile repeats it', () => {
+  const cases: [number[], number[], number | undefined][] = [
+    [[3], [4, 5, 3], 3],
+    [[1, 5, 3], [4, 5, 3], 15],
+    [[1, 1, 3], [4, 5, 3], 3],
+    [[4, 5, 3], [4, 5, 3], 60],
+    [[1, 4, 5, 3], [4, 5, 3], 60],
+    [[], [2, 3], 1],
+    [[1, 1], [2, 3], 1],
+    [[5, 1], [4, 5, 3], undefined],
+    [[4, 1, 3], [4, 5, 3], undefined],
+    [[2, 3], [4, 5, 3], undefined],
+    [[5], [4, 5, 3], undefined],
+    [[2, 4, 5, 3], [4, 5, 3], undefined],
+  ]
+  for (const [s, out, want] of cases) assert.equal(suffixPeriod(s, out), want, `${JSON.stringify(s)} → ${JSON.stringify(out)}`)
+  assert.deepEqual(Array.from(tile(Float32Array.from([1, 2, 3, 9]), 3, 9)), [1, 2, 3, 1, 2, 3, 1, 2, 3])
 })

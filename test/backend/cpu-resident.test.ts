@@ -68,3 +68,53 @@ test('residency keeps at most its cap: the oldest untouched results are copied o
   assert.equal(hs[2].data[0], 3)
   assert.deepEqual(freed, [blocks[0], blocks[1], blocks[2]])
 })
+
+test('residency bookkeeping: a touched entry is never let go twice, unknown blocks are not managed, donate answers only for untouched tensors, the queue compacts', () => {
+  const freed: Float32Array[] = []
+  const r = residency((b) => freed.push(b), 2 * 4096 * 4)
+  const [a, b, c] = [1, 2, 3].map((v) => new Float32Array(4096).fill(v))
+  const ha = r.read(a, [4096])!
+  const hb = r.read(b, [4096])!
+  for (const x of [a, b]) r.release(x)
+  assert.equal(ha.data[0], 1) // touched: copied out, a freed once
+  assert.deepEqual(freed, [a])
+  r.read(c, [4096])
+  r.release(c)
+  // held is b and c, at the cap: nothing more is let go, and a's stale queue entry is skipped
+  assert.deepEqual(freed, [a])
+  assert.equal(r.heldBytes(), 2 * 4096 * 4)
+  const d = new Float32Array(4096).fill(4)
+  r.read(d, [4096])
+  r.release(d)
+  assert.deepEqual(freed, [a, b], 'over the cap: the oldest untouched (b) is copied out and freed, a is not freed again')
+  assert.equal(hb.data[0], 2)
+  assert.equal(r.heldBytes(), 2 * 4096 * 4)
+  // a block residency never handed out is not its to free
+  const other = new Float32Array(4096)
+  assert.equal(r.release(other), false)
+  assert.ok(!freed.includes(other))
+  // donate: false for a tensor read from elsewhere, for a touched one, and the second time
+  assert.equal(r.donate({ kind: 'host', shape: [1], data: new Float32Array(1) }), false)
+  assert.equal(r.donate(ha), false)
+  const e = new Float32Array(4096).fill(5)
+  const he = r.read(e, [4096])!
+  r.release(e)
+  assert.equal(r.donate(he), true)
+  assert.equal(r.donate(he), false)
+  // many touched entries: the queue is compacted to the untouched ones, which the cap still finds and copies out
+  const big = residency(() => {}, 5 * 4096 * 4)
+  const kept = Array.from({ length: 4 }, (_, i) => new Float32Array(4096).fill(100 + i))
+  const hs = kept.map((k) => big.read(k, [4096])!)
+  for (let i = 0; i < 80; i++) {
+    const t = big.read(new Float32Array(4096).fill(i), [4096])!
+    assert.equal(t.data[0], i)
+  }
+  assert.equal(big.heldBytes(), 4 * 4096 * 4)
+  big.read(new Float32Array(4096), [4096])
+  big.read(new Float32Array(4096), [4096])
+  assert.equal(big.heldBytes(), 5 * 4096 * 4, 'over the cap after compaction: the oldest untouched is let go')
+  // upload before touching: reading data would copy it out anyway
+  assert.equal(big.upload(hs[0]), undefined, 'the oldest untouched was copied out')
+  assert.equal(big.upload(hs[1]), kept[1])
+  assert.equal(hs[0].data[0], 100)
+})

@@ -30,7 +30,6 @@ class NodeTestRunner {
     this.testFiles = options.nodeTest?.testFiles ?? []
     this.tests = []
     this.afters = []
-    this.loaded = false
   }
 
   capabilities() {
@@ -47,9 +46,13 @@ class NodeTestRunner {
     })
   }
 
-  async load() {
-    const ids = new Set()
-    for (const file of this.testFiles) {
+  /** Imports those of `files` not loaded yet (default: the whole suite, in its order) and registers their tests. */
+  async load(files = this.testFiles) {
+    this.loadedFiles ??= new Set()
+    for (const file of files) {
+      if (this.loadedFiles.has(file)) continue
+      this.loadedFiles.add(file)
+      const ids = new Set()
       this.loading = file
       const befores = []
       globalThis.__softshareMutationTests = {
@@ -65,7 +68,6 @@ class NodeTestRunner {
       await import(pathToFileURL(resolvePath(file)).href)
       for (const fn of befores) await fn()
     }
-    this.loaded = true
   }
 
   /** Runs `tests` in order; the first failure ends the run unless `all`. */
@@ -100,7 +102,7 @@ class NodeTestRunner {
 
   async dryRun(options) {
     ns().mutantCoverage ??= { static: {}, perTest: {} }
-    if (!this.loaded) await this.load()
+    await this.load()
     const tests = await this.runTests(this.tests, { all: true, coverage: options.coverageAnalysis !== 'off' })
     const failed = tests.filter((t) => t.status === TestStatus.Failed)
     if (failed.length) this.log.error(`failing tests: ${failed.map((t) => `${t.id}: ${t.failureMessage}`).join('\n')}`)
@@ -113,9 +115,13 @@ class NodeTestRunner {
     try {
       // a static mutant arrives in a fresh process and must be active while the files load; a file that then fails
       // to load fails the run, as it would under node --test
-      if (!this.loaded) {
+      // a new process (after a static mutant, or one per mutant under maxTestRunnerReuse: 1) imports only the files
+      // of the tests that reached this mutant (a test id starts with its file), or the whole suite for a static one
+      const needed = options.testFilter && new Set(options.testFilter.map((id) => id.slice(0, id.indexOf(' > '))))
+      const files = needed ? this.testFiles.filter((f) => needed.has(f)) : this.testFiles
+      if (files.some((f) => !this.loadedFiles?.has(f))) {
         try {
-          await this.load()
+          await this.load(files)
         } catch (e) {
           return {
             status: MutantRunStatus.Killed,
