@@ -136,8 +136,9 @@ export const kernelTable = (rows: readonly Row[]): string => {
   return [head, sep, ...body].join('\n')
 }
 
-/** Median seconds of `reps` calls of a one-thread PyTorch request after one warm-up (its own timer: one thread's time). */
-const torchMedian = async (torch: Torch, req: Record<string, unknown>, reps = 5): Promise<number> => {
+/** Median process CPU seconds of `reps` calls of a one-thread PyTorch request after one warm-up (timed inside Python). */
+const torchMedian = async (torch: Torch, request: Record<string, unknown>, reps = 5): Promise<number> => {
+  const req = { ...request, clock: 'cpu' }
   await torch.call(req)
   const xs: number[] = []
   for (let i = 0; i < reps; i++) xs.push(await torch.call(req))
@@ -145,15 +146,15 @@ const torchMedian = async (torch: Torch, req: Record<string, unknown>, reps = 5)
 }
 
 /**
- * Per core: softshare's kernels on one thread and tfjs-wasm (single-threaded in Node) by process CPU time, and
- * PyTorch on one thread (`torch1`, its own timer, NaN when absent). Much less sensitive than wall time to other
+ * Per core, all by process CPU time: softshare's kernels on one thread, tfjs-wasm (single-threaded in Node) and
+ * PyTorch on one thread (`torch1`, timed inside Python; NaN when absent). Much less sensitive than wall time to other
  * processes on a shared machine; `of PyTorch` is softshare's per-thread speed as a share of PyTorch's.
  */
 export const benchOneCore = async (tf: TF, torch1: Torch | undefined, log: (s: string) => void): Promise<string> => {
   const rt = createWasmRuntime(1)
   const only = process.env.BENCH_ONLY
   const lines = [
-    '| one core | pass | softshare GFLOP/s (CPU time) | tfjs-wasm GFLOP/s (CPU time) | vs tfjs-wasm | PyTorch 1 thread GFLOP/s | softshare / PyTorch |',
+    '| one core | pass | softshare GFLOP/s (CPU time) | tfjs-wasm GFLOP/s (CPU time) | vs tfjs-wasm | PyTorch 1 thread GFLOP/s (CPU time) | softshare / PyTorch |',
     '|---|---|---|---|---|---|---|',
   ]
   const row = async (name: string, pass: string, flops: number, ours: number, theirs: number, req: Record<string, unknown>) => {
