@@ -102,3 +102,20 @@ test('cpuBackend: a large result read back feeds the next run unchanged, and a d
     else assert.equal(v.data[0], Math.fround(x.data[0] + 1), 'without WASM a result is plain memory: donate leaves it alone')
   }
 })
+
+test('cpuBackend: residentBytes caps the untouched results kept in WASM memory (older ones are copied out, values intact); a bad value is named', () => {
+  for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
+    assert.throws(
+      () => s.cpuBackend({ residentBytes: bad }),
+      new RegExp(`cpuBackend: residentBytes must be a positive number of bytes, got ${bad}`),
+    )
+  // a cap of one 64 × 80 float32 result: every newer result pushes the older one out of WASM memory
+  const be = s.cpuBackend({ residentBytes: 64 * 80 * 4 })
+  const x = normal(31, [64, 80])
+  const ys = [1, 2, 3].map((k) => s.runSync(s.mul(x, k), { backend: be }))
+  const z = s.runSync(s.add(ys[0], ys[1]), { backend: be })
+  for (let i = 0; i < x.data.length; i += 89) {
+    for (const [k, y] of ys.entries()) assert.equal(y.data[i], Math.fround(x.data[i] * (k + 1)))
+    assert.equal(z.data[i], Math.fround(Math.fround(x.data[i]) + Math.fround(x.data[i] * 2)))
+  }
+})

@@ -172,6 +172,11 @@ export interface CpuBackendOptions {
   readonly wasm?: boolean | 'auto'
   /** Kernels by op name that replace or add to the built-in ones (a name wins over the generated elementwise kernel). */
   readonly kernels?: Readonly<Record<string, HostKernel<F>>>
+  /**
+   * Bytes of untouched results kept resident in WASM memory before the oldest are copied out (default 256 MiB).
+   * Raise it when a step's parameters and optimiser state are larger (a two-task ResNet-34 with Adam: about 1 GiB).
+   */
+  readonly residentBytes?: number
 }
 
 /**
@@ -182,6 +187,9 @@ export interface CpuBackendOptions {
  */
 export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
   const useWasm = opts.wasm === undefined || opts.wasm === 'auto' ? wasmAvailable() : opts.wasm
+  const cap = opts.residentBytes
+  if (cap !== undefined && !(Number.isFinite(cap) && cap > 0))
+    throw new RangeError(`cpuBackend: residentBytes must be a positive number of bytes, got ${cap}`)
   if (useWasm && !wasmAvailable())
     throw new Error('cpuBackend: wasm: true, but this host has no shared WebAssembly memory with SIMD and threads')
   const pool = bufferPool()
@@ -211,7 +219,7 @@ export const cpuBackend = (opts: CpuBackendOptions = {}): Backend<F> => {
     ...(opts.kernels ?? {}),
   })
   // results read back stay resident until touched (see resident.ts); large host inputs are copied in once per run
-  const res = rt && residency((b) => rt.free(b))
+  const res = rt && residency((b) => rt.free(b), cap)
   return {
     ...be,
     upload: (t: HostTensor) => {

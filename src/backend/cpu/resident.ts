@@ -37,10 +37,11 @@ interface Entry {
 }
 
 /**
- * Residency over the blocks of one backend; `free` returns a block to the runtime. The default cap, half of the
- * runtime's 2 GiB, holds a two-task ResNet-34's parameters and Adam state (3 × 170 MB) with room for a step.
+ * Residency over the blocks of one backend; `free` returns a block to the runtime. The default cap (256 MiB) keeps
+ * long multi-run processes lean; a two-task ResNet-34's parameters and Adam state (3 × 170 MB) need about 1 GiB
+ * (`cpuBackend({ residentBytes })`).
  */
-export const residency = (free: (b: F) => void, capBytes = 2 ** 30): Residency => {
+export const residency = (free: (b: F) => void, capBytes = 256 * 2 ** 20): Residency => {
   // references per block: the executor's (until `release`) plus one per untouched resident tensor
   const refs = new Map<F, number>()
   const entries = new WeakMap<HostTensor, Entry>()
