@@ -24,7 +24,14 @@ export type CompileOptions<A> = RunOptions & {
 }
 
 /** Plans kept per compiled function (a new signature past this evicts the oldest). */
-const MAX_PLANS = 8
+export const MAX_PLANS = 8
+
+/** Caches `v` under `k`, evicting the oldest entry once `MAX_PLANS` are kept. */
+export const remember = <V>(cache: Map<string, V>, k: string, v: V): V => {
+  if (cache.size >= MAX_PLANS) cache.delete(cache.keys().next().value!)
+  cache.set(k, v)
+  return v
+}
 
 /** A compiled function: `(args) → Promise<results>`, plus `sync` for synchronous backends and trace counts. */
 export interface Compiled<A, T> {
@@ -35,14 +42,17 @@ export interface Compiled<A, T> {
   readonly traces: () => number
 }
 
-/** The argument leaves and their signature: shapes (never the data: a resident result stays untouched), numbers by value, and which leaves are one object. */
-const signature = (args: unknown): { hosts: HostTensor[]; key: string } => {
+/**
+ * The argument leaves and their signature: shapes (never the data: a resident result stays untouched), numbers by
+ * value, and which leaves are one object. `who` names the caller in the error for a leaf of another kind.
+ */
+export const signature = (args: unknown, who = 'compile'): { hosts: HostTensor[]; key: string } => {
   const ls = leaves(args as Tree<unknown>)
   const hosts: HostTensor[] = []
   const first = new Map<HostTensor, number>()
   const parts = ls.map((l, i) => {
     if (typeof l === 'number') return `n${l}`
-    if (!isHost(l)) throw new TypeError(`compile: argument leaf ${i} is not a host tensor or number (got ${typeof l})`)
+    if (!isHost(l)) throw new TypeError(`${who}: argument leaf ${i} is not a host tensor or number (got ${typeof l})`)
     const seen = first.get(l)
     if (seen !== undefined) return `=${seen}`
     first.set(l, hosts.length)
@@ -64,9 +74,7 @@ export const compile = <A, T>(f: (args: A) => T, opts: CompileOptions<A>): Compi
     let p = plans.get(key)
     if (!p) {
       traces++
-      p = plan(f(args), opts, new Map(hosts.map((h, i) => [h, i])))
-      if (plans.size >= MAX_PLANS) plans.delete(plans.keys().next().value!)
-      plans.set(key, p)
+      p = remember(plans, key, plan(f(args), opts, new Map(hosts.map((h, i) => [h, i]))))
     }
     return { p, hosts }
   }

@@ -1,7 +1,7 @@
 /** Test-set metrics of a trained two-task network: accuracy, per-class accuracy, confusion, NME on subsets. */
-import { run } from '../autodiff/run.ts'
+import { compile } from '../autodiff/compile.ts'
 import type { Backend } from '../backend/backend.ts'
-import { fromData } from '../tensor/host.ts'
+import { fromData, type HostTensor } from '../tensor/host.ts'
 import { applyMultiTask, type MultiTaskConfig } from '../mtl/multitask.ts'
 import { take } from '../data/batch.ts'
 import { nme } from '../data/landmarks.ts'
@@ -77,6 +77,17 @@ export const evaluate = async (
   const preds = new Float32Array(nb * 136)
   const feats = { expr: [] as number[][], lm: [] as number[][] }
   const keep = opts.features ?? 0
+  // one plan per chunk size (the last chunk may be shorter), with and without the pooled features
+  const forward = (features: boolean) =>
+    compile(
+      (a: { params: any; state: any; xa: HostTensor; xb: HostTensor }) => {
+        const f = applyMultiTask(mc, a.params, [a.xa, a.xb], a.state, { training: false })
+        return features ? [f.outs[0], f.outs[1], f.features[0], f.features[1]] : [f.outs[0], f.outs[1]]
+      },
+      { backend },
+    )
+  const outputs = forward(false)
+  const withFeatures = forward(true)
   for (let s = 0; s < n; s += chunk) {
     const idx = Array.from({ length: Math.min(n, s + chunk) - s }, (_, i) => s + i)
     const xa = take(
@@ -87,11 +98,7 @@ export const evaluate = async (
       { x: b.x },
       idx.map((i) => i % nb),
     ).x
-    const f = applyMultiTask(mc, params, [xa, xb], state, { training: false })
-    const wantFeats = keep > 0 && s < keep
-    const [logits, lm, fa, fb] = await run(wantFeats ? [f.outs[0], f.outs[1], f.features[0], f.features[1]] : [f.outs[0], f.outs[1]], {
-      backend,
-    })
+    const [logits, lm, fa, fb] = await (keep > 0 && s < keep ? withFeatures : outputs)({ params, state, xa, xb })
     idx.forEach((row, i) => {
       if (row < na) {
         let best = 0

@@ -16,14 +16,17 @@ import {
   initMultiTask,
   type MultiTaskConfig,
   type MultiTaskParams,
+  needsSketchKey,
   type Sharing,
   shareFirstLayers,
 } from '../mtl/multitask.ts'
+import { adaLambda } from '../mtl/ada.ts'
 import { measureLayerTraceNorms, tndr } from '../mtl/tndr.ts'
 import { adam, schedules } from '../optim/index.ts'
 import { type EpochLog, type EpochRecord, type FitConfig, fit } from '../train/loop.ts'
 import { trainStep } from '../train/step.ts'
-import { batches, oneHot } from '../data/batch.ts'
+import { batches } from '../data/batch.ts'
+import { oneHot } from '../ops/loss.ts'
 import { checkExperiment, type ExperimentConfig, type RunKind } from './config.ts'
 import { dataKey, type ExperimentData, makeExperimentData, type TaskData } from './data.ts'
 import { tsne2 } from './embed.ts'
@@ -173,7 +176,7 @@ const meanShapeNmeOf = (data: ExperimentData, split: 'val' | 'test'): number => 
 }
 
 /** Training accuracy inside the graph (ties are measure-zero for float logits). */
-const batchAccuracy = (logits: Tensor, y: HostTensor): Tensor => mean(sum(mul(equal(logits, max(logits, 1, true)), y), 1))
+const batchAccuracy = (logits: Tensor, y: Tensor): Tensor => mean(sum(mul(equal(logits, max(logits, 1, true)), y), 1))
 const total = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
 
 const trainRun = async (
@@ -206,15 +209,18 @@ const trainRun = async (
   const steps = stepsPerEpoch * c.epochs
   const lr = schedules.cosine(c.lr, 0.05)
   const opt = adam({ lr: c.lr })
+  // one plan for every step: the ADA λ schedule is a per-step argument, and only randomized sketches read the step
+  const sketches = needsSketchKey(mc, init.params)
   const step = trainStep<{ a: TaskData; b: TaskData }, any, any>({
     optimizer: opt,
     backend: be,
+    compile: true,
     lr: (s) => lr(s, steps),
     loss: (p, batch, s, ctx) => {
       const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, {
         training: true,
-        progress: ctx.step / steps,
-        key: foldIn(kSketch, ctx.step),
+        ...(mc.ada?.lambda === 'schedule' ? { adaLambda: ctx.scalar((i) => adaLambda(i / steps)) } : {}),
+        ...(sketches ? { key: foldIn(kSketch, ctx.step) } : {}),
       })
       const ya = oneHot(batch.a.y, data.classes)
       const ce = crossEntropy(f.outs[0], ya)

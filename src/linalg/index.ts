@@ -96,9 +96,14 @@ const sketchSize = (op: string, m: Tensor, opts: SvdOptions): { k: number; l: nu
   if (!Number.isInteger(p) || p < 0) throw new ShapeError(`${op}: oversampling must be a non-negative integer, got ${p}`)
   const q = opts.powerIters ?? 2
   if (!Number.isInteger(q) || q < 0) throw new ShapeError(`${op}: powerIters must be a non-negative integer, got ${q}`)
+  return { k, l: Math.min(k + p, Math.min(...m.shape)) }
+}
+
+/** The sketch's key, checked (a matrix whose sketch would span it is exact and needs none). */
+const sketchKey = (op: string, opts: SvdOptions): Key => {
   if (!opts.key) throw new ShapeError(`${op}: randomized SVD needs an explicit PRNG key (opts.key) for its Gaussian sketch`)
   checkKey(op, opts.key, 'opts.key')
-  return { k, l: Math.min(k + p, Math.min(...m.shape)) }
+  return opts.key
 }
 
 /**
@@ -113,6 +118,7 @@ export const randomizedRange = (
   const m = lift(x)
   checkMatrix('randomizedRange', m)
   const { l } = sketchSize('randomizedRange', m, opts)
+  sketchKey('randomizedRange', opts)
   const transposed = m.shape[0] < m.shape[1]
   const n = Math.min(...m.shape)
   // products with A = M or Mᵀ, without materialising the transpose
@@ -132,6 +138,7 @@ const warnedRanks = new Set<string>()
 const randomizedRoute = (op: string, m: Tensor, opts: SvdOptions): Route => {
   const { k, l } = sketchSize(op, m, opts)
   if (l >= Math.min(...m.shape)) return exactRoute(m, opts.rcond) // the sketch spans everything: be exact
+  const sketch = sketchKey(op, opts)
   const key = `${op}:${k}`
   if ((opts.method ?? 'auto') === 'auto' && !warnedRanks.has(key)) {
     warnedRanks.add(key)
@@ -141,7 +148,7 @@ const randomizedRoute = (op: string, m: Tensor, opts: SvdOptions): Route => {
         `that (no warning), or leave out rank for the exact norm.`,
     )
   }
-  const { q, b, transposed } = randomizedRange(m, { ...opts, rank: k, key: opts.key! })
+  const { q, b, transposed } = randomizedRange(m, { ...opts, rank: k, key: sketch })
   const c = matmul(b, b, { transB: true }) // l × l, eigenvalues σᵢ² of B
   const p = psdPow(c, -0.5, { rank: k, ...(opts.rcond === undefined ? {} : { rcond: opts.rcond }) })
   return {
@@ -168,10 +175,22 @@ const route = (op: string, m: Tensor, opts: SvdOptions): Route => {
   const method = opts.method ?? 'auto'
   if (method !== 'auto' && method !== 'exact' && method !== 'randomized')
     throw new ShapeError(`${op}: unknown method '${String(method)}' (expected 'auto', 'exact' or 'randomized')`)
-  const thin = Math.min(...m.shape) <= (opts.thinMax ?? 8)
-  const randomized = method === 'randomized' || (method === 'auto' && !thin && opts.rank !== undefined)
-  return randomized ? randomizedRoute(op, m, opts) : exactRoute(m, opts.rcond)
+  return randomizedWanted(m.shape, opts) ? randomizedRoute(op, m, opts) : exactRoute(m, opts.rcond)
 }
+
+/** Whether `opts` send a matrix of this shape to the randomized route (which may still be exact: see `drawsSketch`). */
+const randomizedWanted = (shape: readonly number[], opts: SvdOptions): boolean => {
+  const method = opts.method ?? 'auto'
+  const thin = Math.min(...shape) <= (opts.thinMax ?? 8)
+  return method === 'randomized' || (method === 'auto' && !thin && opts.rank !== undefined)
+}
+
+/**
+ * Whether `nuclearNorm` / `polar` of a matrix of this shape under `opts` draw a Gaussian sketch from `opts.key`: the
+ * randomized route, unless rank + oversampling reaches the shorter side (then it is exact and reads no key).
+ */
+export const drawsSketch = (shape: readonly number[], opts: SvdOptions): boolean =>
+  randomizedWanted(shape, opts) && (opts.rank ?? 0) + (opts.oversampling ?? 10) < Math.min(...shape)
 
 /**
  * Polar factor U_r V_rᵀ of M ([m, n] → [m, n]) over its nonzero singular values (rank-truncated to

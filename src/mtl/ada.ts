@@ -10,14 +10,18 @@ import { softmaxCrossEntropy } from '../ops/loss.ts'
 import { mean } from '../ops/reduce.ts'
 import { fromData, type HostTensor } from '../tensor/host.ts'
 import type { Key } from '../tensor/prng.ts'
+import { fmt } from '../tensor/shape.ts'
 import { mlp, type MlpParams } from '../nn/dense.ts'
 
 /**
- * Gradient reversal: identity forward, `−λ·dy` backward (Ganin & Lempitsky). x any shape.
- * λ is a trace-time number (schedules change it per step; each step is traced anew).
+ * Gradient reversal: identity forward, `−λ·dy` backward (Ganin & Lempitsky). x any shape. λ is a number, or a
+ * scalar tensor (a schedule's per-step value in a compiled step, `ctx.scalar`); no gradient flows into it.
  */
-export const gradReverse = (x: TensorLike, lambda: number): Tensor => {
-  if (!Number.isFinite(lambda)) throw new RangeError(`gradReverse: lambda must be a finite number, got ${lambda}`)
+export const gradReverse = (x: TensorLike, lambda: TensorLike): Tensor => {
+  if (typeof lambda === 'number' && !Number.isFinite(lambda))
+    throw new RangeError(`gradReverse: lambda must be a finite number, got ${lambda}`)
+  if (typeof lambda !== 'number' && lift(lambda).shape.length !== 0)
+    throw new RangeError(`gradReverse: lambda must be a number or a scalar tensor, got shape ${fmt(lift(lambda).shape)}`)
   return customVjp(
     'gradReverse',
     (t) => t,
@@ -55,7 +59,7 @@ export const initDomainClassifier = (k: Key, c: DomainClassifierConfig): MlpPara
 export const adaLoss = (
   classifier: MlpParams,
   features: readonly TensorLike[],
-  lambda: number,
+  lambda: TensorLike,
 ): { loss: Tensor; logits: Tensor; labels: HostTensor } => {
   if (features.length < 2) throw new RangeError(`adaLoss: needs features of at least 2 tasks, got ${features.length}`)
   const fs = features.map(lift)

@@ -4,7 +4,7 @@
  * sharing of the first k conv layers, by cross-stitch units between stages, or not at all (single-task
  * baselines); optional ADA on the pooled features, orthogonal to the sharing.
  */
-import type { Tensor, TensorLike } from '../graph/graph.ts'
+import { lift, type Tensor, type TensorLike } from '../graph/graph.ts'
 import { add, mul } from '../ops/elementwise.ts'
 import type { HostTensor } from '../tensor/host.ts'
 import { type Key, split } from '../tensor/prng.ts'
@@ -13,7 +13,7 @@ import { type BlockState, type ConvBn, resnet, type ResNetConfig, type ResNetPar
 import type { SvdOptions } from '../linalg/index.ts'
 import { adaLambda, adaLoss, initDomainClassifier } from './ada.ts'
 import { crossStitch, initCrossStitch } from './crossstitch.ts'
-import { laf, stackTasks, tt, tucker } from './tracenorm.ts'
+import { laf, stackTasks, traceNormDrawsSketch, tt, tucker } from './tracenorm.ts'
 
 /** The paper's three tensor trace norms, by name: each maps a stacked weight [D…, T], γ and SVD options to a scalar. */
 export const traceNormsByKind = { laf, tucker, tt } as const
@@ -106,6 +106,17 @@ export const layerTraceNorms = (tasks: readonly ResNetParams[], norm: TraceNormK
   return per[0].map((_, l) => traceNormsByKind[norm](stackTasks(per.map((ws) => ws[l])), 1, keys ? { ...svd, key: keys[l] } : svd))
 }
 
+/**
+ * Whether the training penalty of `c.sharing` draws randomized-SVD sketches for these networks, i.e. whether a step
+ * must pass `applyMultiTask` a fresh `key` (a compiled training step then traces every step).
+ */
+export const needsSketchKey = (c: MultiTaskConfig, p: MultiTaskParams): boolean => {
+  const sh = c.sharing
+  if (!isTraceNorm(sh.kind) || !('gamma' in sh) || sh.gamma <= 0) return false
+  const t = p.tasks.length
+  return resnet.convWeights(p.tasks[0]).some((w) => traceNormDrawsSketch([...lift(w).shape, t], sh.kind as TraceNormKind, sh.svd ?? {}))
+}
+
 /** γ · Σ_layers ‖W_(N)‖* over every conv layer (the paper's regulariser, one strength for all layers). */
 export const lafPenalty = (tasks: readonly ResNetParams[], gamma: number): Tensor => traceNormPenalty(tasks, 'laf', gamma)
 
@@ -151,20 +162,21 @@ export interface MultiTaskForward {
   readonly state: MultiTaskState<Tensor>
   /** γ·Σ_layers norm; present only when training with a trace-norm sharing of γ > 0. */
   readonly traceNorm?: Tensor
-  readonly ada?: { readonly loss: Tensor; readonly logits: Tensor; readonly labels: HostTensor; readonly lambda: number }
+  readonly ada?: { readonly loss: Tensor; readonly logits: Tensor; readonly labels: HostTensor; readonly lambda: TensorLike }
 }
 
 /**
  * Runs every task network on its own batch x_t `[N_t,H,W,C]` (cross-stitch: one N for all) and builds the coupling
- * terms. `progress` ∈ [0, 1] drives the ADA λ schedule; `key` seeds the randomized SVD sketches of Tucker/TT
- * (pass a fresh one per step, e.g. foldIn(k, step), so the truncation error does not repeat).
+ * terms. `progress` ∈ [0, 1] drives the ADA λ schedule, or `adaLambda` gives the scheduled λ itself (a scalar
+ * tensor: a compiled step's `ctx.scalar`); `key` seeds the randomized SVD sketches of Tucker/TT (pass a fresh one
+ * per step, e.g. foldIn(k, step), so the truncation error does not repeat; `needsSketchKey` says whether any is drawn).
  */
 export const applyMultiTask = (
   c: MultiTaskConfig,
   p: MultiTaskParams,
   xs: readonly TensorLike[],
   s: MultiTaskState,
-  opts: { training: boolean; progress?: number; key?: Key },
+  opts: { training: boolean; progress?: number; adaLambda?: TensorLike; key?: Key },
 ): MultiTaskForward => {
   if (xs.length !== c.tasks.length) throw new RangeError(`applyMultiTask: ${xs.length} input batches for ${c.tasks.length} tasks`)
   const nets = c.sharing.kind === 'hard' ? shareFirstLayers(p.tasks, c.sharing.layers) : p.tasks
@@ -181,7 +193,7 @@ export const applyMultiTask = (
       : undefined
   let ada: MultiTaskForward['ada']
   if (c.ada && p.domain) {
-    const lambda = c.ada.lambda === 'schedule' ? adaLambda(opts.progress ?? 1) : c.ada.lambda
+    const lambda = c.ada.lambda !== 'schedule' ? c.ada.lambda : (opts.adaLambda ?? adaLambda(opts.progress ?? 1))
     ada = {
       ...adaLoss(
         p.domain,

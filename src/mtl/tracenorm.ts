@@ -4,7 +4,7 @@
  * folded U Vᵀ subgradients. SVD options (exact / randomized) pass through to `nuclearNorm`.
  */
 import { constant, lift, type Tensor, type TensorLike } from '../graph/graph.ts'
-import { nuclearNorm, nuclearNormOfColumns, type SvdOptions } from '../linalg/index.ts'
+import { drawsSketch, nuclearNorm, nuclearNormOfColumns, type SvdOptions } from '../linalg/index.ts'
 import { add, mul } from '../ops/elementwise.ts'
 import { reshape, stack } from '../ops/shape.ts'
 import { fromData } from '../tensor/host.ts'
@@ -116,3 +116,21 @@ export const tt = (w: TensorLike, gammas: number | readonly number[] = 1, opts: 
     g,
   )
 }
+
+/**
+ * The matrix shapes whose nuclear norms a trace norm of a [D…] tensor sums: LAF one (the last axis against the
+ * others), Tucker one per mode, TT the N − 1 train unfoldings.
+ */
+export const unfoldingShapes = (shape: readonly number[], norm: 'laf' | 'tucker' | 'tt'): number[][] => {
+  const all = shape.reduce((a, d) => a * d, 1)
+  if (norm === 'laf') return [[all / shape[shape.length - 1], shape[shape.length - 1]]]
+  if (norm === 'tucker') return shape.map((d) => [d, all / d])
+  return shape.slice(1).map((_, i) => {
+    const left = shape.slice(0, i + 1).reduce((a, d) => a * d, 1)
+    return [left, all / left]
+  })
+}
+
+/** Whether a trace norm of a [D…] tensor under `opts` draws randomized-SVD sketches (then it needs `opts.key`). */
+export const traceNormDrawsSketch = (shape: readonly number[], norm: 'laf' | 'tucker' | 'tt', opts: SvdOptions): boolean =>
+  unfoldingShapes(shape, norm).some((s) => drawsSketch(s, opts))

@@ -15,8 +15,11 @@ export type Params = unknown
 export interface Optimizer<S> {
   readonly name: string
   init(params: Params): S
-  /** One step; `lr` overrides the configured learning rate (for schedules driven by the caller). */
-  update(state: S, grads: Params, params: Params, lr?: number): { params: Tree<Tensor>; state: S }
+  /**
+   * One step; `lr` overrides the configured learning rate (for schedules driven by the caller): a number, or a
+   * scalar tensor (a compiled step's per-step argument).
+   */
+  update(state: S, grads: Params, params: Params, lr?: TensorLike): { params: Tree<Tensor>; state: S }
 }
 
 export interface SgdConfig {
@@ -132,7 +135,7 @@ export const adam = (c: AdamConfig): Optimizer<AdamState> => {
         const v1 = add(mul(v, b2), mul(mul(g, g), 1 - b2))
         const upd = div(div(m1, c1), add(sqrt(div(v1, c2)), eps))
         const wt = lift(w)
-        const decayed = wd > 0 && wt.shape.length >= 2 ? sub(wt, mul(wt, lr * wd)) : wt
+        const decayed = wd > 0 && wt.shape.length >= 2 ? sub(wt, mul(wt, typeof lr === 'number' ? lr * wd : mul(lr, wd))) : wt
         return [sub(decayed, mul(upd, lr)), m1, v1] as const
       })
       return {
