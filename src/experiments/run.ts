@@ -259,8 +259,8 @@ const trainRun = async (
     }
     return r
   }
-  // keeps the step's diagnose (the NaN guard's checkNumerics rerun)
-  const counted = Object.assign(countedStep, { diagnose: step.diagnose })
+  // keeps the step's diagnose (the NaN guard's checkNumerics rerun) and release (old states freed at once)
+  const counted = Object.assign(countedStep, { diagnose: step.diagnose, release: step.release })
   const epochBatches = (e: number) => {
     epoch = e
     const [ka, kb] = split(foldIn(kShuffle, e))

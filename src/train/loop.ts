@@ -6,6 +6,7 @@
  * (run directories, JSONL, TensorBoard, terminal progress) are in `softshare/node`.
  */
 import { readbackState, releaseState } from './step.ts'
+import { leaves, type Tree } from '../tensor/tree.ts'
 
 /** Where a run stands: the epoch in progress (0-based), batches of it already taken, and its running sums. */
 export interface FitCursor {
@@ -32,9 +33,13 @@ export interface ProgressInfo {
   readonly metrics: Readonly<Record<string, number>>
 }
 
-/** A step function may carry `diagnose`: rerun one step with checks that name the op producing a non-finite value. */
+/**
+ * A step function may carry `diagnose` (rerun one step with checks that name the op producing a non-finite value)
+ * and `release` (let go of the memory of a state the loop made and no longer needs; `keep` lists leaves to spare).
+ */
 export type StepFn<St, B> = ((state: St, batch: B) => Promise<St & { readonly metrics: Readonly<Record<string, number>> }>) & {
   readonly diagnose?: (state: St, batch: B) => Promise<string>
+  readonly release?: (old: St, next: St, keep: ReadonlySet<unknown>) => void
 }
 
 export interface FitConfig<St, B> {
@@ -58,9 +63,13 @@ export interface FitConfig<St, B> {
   readonly lr?: (step: number) => number
   /** Continue from a checkpointed cursor instead of epoch 0, batch 0. */
   readonly resume?: FitCursor
-  /** Called after every step with the cursor pointing at the next batch (checkpoint here; a resident state needs `readbackState`). */
+  /**
+   * Called after every step with the cursor pointing at the next batch (checkpoint here; a resident state needs
+   * `readbackState`). The hooks may read the state they get during the call; the next step lets go of its memory
+   * (a `trainStep`'s `release`), so one that keeps a state for later reads its data first (or saves it).
+   */
   readonly afterStep?: (state: St, cursor: FitCursor) => void | Promise<void>
-  /** Called after each epoch's record is logged, with the cursor at the next epoch's start. */
+  /** Called after each epoch's record is logged, with the cursor at the next epoch's start (see `afterStep`). */
   readonly afterEpoch?: (state: St, record: EpochLog, cursor: FitCursor) => void | Promise<void>
 }
 
@@ -141,6 +150,8 @@ export const fit = async <St, B>(initial: St, c: FitConfig<St, B>): Promise<{ st
   const print = c.print === undefined ? (l: string) => console.log(l) : c.print
   const label = (c.label ?? '').trim()
   let state = initial
+  // the caller's tensors: never released, even when a step passes them on and a later one replaces them
+  const callers = new Set<unknown>(leaves(initial as Tree<unknown>))
   const history: EpochRecord[] = [...(r?.history ?? [])]
   let wallBefore = r?.wall ?? 0
   let taken = 0
@@ -168,8 +179,9 @@ export const fit = async <St, B>(initial: St, c: FitConfig<St, B>): Promise<{ st
         )
       }
       state = rest as unknown as St
-      // a resident step's old state is dead once the new one exists (kept until here for diagnose)
-      releaseState(before, state)
+      // the old state is dead once the new one exists (kept until here for diagnose)
+      if (c.step.release) c.step.release(before, state, callers)
+      else releaseState(before, state)
       n++
       taken++
       sessionSteps++

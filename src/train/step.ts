@@ -11,7 +11,7 @@ import { vjp } from '../autodiff/vjp.ts'
 import { type Backend, isResident, readResident, releaseResident } from '../backend/backend.ts'
 import { onesLike } from '../ops/elementwise.ts'
 import type { Optimizer } from '../optim/index.ts'
-import { fromData, type HostTensor } from '../tensor/host.ts'
+import { fromData, type HostTensor, isHost } from '../tensor/host.ts'
 import { foldIn, type Key } from '../tensor/prng.ts'
 import { leaves, type Tree, unflatten } from '../tensor/tree.ts'
 
@@ -143,7 +143,7 @@ export const trainStep = <B, P, S>(c: StepConfig<B, S>) => {
   }
   const runTrace = async (state: TrainState<P, S>, t: ReturnType<typeof trace>) =>
     finish(state, t.names, await run(t.outputs, { backend: c.backend, ...(t.keep ? { keep: t.keep } : {}) }))
-  const traced = (state: TrainState<P, S>, batch: B) => runTrace(state, trace(state, batch, contextAt(state).ctx))
+  const traced = async (state: TrainState<P, S>, batch: B) => runTrace(state, trace(state, batch, contextAt(state).ctx))
   // compiled: per signature, the plan, the metric names, the schedules whose values are its last arguments, and
   // whether a second step's trace captured the same host values (a loss that computes on the host from its batch,
   // e.g. a host one-hot of the labels, would bake the first batch into the plan: such a signature is traced every step)
@@ -197,8 +197,20 @@ export const trainStep = <B, P, S>(c: StepConfig<B, S>) => {
       return e instanceof Error ? e.message : String(e)
     }
   }
+  /**
+   * Lets go of the memory of `old`'s tensors that `next` does not carry (nor `keep` lists): resident ones are freed,
+   * and untouched results of the cpu backend are donated (freed in WASM memory at once instead of when the garbage
+   * collector finds them; their `data` throws from then on). For a state this step made and nobody reads again.
+   */
+  const release = (old: unknown, next: unknown, keep: ReadonlySet<unknown> = new Set()): void => {
+    const carried = new Set([...leaves(next as Tree<unknown>), ...keep])
+    for (const l of leaves(old as Tree<unknown>))
+      if (carried.has(l)) continue
+      else if (isResident(l)) releaseResident(l)
+      else if (isHost(l)) c.backend.donate?.(l)
+  }
   /** How many times the loss has been traced: every step (and diagnosis) without `compile`, twice per signature with it. */
-  return Object.assign(step, { diagnose, traces: () => traces })
+  return Object.assign(step, { diagnose, release, traces: () => traces })
 }
 
 /** The first host value captured at trace time (not an argument) that differs between two plans of one signature. */

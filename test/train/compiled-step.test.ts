@@ -7,8 +7,9 @@ import { crossEntropy, l1 } from '../../src/nn/losses.ts'
 import { resnetLayouts } from '../../src/nn/resnet.ts'
 import { oneHot } from '../../src/ops/loss.ts'
 import { adam, schedules } from '../../src/optim/index.ts'
+import { fit } from '../../src/train/loop.ts'
 import { trainStep } from '../../src/train/step.ts'
-import { add, cpuBackend, mul, square, sum, fromData, type HostTensor, key, normal, split, type Tensor } from '../../src/index.ts'
+import { add, cpuBackend, matmul, mul, square, sum, fromData, type HostTensor, key, normal, split, type Tensor } from '../../src/index.ts'
 import { leaves, type Tree } from '../../src/tensor/tree.ts'
 
 const arch = (outputs: number) => ({ ...resnetLayouts.small(1, outputs, 4), blocks: [1, 1], widths: [4, 8] })
@@ -161,4 +162,32 @@ test('needsSketchKey: only a trace norm whose unfoldings take the randomized rou
     training: true,
   })
   assert.ok(f.traceNorm)
+})
+
+test('fit + trainStep release: each superseded state is donated at once (cpu), the caller initial state and the final state stay readable', async () => {
+  // weights of 64 × 80 floats: results that large stay resident in WASM memory until touched
+  const be = cpuBackend()
+  const x = normal(key(7), [16, 64])
+  const w0 = { w: normal(key(8), [64, 80]) }
+  const opt = adam({ lr: 1e-2 })
+  const step = trainStep<null, { w: HostTensor }, object>({
+    optimizer: opt,
+    backend: be,
+    compile: true,
+    loss: (p) => ({ loss: mul(sum(square(matmul(x, p.w))), 1e-3) }),
+  })
+  const seen: any[] = []
+  const { state } = await fit(
+    { params: w0, modelState: {}, opt: opt.init(w0), step: 0 },
+    { epochs: 1, batches: () => [null, null, null, null], step, print: null, afterStep: (s) => void seen.push(s) },
+  )
+  assert.equal(seen.length, 4)
+  assert.equal(w0.w.data.length, 64 * 80, 'the initial parameters are the caller’s: untouched')
+  for (const s of seen.slice(0, 3))
+    assert.throws(
+      () => s.params.w.data,
+      /cpu backend: this \[64,80\] tensor was donated \(an argument donated to a compiled call, or a training state a later step replaced\); its data is gone/,
+    )
+  assert.ok(state.params.w.data.every(Number.isFinite), 'the final state is readable')
+  assert.notDeepEqual(Array.from(state.params.w.data.slice(0, 8)), Array.from(w0.w.data.slice(0, 8)))
 })

@@ -88,7 +88,9 @@ export const residency = (free: (b: F) => void, capBytes = 256 * 2 ** 20): Resid
         shape: [...shape],
         get data(): F {
           if (e.state === 'donated')
-            throw new Error(`cpu backend: this ${fmt(shape)} tensor was donated to a compiled call; its data is gone`)
+            throw new Error(
+              `cpu backend: this ${fmt(shape)} tensor was donated (an argument donated to a compiled call, or a training state a later step replaced); its data is gone`,
+            )
           if (e.state === 'lazy') {
             entries.delete(h)
             letGo(e, 'copied')
