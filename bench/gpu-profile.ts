@@ -1,0 +1,95 @@
+/**
+ * Where a GPU training step's time goes: the two-task ResNet-34 LAF step (Adam, state resident) at a few batch
+ * sizes, traced and compiled, with kernels dispatched per step, and a V8 CPU profile of the timed steps written to
+ * $OUT (open it in Chrome's DevTools, or summarise it with `node bench/lib/cpuprofile-top.mjs FILE`).
+ *
+ *   bash bench/webgpu-cpu/run.sh node --import tsx bench/gpu-profile.ts --small     # software WebGPU: checks the path
+ *   bash ../shared/device/prepare.sh bench/gpu-profile.ts && bash .gpu/run.sh gpu-profile   # the GPU machine
+ */
+import fs from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import * as ops from '../src/index.ts'
+import { applyMultiTask, initMultiTask, type MultiTaskConfig } from '../src/mtl/multitask.ts'
+import { crossEntropy, l1 } from '../src/nn/losses.ts'
+import { adam } from '../src/optim/index.ts'
+import { releaseState, trainStep } from '../src/train/index.ts'
+import { type Batch, makeBatch, median, taskLayouts, timeSteps } from './gpu-check-steps.ts'
+import { args, fmtMs, table } from './lib/timing.ts'
+
+const main = async (): Promise<void> => {
+  const opt = args(process.argv.slice(2))
+  const small = opt.small === true
+  const limitS = Number(opt.limit ?? 300)
+  setTimeout(() => {
+    console.log(`\nwatchdog: stopping after ${limitS} s (--limit)`)
+    process.exit(3)
+  }, limitS * 1000).unref()
+  const probe = await ops.probeWebGPU()
+  if (!probe.ok) throw new Error(`gpu-profile: no WebGPU adapter (${probe.detail})`)
+  const be = ops.gpuBackend({ mode: 'webgpu', vec4: true })
+  const size = small ? 32 : 96
+  const batches = small ? [1, 2] : [1, 32, 256]
+  const reps = small ? 2 : 4
+  const out = process.env.OUT
+  console.log(`gpu-profile ${new Date().toISOString()} adapter: ${probe.detail}${small ? ' --small' : ''}`)
+  const mc: MultiTaskConfig = { tasks: taskLayouts(small), sharing: { kind: 'laf', gamma: 1e-2 } }
+  const init = initMultiTask(ops.key(0), mc)
+  const adamOpt = adam({ lr: 1e-3 })
+  const rows: string[][] = [
+    ['step', 'batch/task', 'ms/step (median)', 'gpu.js kernels/step', 'tiled kernels/step', 'host ops/step', 'ms per kernel'],
+  ]
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  for (const compile of [false, true]) {
+    const step = trainStep<Batch, any, any>({
+      optimizer: adamOpt,
+      backend: be,
+      resident: true,
+      compile,
+      loss: (p, batch, s) => {
+        const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true })
+        return { loss: ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!), modelState: f.state }
+      },
+    })
+    for (const n of batches) {
+      const batch = makeBatch(n, size)
+      const st0: any = await step({ params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 }, batch)
+      const warm = await timeSteps(step, st0, batch, 1) // a compiled step plans at its second call
+      const profile = n === batches[1]
+      if (profile) await session.post('Profiler.start')
+      const s0 = be.deviceStats()
+      const { ts, st } = await timeSteps(step, warm.st, batch, reps)
+      const s1 = be.deviceStats()
+      if (profile) {
+        const { profile: p } = await session.post('Profiler.stop')
+        const file = `gpu-profile-${compile ? 'compiled' : 'traced'}-${n}.cpuprofile`
+        if (out) fs.writeFileSync(`${out}/${file}`, JSON.stringify(p))
+      }
+      releaseState(st)
+      const k = (s1.ran.gpujs - s0.ran.gpujs + s1.ran.tiled - s0.ran.tiled) / reps
+      const ms = median(ts)
+      rows.push([
+        compile ? 'compiled' : 'traced',
+        String(n),
+        fmtMs(ms),
+        String((s1.ran.gpujs - s0.ran.gpujs) / reps),
+        String((s1.ran.tiled - s0.ran.tiled) / reps),
+        String((s1.ran.host - s0.ran.host) / reps),
+        (ms / k).toFixed(3),
+      ])
+      console.error(`${compile ? 'compiled' : 'traced'} batch ${n}: ${fmtMs(ms)} ms/step`)
+    }
+  }
+  console.log(`\n${table(rows)}`)
+  if (out) fs.writeFileSync(`${out}/gpu-profile.md`, table(rows))
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    process.exit(1)
+  },
+)
