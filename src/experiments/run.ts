@@ -4,6 +4,7 @@
  * globals: the backend, the progress sink and the log sink are arguments.
  */
 import type { Tensor } from '../graph/graph.ts'
+import { leaves, type Tree } from '../tensor/tree.ts'
 import type { Backend } from '../backend/backend.ts'
 import { add, equal, mul, square, sub } from '../ops/elementwise.ts'
 import { max, mean, sum } from '../ops/reduce.ts'
@@ -303,6 +304,12 @@ const trainRun = async (
   const secondsPerEpoch = history.reduce((s, h) => s + h.seconds, 0) / Math.max(1, history.length)
   const { features, ...testMetrics } = test
   const embedding = opts.record?.tsne && features ? await tsne2([...features.expr, ...features.lm], be) : undefined
+  // the final state's memory goes back now (cpu: its WASM blocks freed), not whenever the garbage collector finds it:
+  // a process running many experiments would otherwise keep finished runs' states until the residency cap, then copy
+  // them out of WASM memory on later reads. The initial tensors (a caller's pretrained trunks among them) are spared,
+  // and so are the returned parameters and model state.
+  const spared = [init.params, init.state, ...(opts.record?.params ? [state.params, state.modelState] : [])]
+  counted.release(state, {}, new Set(spared.flatMap((t) => leaves(t as Tree<unknown>))))
   return {
     run: kind,
     seed: c.seed,

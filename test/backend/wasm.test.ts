@@ -65,6 +65,8 @@ test('wasm matmul: a transposed B gives the same bits as the same B laid out row
     [9, 24, 7],
     [5, 16, 300],
     [33, 40, 4],
+    [17, 37, 520],
+    [32, 8, 1],
   ]) {
     const a = rand(m * k, 1)
     const bt = rand(n * k, 2) // [n, k]: B column-major

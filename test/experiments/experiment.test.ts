@@ -14,6 +14,9 @@ import {
 } from '../../src/experiments/index.ts'
 import { resnet, resnetLayouts } from '../../src/nn/resnet.ts'
 import { key } from '../../src/tensor/prng.ts'
+import type { HostTensor } from '../../src/tensor/host.ts'
+import { leaves, type Tree } from '../../src/tensor/tree.ts'
+import { fit } from '../../src/train/loop.ts'
 
 const tiny: ExperimentConfig = {
   ...defaultExperiment,
@@ -121,6 +124,40 @@ test('runExperiment: both tasks evaluated on test and validation, TNDR per conv 
     runExperiment(tiny, { backend: cpuBackend(), data: makeExperimentData({ ...tiny, seed: 9 }) }),
     /other data settings/,
   )
+})
+
+test("runExperiment lets go of each run's final state once evaluated (cpu: WASM blocks donated); returned parameters stay readable", async () => {
+  const cfg: ExperimentConfig = { ...tiny, width: 16, val: 0, runs: ['laf'] }
+  const donated = (t: { data: unknown }) => {
+    try {
+      void t.data
+      return false
+    } catch (e) {
+      assert.match(String(e), /was donated/)
+      return true
+    }
+  }
+  for (const keepParams of [false, true]) {
+    const finals: any[] = []
+    const r = await runExperiment(cfg, {
+      backend: cpuBackend(),
+      record: { params: keepParams },
+      fit: async (i, fc) => {
+        const out = await fit(i, fc)
+        finals.push(out.state)
+        return out
+      },
+    })
+    assert.equal(finals.length, 1)
+    const params = leaves(finals[0].params as Tree<{ data: unknown }>)
+    const moments = leaves(finals[0].opt as Tree<{ data: unknown }>).filter((l) => typeof l === 'object' && 'data' in l)
+    // Adam's moments are never returned: the large ones (resident in WASM memory) are gone in both cases
+    assert.ok(moments.filter(donated).length >= 4, `${keepParams}: donated moments`)
+    if (keepParams) {
+      assert.equal(params.filter(donated).length, 0, 'returned parameters readable')
+      assert.ok(Number.isFinite(leaves(r.runs[0].params!.params as unknown as Tree<HostTensor>)[0].data[0]))
+    } else assert.ok(params.filter(donated).length >= 4, 'final parameters donated')
+  }
 })
 
 test('withPretrainedTrunk: trunk from the pretrained network, head kept; a mismatched trunk is refused by name', () => {
