@@ -5,6 +5,9 @@
  *
  *   bash bench/webgpu-cpu/run.sh node --import tsx bench/gpu-profile.ts --small     # software WebGPU: checks the path
  *   bash ../shared/device/prepare.sh bench/gpu-profile.ts && bash .gpu/run.sh gpu-profile   # the GPU machine
+ *
+ * `--recycle BYTES` sets the backend's `recycleBytes` (0: every kernel output a new device buffer, as before
+ * recycling); `--tag NAME` names the output files of a run.
  */
 import fs from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -26,17 +29,30 @@ const main = async (): Promise<void> => {
   }, limitS * 1000).unref()
   const probe = await ops.probeWebGPU()
   if (!probe.ok) throw new Error(`gpu-profile: no WebGPU adapter (${probe.detail})`)
-  const be = ops.gpuBackend({ mode: 'webgpu', vec4: true })
+  const recycle = opt.recycle === undefined ? undefined : Number(opt.recycle)
+  const tag = typeof opt.tag === 'string' ? `-${opt.tag}` : ''
+  const be = ops.gpuBackend({ mode: 'webgpu', vec4: true, ...(recycle === undefined ? {} : { recycleBytes: recycle }) })
   const size = small ? 32 : 96
   const batches = small ? [1, 2] : [1, 32, 256]
   const reps = small ? 2 : 4
   const out = process.env.OUT
-  console.log(`gpu-profile ${new Date().toISOString()} adapter: ${probe.detail}${small ? ' --small' : ''}`)
+  console.log(
+    `gpu-profile ${new Date().toISOString()} adapter: ${probe.detail}${small ? ' --small' : ''} recycleBytes ${recycle ?? 'default'}`,
+  )
   const mc: MultiTaskConfig = { tasks: taskLayouts(small), sharing: { kind: 'laf', gamma: 1e-2 } }
   const init = initMultiTask(ops.key(0), mc)
   const adamOpt = adam({ lr: 1e-3 })
   const rows: string[][] = [
-    ['step', 'batch/task', 'ms/step (median)', 'gpu.js kernels/step', 'tiled kernels/step', 'host ops/step', 'ms per kernel'],
+    [
+      'step',
+      'batch/task',
+      'ms/step (median)',
+      'gpu.js kernels/step',
+      'tiled kernels/step',
+      'host ops/step',
+      'ms per kernel',
+      'buffers created/reused per step',
+    ],
   ]
   const session = new Session()
   session.connect()
@@ -64,7 +80,7 @@ const main = async (): Promise<void> => {
       const s1 = be.deviceStats()
       if (profile) {
         const { profile: p } = await session.post('Profiler.stop')
-        const file = `gpu-profile-${compile ? 'compiled' : 'traced'}-${n}.cpuprofile`
+        const file = `gpu-profile${tag}-${compile ? 'compiled' : 'traced'}-${n}.cpuprofile`
         if (out) fs.writeFileSync(`${out}/${file}`, JSON.stringify(p))
       }
       releaseState(st)
@@ -78,12 +94,15 @@ const main = async (): Promise<void> => {
         String((s1.ran.tiled - s0.ran.tiled) / reps),
         String((s1.ran.host - s0.ran.host) / reps),
         (ms / k).toFixed(3),
+        s1.buffers && s0.buffers
+          ? `${(s1.buffers.created - s0.buffers.created) / reps}/${(s1.buffers.reused - s0.buffers.reused) / reps}`
+          : 'off',
       ])
       console.error(`${compile ? 'compiled' : 'traced'} batch ${n}: ${fmtMs(ms)} ms/step`)
     }
   }
   console.log(`\n${table(rows)}`)
-  if (out) fs.writeFileSync(`${out}/gpu-profile.md`, table(rows))
+  if (out) fs.writeFileSync(`${out}/gpu-profile${tag}.md`, table(rows))
 }
 
 main().then(

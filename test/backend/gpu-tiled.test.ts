@@ -324,7 +324,7 @@ else {
     const step = stepOn(be)
     const live0 = be.stats().liveBuffers
     let st: any = state0
-    const perStep: { readbacks: number; host: number; live: number; kernels: number }[] = []
+    const perStep: { readbacks: number; host: number; live: number; kernels: number; created: number; reused: number }[] = []
     for (let i = 0; i < 5; i++) {
       const s0 = be.deviceStats()
       const next = await step(st, batch)
@@ -336,6 +336,8 @@ else {
         host: s1.ran.host - s0.ran.host,
         live: be.stats().liveBuffers,
         kernels: be.stats().compiledKernels,
+        created: s1.buffers?.created ?? -1,
+        reused: s1.buffers?.reused ?? -1,
       })
       if (i === 2) {
         // the same three steps on the cpu backend and on this backend with host state between steps (as before)
@@ -367,6 +369,10 @@ else {
     }
     // requested outputs: the loss and one metric; the state never comes back
     for (const p of perStep) assert.deepEqual([p.readbacks, p.host], [2, 0], JSON.stringify(perStep))
+    // freed device buffers are handed out again: the last steps create none (wgsl/pool.ts), and the exact-bits
+    // comparison above ran on recycled buffers
+    const [s3, s5] = [perStep[2], perStep[4]]
+    assert.ok(s5.created === s3.created && s5.reused > s3.reused, `buffers created/reused per step: ${JSON.stringify(perStep)}`)
     assert.ok(
       perStep.every((p) => p.live === perStep[0].live && p.kernels === perStep[0].kernels),
       JSON.stringify(perStep),

@@ -72,12 +72,22 @@ export interface GpuBackendOptions {
    * device and buffers (default true); false keeps gpu.js's per-cell kernels (for comparisons).
    */
   readonly tiled?: boolean
+  /**
+   * On webgpu, freed device buffers are kept for reuse by later ones of the same size and usage (`wgsl/pool.ts`):
+   * a training step's thousands of kernels stop creating a buffer each (on an H200, the two-task ResNet-34 step at
+   * 256 images per task went from about 1 s to 0.37 s). At most this many bytes are kept (default 4 GiB, which that
+   * step needs to create no buffer at all; 0 turns recycling off). The device is shared by every gpu backend of the
+   * process: the first one to use it decides.
+   */
+  readonly recycleBytes?: number
 }
 
 /** What runs where on a gpu backend: kernel families and host traffic since it was created. */
 export interface GpuDeviceStats extends DeviceCounters {
   /** Ops that ran as tiled WGSL, as gpu.js kernels, and on the host (read back, computed, uploaded). */
   readonly ran: { readonly tiled: number; readonly gpujs: number; readonly host: number }
+  /** Device buffers created and handed out again since recycling was installed, and bytes kept for reuse now. */
+  readonly buffers?: { readonly created: number; readonly reused: number; readonly keptBytes: number }
 }
 
 /** Bytes of the largest read-back between two `deviceStats()` snapshots (0 when none). */
@@ -161,7 +171,7 @@ export const gpuBackend = (
   const exactAbove = opts.exactAbove ?? MAX_ELEMENTS
   const tiled = mode === 'webgpu' && (opts.tiled ?? true)
   const gpu = new GPU({ mode })
-  const dev = wgslDevice()
+  const dev = wgslDevice(opts.recycleBytes)
   const ran = { tiled: 0, gpujs: 0, host: 0 }
   const kernels = new Map<string, Kernel>()
   const live = new Set<GpuBuffer>()
@@ -388,7 +398,10 @@ export const gpuBackend = (
     release,
     tiled,
     stats: () => ({ liveBuffers: live.size, compiledKernels: kernels.size + dev.pipelines() }),
-    deviceStats: () => ({ ...dev.counters, readSizes: { ...dev.counters.readSizes }, ran: { ...ran } }),
+    deviceStats: () => {
+      const buffers = dev.recycling()
+      return { ...dev.counters, readSizes: { ...dev.counters.readSizes }, ran: { ...ran }, ...(buffers ? { buffers } : {}) }
+    },
     dispose: () => {
       for (const k of kernels.values()) k.destroy()
       kernels.clear()

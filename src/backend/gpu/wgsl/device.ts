@@ -9,6 +9,7 @@
  */
 import * as gpujs from 'gpu.js'
 import { type FlatPlan, gemmPlan, type GemmSpec } from './gemm.ts'
+import { type BufferRecycling, recycleBuffers } from './pool.ts'
 
 // the numeric values are fixed by the WebGPU spec (the GPUBufferUsage globals exist only where WebGPU does)
 const STORAGE = 0x0080
@@ -66,16 +67,25 @@ export interface WgslDevice {
   readonly counters: DeviceCounters
   /** Compiled WGSL pipelines. */
   pipelines(): number
+  /** The device's buffer recycling counts (undefined before first use or when off). */
+  recycling(): BufferRecycling | undefined
 }
 
 /** Buffers are rounded up to 16 bytes, so any of them may be bound as array<vec4<f32>>. */
 const bytesFor = (n: number): number => Math.max(16, Math.ceil((n * 4) / 16) * 16)
 
-/** The device interface of a gpu backend in webgpu mode; the device itself is gpu.js's, acquired on first use. */
-export const wgslDevice = (): WgslDevice => {
+/**
+ * The device interface of a gpu backend in webgpu mode; the device itself is gpu.js's, acquired on first use, when
+ * buffer recycling (`pool.ts`, up to `recycleBytes` kept; 0: none) is installed on it if no backend did before.
+ */
+export const wgslDevice = (recycleBytes = 4 * 2 ** 30): WgslDevice => {
   let ctx: Promise<DeviceContext> | undefined
+  let recycling: BufferRecycling | undefined
   const context = (): Promise<DeviceContext> => {
-    ctx ??= lib.WebGPUContext.acquire()
+    ctx ??= lib.WebGPUContext.acquire().then((c) => {
+      recycling = recycleBuffers(c.device, recycleBytes)
+      return c
+    })
     return ctx
   }
   const pipelines = new Map<string, Promise<GPUComputePipeline>>()
@@ -150,6 +160,7 @@ export const wgslDevice = (): WgslDevice => {
   return {
     counters,
     pipelines: () => pipelines.size,
+    recycling: () => recycling && { ...recycling },
     read,
     upload: async (data) => {
       const c = await context()
