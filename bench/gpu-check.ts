@@ -24,16 +24,12 @@ import { checkParity, fc } from '../src/testing/index.ts'
 import { allCases } from '../test/ops/cases/index.ts'
 import { type Batch, makeBatch, median, taskLayouts, timeSteps, traceNormSteps } from './gpu-check-steps.ts'
 import { type TorchRow, torchReference } from './gpu-check-torch.ts'
-import { args, fmtMs, table, timeIt } from './lib/timing.ts'
+import { args, fmtMs, table, timeIt, watchdog } from './lib/timing.ts'
 
 const opt = args(process.argv.slice(2))
 let small = opt.small === true
 // a watchdog, so a slow or stuck device run still ends (and prints what it has) inside a 600 s command limit
-const limitS = Number(opt.limit ?? 540)
-setTimeout(() => {
-  console.log(`\nwatchdog: stopping after ${limitS} s (--limit)`)
-  process.exit(3)
-}, limitS * 1000).unref()
+watchdog(Number(opt.limit ?? 540))
 const samples = Number(opt.samples ?? 3)
 const report: Record<string, unknown> = {}
 const outDir = typeof process !== 'undefined' ? process.env.OUT : undefined

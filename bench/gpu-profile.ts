@@ -17,16 +17,12 @@ import { crossEntropy, l1 } from '../src/nn/losses.ts'
 import { adam } from '../src/optim/index.ts'
 import { releaseState, trainStep } from '../src/train/index.ts'
 import { type Batch, makeBatch, median, taskLayouts, timeSteps } from './gpu-check-steps.ts'
-import { args, fmtMs, table } from './lib/timing.ts'
+import { args, fmtMs, table, watchdog } from './lib/timing.ts'
 
 const main = async (): Promise<void> => {
   const opt = args(process.argv.slice(2))
   const small = opt.small === true
-  const limitS = Number(opt.limit ?? 300)
-  setTimeout(() => {
-    console.log(`\nwatchdog: stopping after ${limitS} s (--limit)`)
-    process.exit(3)
-  }, limitS * 1000).unref()
+  watchdog(Number(opt.limit ?? 300))
   const probe = await ops.probeWebGPU()
   if (!probe.ok) throw new Error(`gpu-profile: no WebGPU adapter (${probe.detail})`)
   const recycle = opt.recycle === undefined ? undefined : Number(opt.recycle)

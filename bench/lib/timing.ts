@@ -34,3 +34,11 @@ export const args = (argv: readonly string[]): Record<string, string | true> => 
 }
 
 export const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2))
+
+/** Ends the process (exit code 3) after `limitS` seconds, so a slow or stuck device run still ends inside its command limit. */
+export const watchdog = (limitS: number): void => {
+  setTimeout(() => {
+    console.log(`\nwatchdog: stopping after ${limitS} s (--limit)`)
+    process.exit(3)
+  }, limitS * 1000).unref()
+}
