@@ -9,7 +9,7 @@ import { conv2dBackFilterWasm, conv2dBackInputWasm, conv2dWasm, matmulWasm } fro
 import { cpuPoolKernels } from '../../src/backend/cpu/pool.ts'
 import { ewWasm, sumWasm } from '../../src/backend/cpu/wasm/elementwise.ts'
 import { maxPoolBackWasm, maxPoolWasm } from '../../src/backend/cpu/wasm/pool.ts'
-import { createWasmRuntime, relaxedSimdAvailable, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
+import { createWasmRuntime, type Job, OP, relaxedSimdAvailable, sizeClass, type WasmRuntime } from '../../src/backend/cpu/wasm/runtime.ts'
 import { fc } from '../../src/testing/index.ts'
 import { convDwRef, convDxRef, convRef, matmulRef } from './wasm-ref.ts'
 import { fcParams } from '../harness.ts'
@@ -355,6 +355,24 @@ test('wasm maxPool forward and backward equal the JS kernels bit for bit (ties, 
     outShape: [1, 3, 2, 4],
   }
   assert.equal(maxPoolWasm(one, rand(16, 1), pad), undefined)
+})
+
+test('a kernel job that fails on the pool: the call throws once every job of it is done, and the runtime keeps working', async () => {
+  const rt = await runtime(2)
+  // col2im into dx at 2 GiB − 64 KiB: past the end of memory, a trap on whichever thread claims the job
+  const bad: Job[] = Array.from({ length: 24 }, () => [OP.col2im, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0x7fff0000, 0, 1])
+  const a = rand(64 * 48, 3)
+  const b = rand(48 * 40, 4)
+  const want = matmulRef(a, b, 1, 64, 40, 48, false, false)
+  for (let r = 0; r < 20; r++) {
+    assert.throws(
+      () => rt.parallel(bad),
+      (e: Error) =>
+        /out of bounds/.test(e.message) && (!e.message.includes('worker') || /kernel 'col2im' \(job \d+ of 24\)/.test(e.message)),
+    )
+    // every job of the failed call finished before it threw: the next calls are not disturbed by leftover claims
+    close(matmulWasm(a, b, [1, 64, 48], false, false, [1, 64, 40], rt), want, 48, `matmul after failure ${r}`)
+  }
 })
 
 test('wasm runtime blocks: size classes, reuse after free, residency, and the free list', () => {

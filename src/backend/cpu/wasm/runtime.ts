@@ -111,8 +111,9 @@ export const sizeClass = (bytes: number): number => {
 const BASE = 1 << 16 // AssemblyScript's own (unused: runtime stub, no statics) low memory
 /**
  * Control words (shared with the worker source): a round number, the next-job word (round << 20 | index,
- * claimed by compare-and-swap so a thread still in an old round can never claim a new round's job), job
- * count, jobs done, error flag, the per-thread local buffers of this call (thread k: base + k · bytes),
+ * claimed by compare-and-swap and closed while a round's table is written, so a thread still in an old round can
+ * never claim a new round's job), job
+ * count, jobs done, the failed job (its index + 1; 0: none), the per-thread local buffers of this call (thread k: base + k · bytes),
  * per-worker ready flags, then a job table of JOB_INTS words per job.
  */
 export const CTRL = {
@@ -160,17 +161,42 @@ const callJob = (e: KernelExports, ctrl: Int32Array, b: number, scratch: number,
   else throw new Error(`wasm runtime: unknown op ${op}`)
 }
 
-/** Claims and runs jobs of `round` until none is left (the same loop runs in every worker). */
-const drain = (e: KernelExports, ctrl: Int32Array, round: number, scratch: number): void => {
+/**
+ * The error for job `i` of `n` that a worker failed to run (its exception stays in the worker): the job is run
+ * again on the calling thread, so the message says whether it fails anywhere (and how) or only on the worker.
+ */
+const workerFailure = (e: KernelExports, ctrl: Int32Array, i: number, n: number, scratch: number): Error => {
+  const b = CTRL.jobs + i * CTRL.jobInts
+  const name = Object.keys(OP).find((k) => OP[k as keyof typeof OP] === ctrl[b]) ?? `op ${ctrl[b]}`
+  let again: string
+  try {
+    callJob(e, ctrl, b, scratch, ctrl[CTRL.localBase])
+    again = 'ran without error on the calling thread'
+  } catch (err) {
+    again = `fails on the calling thread too: ${err instanceof Error ? err.message : String(err)}`
+  }
+  return new Error(`wasm runtime: a worker failed running kernel '${name}' (job ${i + 1} of ${n}); the same job ${again}`)
+}
+
+/**
+ * Claims and runs jobs of `round` until none is left (the same loop runs in every worker). A job that throws is
+ * still counted done, and the first error is returned, not thrown: the caller waits for the workers' jobs of the
+ * round to finish before it throws (a worker still counting a job of this round into the next one would let that
+ * one end early).
+ */
+const drain = (e: KernelExports, ctrl: Int32Array, round: number, scratch: number): unknown => {
+  let error: unknown
   for (;;) {
     const w = Atomics.load(ctrl, CTRL.next)
-    if (w >>> 20 !== round) return
+    if (w >>> 20 !== round) return error
     const i = w & 0xfffff
     const n = Atomics.load(ctrl, CTRL.count)
-    if (i >= n) return
+    if (i >= n) return error
     if (Atomics.compareExchange(ctrl, CTRL.next, w, w + 1) !== w) continue
     try {
       callJob(e, ctrl, CTRL.jobs + i * CTRL.jobInts, scratch, ctrl[CTRL.localBase])
+    } catch (err) {
+      error ??= err
     } finally {
       if (Atomics.add(ctrl, CTRL.done, 1) + 1 === n) Atomics.notify(ctrl, CTRL.done)
     }
@@ -330,6 +356,12 @@ export const createWasmRuntime = (threads?: number, opts: { readonly relaxed?: b
     ctrl[CTRL.localBytes] = lb
     for (let j0 = 0; j0 < jobs.length; j0 += CTRL.maxJobs) {
       const batch = jobs.slice(j0, j0 + CTRL.maxJobs)
+      round = (round + 1) & 0x7ff
+      // claims closed first (an index past any count): a worker still in its claim loop from the last round (it may
+      // be descheduled right after counting its last job) must not claim a job of this round while the table and
+      // COUNT are rewritten; it would run that job twice and count DONE once too often, so this call could return
+      // before every job had finished
+      Atomics.store(ctrl, CTRL.next, (round << 20) | 0xfffff)
       batch.forEach((job, i) => {
         const b = CTRL.jobs + i * CTRL.jobInts
         for (let k = 0; k < job.length; k++) ctrl[b + k] = job[k]
@@ -337,15 +369,16 @@ export const createWasmRuntime = (threads?: number, opts: { readonly relaxed?: b
       Atomics.store(ctrl, CTRL.done, 0)
       Atomics.store(ctrl, CTRL.err, 0)
       Atomics.store(ctrl, CTRL.count, batch.length)
-      round = (round + 1) & 0x7ff
       Atomics.store(ctrl, CTRL.next, round << 20)
       if (batch.length > 1 && ready() > 0) {
         Atomics.store(ctrl, CTRL.seq, round)
         Atomics.notify(ctrl, CTRL.seq)
       }
-      drain(exports, ctrl, round, BASE)
+      const mine = drain(exports, ctrl, round, BASE)
       for (let d = Atomics.load(ctrl, CTRL.done); d < batch.length; d = Atomics.load(ctrl, CTRL.done)) Atomics.wait(ctrl, CTRL.done, d, 100)
-      if (Atomics.load(ctrl, CTRL.err) !== 0) throw new Error('wasm runtime: a worker failed running a kernel')
+      if (mine !== undefined) throw mine
+      const failed = Atomics.load(ctrl, CTRL.err)
+      if (failed !== 0) throw workerFailure(exports, ctrl, failed - 1, batch.length, BASE)
     }
   }
   return {

@@ -45,7 +45,7 @@ for (;;) {
     try {
       run(JOBS + i * JOB_INTS)
     } catch (err) {
-      Atomics.store(ctrl, ERR, 1)
+      Atomics.store(ctrl, ERR, i + 1)
     }
     if (Atomics.add(ctrl, DONE, 1) + 1 === n) Atomics.notify(ctrl, DONE)
   }
