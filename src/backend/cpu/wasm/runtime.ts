@@ -110,11 +110,10 @@ export const sizeClass = (bytes: number): number => {
 }
 const BASE = 1 << 16 // AssemblyScript's own (unused: runtime stub, no statics) low memory
 /**
- * Control words (shared with the worker source): a round number, the next-job word (round << 20 | index,
- * claimed by compare-and-swap and closed while a round's table is written, so a thread still in an old round can
- * never claim a new round's job), job
- * count, jobs done, the failed job (its index + 1; 0: none), the per-thread local buffers of this call (thread k: base + k · bytes),
- * per-worker ready flags, then a job table of JOB_INTS words per job.
+ * Control words (shared with the worker source): a round number, the next-job word (round << 20 | index, claimed
+ * by compare-and-swap and closed while a round's table is written, so a thread still in an old round can never
+ * claim a new round's job), job count, jobs done, the failed job (its index + 1; 0: none), the per-thread local
+ * buffers of this call (thread k: base + k · bytes), per-worker ready flags, then a job table of JOB_INTS words per job.
  */
 export const CTRL = {
   seq: 0,
