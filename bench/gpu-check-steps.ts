@@ -88,6 +88,7 @@ export const traceNormSteps = async (o: {
       optimizer: adamOpt,
       backend: be,
       resident: true,
+      compile: true,
       loss: (p, batch, s) => {
         const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, key })
         return { loss: ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!), modelState: f.state }

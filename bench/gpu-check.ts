@@ -323,6 +323,8 @@ for (const ada of [false, true]) {
       backend: be,
       // resident (the default on WebGPU): parameters, Adam and batch-norm state stay on the device between steps
       resident,
+      // one plan per batch size, as the experiments train (traced steps cost ~0.6 s more per step on the H200)
+      compile: true,
       loss: (p, batch, s) => {
         const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, progress: 0.5 })
         let loss = ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!)
@@ -395,7 +397,7 @@ for (const ada of [false, true]) {
   }
 }
 console.log(
-  `\n## two-task ${small ? 'small ResNet (width 16)' : 'ResNet-34'} training step (${size}×${size}×3, Adam, LAF γ 1e-2; gpu ${mode}${be.tiled ? ', tiled WGSL' : ''})\n`,
+  `\n## two-task ${small ? 'small ResNet (width 16)' : 'ResNet-34'} training step, compiled (${size}×${size}×3, Adam, LAF γ 1e-2; gpu ${mode}${be.tiled ? ', tiled WGSL' : ''})\n`,
 )
 console.log(table(stepRows))
 console.log(
@@ -448,7 +450,7 @@ await save()
 // ---- 6. the three trace norms' steps (bench/gpu-check-steps.ts); after the goals, so a watchdog stop there still
 // leaves them printed ----
 const tnRows = await traceNormSteps({ backend: be, small, batch: small ? 2 : paperBatch, reps: small ? 2 : 5, batchOf })
-console.log(`\n## trace-norm steps (same network, Adam, γ 1e-2; gpu ${mode}${be.tiled ? ', tiled WGSL' : ''})\n`)
+console.log(`\n## trace-norm steps (same network, compiled, Adam, γ 1e-2; gpu ${mode}${be.tiled ? ', tiled WGSL' : ''})\n`)
 console.log(table(tnRows))
 console.log(
   "\nread-backs beyond the loss are the host's small factorisations: the K × K hi + lo of an exact-route Gram (K > 2) for its float64 eigh, a randomized SVD's l × l Cholesky factors (2–3 per panel QR, 5 panels per unfolding) and its l × l eigh when l > 16 (l = 26 here). No read-back is of a D-sized unfolding: the Gram of any K is a tiled double-float WGSL kernel, every panel QR Cholesky-QR on the device.",
