@@ -39,6 +39,26 @@ export const taskLayouts = (small: boolean): MultiTaskConfig['tasks'] =>
 
 export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+/**
+ * The two-task training step the device scripts time: expression cross-entropy + landmark l1 + the trace norm, Adam
+ * (lr 1e-3), state resident on the device; `key` for randomized SVD sketches. Returns the step and its first state.
+ */
+export const twoTaskStep = (be: ops.Backend<any>, mc: MultiTaskConfig, o: { readonly compile: boolean; readonly key?: ops.Key }) => {
+  const init = initMultiTask(ops.key(0), mc)
+  const adamOpt = adam({ lr: 1e-3 })
+  const step = trainStep<Batch, any, any>({
+    optimizer: adamOpt,
+    backend: be,
+    resident: true,
+    compile: o.compile,
+    loss: (p, batch, s) => {
+      const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, ...(o.key ? { key: o.key } : {}) })
+      return { loss: ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!), modelState: f.state }
+    },
+  })
+  return { step, init, state0: { params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 } }
+}
+
 /** `reps` timed steps from `st` (each old state released): times and the last state. */
 export const timeSteps = async <S>(step: (st: S, b: Batch) => Promise<S>, st: S, batch: Batch, reps: number) => {
   const ts: number[] = []
@@ -82,20 +102,9 @@ export const traceNormSteps = async (o: {
     const svd = kind === 'laf' ? {} : { rank: 16 }
     const key = ops.key(7)
     const mc: MultiTaskConfig = { tasks: taskLayouts(o.small), sharing: { kind, gamma: 1e-2, svd } }
-    const init = initMultiTask(ops.key(0), mc)
-    const adamOpt = adam({ lr: 1e-3 })
-    const step = trainStep<Batch, any, any>({
-      optimizer: adamOpt,
-      backend: be,
-      resident: true,
-      compile: true,
-      loss: (p, batch, s) => {
-        const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true, key })
-        return { loss: ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!), modelState: f.state }
-      },
-    })
+    const { step, init, state0 } = twoTaskStep(be, mc, { compile: true, key })
     const batch = o.batchOf(o.batch)
-    const st0: any = await step({ params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 }, batch)
+    const st0: any = await step(state0, batch)
     const s0 = be.deviceStats()
     const { ts, st } = await timeSteps(step, st0, batch, o.reps)
     const s1 = be.deviceStats()

@@ -12,11 +12,9 @@
 import fs from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import * as ops from '../src/index.ts'
-import { applyMultiTask, initMultiTask, type MultiTaskConfig } from '../src/mtl/multitask.ts'
-import { crossEntropy, l1 } from '../src/nn/losses.ts'
-import { adam } from '../src/optim/index.ts'
-import { releaseState, trainStep } from '../src/train/index.ts'
-import { type Batch, makeBatch, median, taskLayouts, timeSteps } from './gpu-check-steps.ts'
+import type { MultiTaskConfig } from '../src/mtl/multitask.ts'
+import { releaseState } from '../src/train/index.ts'
+import { makeBatch, median, taskLayouts, timeSteps, twoTaskStep } from './gpu-check-steps.ts'
 import { args, fmtMs, table, watchdog } from './lib/timing.ts'
 
 const main = async (): Promise<void> => {
@@ -36,8 +34,6 @@ const main = async (): Promise<void> => {
     `gpu-profile ${new Date().toISOString()} adapter: ${probe.detail}${small ? ' --small' : ''} recycleBytes ${recycle ?? 'default'}`,
   )
   const mc: MultiTaskConfig = { tasks: taskLayouts(small), sharing: { kind: 'laf', gamma: 1e-2 } }
-  const init = initMultiTask(ops.key(0), mc)
-  const adamOpt = adam({ lr: 1e-3 })
   const rows: string[][] = [
     [
       'step',
@@ -55,19 +51,10 @@ const main = async (): Promise<void> => {
   await session.post('Profiler.enable')
   await session.post('Profiler.setSamplingInterval', { interval: 200 })
   for (const compile of [false, true]) {
-    const step = trainStep<Batch, any, any>({
-      optimizer: adamOpt,
-      backend: be,
-      resident: true,
-      compile,
-      loss: (p, batch, s) => {
-        const f = applyMultiTask(mc, p, [batch.a.x, batch.b.x], s, { training: true })
-        return { loss: ops.add(ops.add(crossEntropy(f.outs[0], batch.a.y), l1(f.outs[1], batch.b.y)), f.traceNorm!), modelState: f.state }
-      },
-    })
+    const { step, state0 } = twoTaskStep(be, mc, { compile })
     for (const n of batches) {
       const batch = makeBatch(n, size)
-      const st0: any = await step({ params: init.params, modelState: init.state, opt: adamOpt.init(init.params), step: 0 }, batch)
+      const st0: any = await step(state0, batch)
       const warm = await timeSteps(step, st0, batch, 1) // a compiled step plans at its second call
       const profile = n === batches[1]
       if (profile) await session.post('Profiler.start')
